@@ -1,0 +1,30 @@
+/**
+ * MarketPipe's public surface: the bar and calendar model, the provider plugin SDK (contract v1), and the services
+ * and layers the CLI is built from. Third-party plugins import types from here only.
+ */
+export { Bar, type BarBatch, barsOf, batchFromBars, emptyBatch } from "./src/domain/bar.ts"
+export {
+  type CalendarOptions,
+  makeCalendar,
+  type Session,
+  type SessionKind,
+  type TradingCalendar,
+  TradingDay
+} from "./src/domain/calendar.ts"
+export { ProviderError, RepositoryError, StorageError, UsageError } from "./src/domain/errors.ts"
+export { normaliseSymbol, parseSymbol, Symbol } from "./src/domain/symbol.ts"
+export { Timeframe, timeframes } from "./src/domain/timeframe.ts"
+export {
+  type BarsRequest,
+  PLUGIN_CONTRACT_VERSION,
+  type PluginHost,
+  type ProviderCapabilities,
+  type ProviderClient,
+  type ProviderKit,
+  type ProviderPlugin,
+  type ProviderSettings,
+  type RateLimit,
+  type SymbolMeta
+} from "./src/providers/contract.ts"
+export { JobRepository } from "./src/repository/job-repository.ts"
+export { repositoryLayer } from "./src/repository/layer.ts"

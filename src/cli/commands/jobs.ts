@@ -1,0 +1,96 @@
+/** `marketpipe jobs list` and `jobs show ID`: what ran, what it wrote and which partitions failed. */
+import { Effect } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { UsageError } from "../../domain/errors.ts"
+import { JobRepository } from "../../repository/job-repository.ts"
+import { type CommonFlags, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
+import { makeOutput, table } from "../output.ts"
+import { commonFlags } from "./common.ts"
+
+export const jobsListMain = (
+  flags: CommonFlags & { readonly limit: number },
+  environment: Environment = currentEnvironment()
+) =>
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    const out = makeOutput({ json: flags.json, tty: false })
+    const jobs = yield* JobRepository.use((r) => r.listJobs(flags.limit)).pipe(Effect.provide(storageLayer(app)))
+    if (flags.json) return out.result(JSON.stringify(jobs))
+    if (jobs.length === 0) return out.result("no jobs yet")
+    out.result(
+      table(
+        ["id", "kind", "state", "provider", "frame", "symbols", "range", "done", "failed", "bars", "created"],
+        jobs.map((j) => [
+          j.id,
+          j.kind,
+          j.state,
+          `${j.provider}/${j.feed}`,
+          j.frame,
+          j.symbols.length,
+          `${j.startDay}..${j.endDay}`,
+          j.partitionsDone,
+          j.partitionsFailed,
+          j.barsWritten,
+          j.createdAt
+        ])
+      )
+    )
+  })
+
+export const jobsShowMain = (
+  flags: CommonFlags & { readonly id: number },
+  environment: Environment = currentEnvironment()
+) =>
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    const out = makeOutput({ json: flags.json, tty: false })
+    const found = yield* JobRepository.use((r) =>
+      Effect.flatMap(r.getJob(flags.id), (job) =>
+        job === undefined
+          ? Effect.succeed(undefined)
+          : Effect.map(r.partitions(job.id), (partitions) => ({ job, partitions }))
+      )
+    ).pipe(Effect.provide(storageLayer(app)))
+    if (found === undefined)
+      return yield* new UsageError({ field: "ID", reason: `no job with id ${flags.id}; see \`marketpipe jobs list\`` })
+    if (flags.json) return out.result(JSON.stringify(found))
+    const { job, partitions } = found
+    const failed = partitions.filter((p) => p.state === "failed")
+    out.result(
+      [
+        `job ${job.id}: ${job.kind} ${job.state}`,
+        `  provider ${job.provider}/${job.feed}, frame ${job.frame}, session ${job.session}`,
+        `  symbols ${job.symbols.join(",")}`,
+        `  range ${job.startDay}..${job.endDay}`,
+        `  created ${job.createdAt}, finished ${job.finishedAt ?? "-"}`,
+        `  partitions ${job.partitionsDone} done, ${job.partitionsFailed} failed of ${job.partitionsTotal}; bars ${job.barsWritten} written, ${job.barsRejected} rejected`,
+        ...(job.error ? [`  error: ${job.error}`] : []),
+        ...(failed.length > 0
+          ? [
+              "  failed partitions:",
+              table(
+                ["symbol", "day", "attempts", "error"],
+                failed.map((p) => [p.symbol, p.day, p.attempts, p.error ?? ""])
+              ).replace(/^/gmu, "    ")
+            ]
+          : [])
+      ].join("\n")
+    )
+  })
+
+export const jobsCommand = Command.make("jobs").pipe(
+  Command.withDescription("Jobs recorded in the repository"),
+  Command.withSubcommands([
+    Command.make(
+      "list",
+      {
+        limit: Flag.Int("limit").pipe(Flag.withDescription("how many recent jobs"), Flag.withDefault(20)),
+        ...commonFlags
+      },
+      (flags) => jobsListMain(flags)
+    ).pipe(Command.withDescription("List recent jobs, newest first")),
+    Command.make("show", { id: Argument.Int("ID").pipe(Argument.withDescription("job id")), ...commonFlags }, (flags) =>
+      jobsShowMain(flags)
+    ).pipe(Command.withDescription("Show one job and its failed partitions"))
+  ])
+)

@@ -1,0 +1,55 @@
+#!/usr/bin/env bun
+import { NodeServices } from "@effect/platform-node"
+/**
+ * The `marketpipe` (alias `mp`) command line. A thin shell: commands parse flags and call the services that
+ * `mod.ts` exposes too. Errors become exit codes here and nowhere else.
+ */
+import { Cause, Effect, Exit, Option } from "effect"
+import { Command } from "effect/cli"
+import { VERSION } from "../version.ts"
+import { ingestCommand } from "./commands/ingest.ts"
+import { jobsCommand } from "./commands/jobs.ts"
+import { ExitCode } from "./exit-codes.ts"
+
+const ohlcv = Command.make("ohlcv").pipe(
+  Command.withDescription("OHLCV bars: ingest"),
+  Command.withSubcommands([ingestCommand])
+)
+
+export const rootCommand = Command.make("marketpipe").pipe(
+  Command.withDescription("Market-data pipeline: OHLCV bars from provider plugins into a validated Parquet lake"),
+  Command.withSubcommands([ohlcv, jobsCommand])
+)
+
+/** Maps a failed run to an exit code and prints the one-line reason (the CLI already printed parse errors). */
+export function exitCodeOf(exit: Exit.Exit<unknown, unknown>, print: (line: string) => void): number {
+  if (Exit.isSuccess(exit)) return ExitCode.ok
+  if (Cause.hasInterruptsOnly(exit.cause)) return 130
+  const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause)) as
+    | { _tag?: string; message?: string; errors?: ReadonlyArray<unknown> }
+    | undefined
+  switch (error?._tag) {
+    case "ShowHelp":
+      return (error.errors?.length ?? 0) > 0 ? ExitCode.usage : ExitCode.ok
+    case "UsageError":
+      print(`error: ${error.message}`)
+      return ExitCode.usage
+    case "PartitionsFailed":
+      print(`error: ${error.message}`)
+      return ExitCode.partial
+    case undefined:
+      print(`error: ${Cause.pretty(exit.cause)}`)
+      return ExitCode.failure
+    default:
+      print(`error: ${error?.message ?? String(error)}`)
+      return ExitCode.failure
+  }
+}
+
+export const runCli = (argv: ReadonlyArray<string>) =>
+  Command.runWith(rootCommand, { version: VERSION })(argv).pipe(Effect.provide(NodeServices.layer))
+
+if (import.meta.main) {
+  const exit = await Effect.runPromiseExit(runCli(process.argv.slice(2)))
+  process.exitCode = exitCodeOf(exit, (line) => process.stderr.write(`${line}\n`))
+}

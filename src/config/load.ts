@@ -1,0 +1,140 @@
+/**
+ * Loads the config: file (flag `--config`, `MARKETPIPE_CONFIG`, or `./marketpipe.yaml` when present), `.env`,
+ * `${VAR}` expansion, version check, schema decode, then environment and CLI overrides. Every failure is a
+ * `UsageError` naming the field and what is allowed; nothing touches the data dir.
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { isAbsolute, join, resolve } from "node:path"
+import { parseEnv } from "node:util"
+import { Effect, Schema, SchemaIssue } from "effect"
+import { parse as parseYaml } from "yaml"
+import { UsageError } from "../domain/errors.ts"
+import { expandEnv } from "./expand.ts"
+import { ConfigV1, CURRENT_CONFIG_VERSION } from "./schema.ts"
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+export interface ConfigSource {
+  /** `--config` flag. */
+  readonly path?: string | undefined
+  /** `--data-dir` flag. */
+  readonly dataDir?: string | undefined
+  readonly env: Env
+  readonly cwd: string
+}
+
+export interface LoadedConfig {
+  readonly file: string | undefined
+  readonly config: ConfigV1
+  readonly dataDir: string
+  readonly databaseUrl: string
+  /** Environment after `.env` (process variables win over the file). */
+  readonly env: Env
+  /** Things the user should know but that do not stop the run (defaulted or newer version). */
+  readonly notices: ReadonlyArray<string>
+}
+
+/** Reads `.env` from the working directory; variables already set in the process win. */
+function withDotEnv(env: Env, cwd: string): Env {
+  const path = join(cwd, ".env")
+  if (!existsSync(path)) return env
+  return { ...parseEnv(readFileSync(path, "utf8")), ...env }
+}
+
+const describeIssues = (error: Schema.SchemaError): UsageError => {
+  const issues = SchemaIssue.makeFormatterStandardSchemaV1()(error.issue).issues
+  const first = issues[0]
+  const field = (first?.path ?? []).map((p) => String(typeof p === "object" ? p.key : p)).join(".")
+  const rest =
+    issues.length > 1
+      ? ` (and ${issues.length - 1} more: ${issues
+          .slice(1)
+          .map((i) => (i.path ?? []).map(String).join("."))
+          .join(", ")})`
+      : ""
+  return new UsageError({
+    field: field === "" ? "config" : `config ${field}`,
+    reason: `${first?.message ?? error.message}${rest}`
+  })
+}
+
+const unknownKeyHint = (raw: Record<string, unknown>): UsageError | undefined => {
+  const allowed = Object.keys(ConfigV1.fields)
+  const unknown = Object.keys(raw).filter((k) => !allowed.includes(k))
+  return unknown.length === 0
+    ? undefined
+    : new UsageError({ field: `config ${unknown[0]}`, reason: `unknown key; allowed keys: ${allowed.join(", ")}` })
+}
+
+export const loadConfig = (source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> =>
+  Effect.try({
+    try: () => load(source),
+    catch: (e) => (e instanceof UsageError ? e : new UsageError({ field: "config", reason: String(e) }))
+  }).pipe(Effect.flatten)
+
+function load(source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> {
+  const env = withDotEnv(source.env, source.cwd)
+  const notices: Array<string> = []
+  const explicit = source.path ?? env.MARKETPIPE_CONFIG
+  const implicit = join(source.cwd, "marketpipe.yaml")
+  const file = explicit !== undefined ? resolve(source.cwd, explicit) : existsSync(implicit) ? implicit : undefined
+
+  let raw: unknown = {}
+  if (file !== undefined) {
+    if (!existsSync(file)) {
+      throw new UsageError({ field: "--config", reason: `config file ${file} does not exist` })
+    }
+    try {
+      raw = parseYaml(readFileSync(file, "utf8")) ?? {}
+    } catch (e) {
+      throw new UsageError({
+        field: "--config",
+        reason: `${file} is not valid YAML: ${(e as Error).message.split("\n")[0]}`
+      })
+    }
+    if (typeof raw !== "object" || Array.isArray(raw)) {
+      throw new UsageError({ field: "--config", reason: `${file} must hold a YAML mapping of config keys` })
+    }
+  }
+  const record = raw as Record<string, unknown>
+  const version = record.config_version
+  let strict = true
+  if (version === undefined) {
+    if (file !== undefined) notices.push(`${file}: no config_version; reading it as version ${CURRENT_CONFIG_VERSION}`)
+  } else if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
+    throw new UsageError({
+      field: "config config_version",
+      reason: `${JSON.stringify(version)} is not supported; supported versions: ${CURRENT_CONFIG_VERSION}`
+    })
+  } else if (version > CURRENT_CONFIG_VERSION) {
+    strict = false
+    notices.push(
+      `config_version ${version} is newer than this build knows (${CURRENT_CONFIG_VERSION}); reading it best-effort and ignoring unknown keys — upgrade MarketPipe`
+    )
+  }
+  const expanded = expandEnv(record, env, "") as Record<string, unknown>
+  if (strict) {
+    const hint = unknownKeyHint(expanded)
+    if (hint !== undefined) throw hint
+  }
+  return Schema.decodeUnknownEffect(ConfigV1)(expanded, { onExcessProperty: strict ? "error" : "ignore" }).pipe(
+    Effect.mapError(describeIssues),
+    Effect.map((config) => {
+      const dataDir = resolve(source.cwd, source.dataDir ?? env.MARKETPIPE_DATA_DIR ?? config.data_dir ?? "data")
+      const databaseUrl = env.DATABASE_URL ?? config.database_url ?? `sqlite:${join(dataDir, "marketpipe.db")}`
+      return { file, config, dataDir, databaseUrl: normaliseSqliteUrl(databaseUrl, source.cwd), env, notices }
+    })
+  )
+}
+
+/** Relative SQLite paths are taken from the working directory, like the data dir. */
+function normaliseSqliteUrl(url: string, cwd: string): string {
+  if (!url.startsWith("sqlite:")) return url
+  const path = url.replace(/^sqlite:(\/\/)?/u, "")
+  return path === ":memory:" || isAbsolute(path) ? `sqlite:${path}` : `sqlite:${resolve(cwd, path)}`
+}
+
+/** `providers.<name>.base_url`, overridden by `MARKETPIPE_<NAME>_BASE_URL`. */
+export const providerBaseUrl = (loaded: LoadedConfig, name: string): string | undefined =>
+  loaded.env[`MARKETPIPE_${name.toUpperCase().replace(/[^A-Z0-9]/gu, "_")}_BASE_URL`] ??
+  (loaded.config.providers?.[name]?.base_url as string | undefined)

@@ -1,0 +1,83 @@
+/**
+ * Config file schema, version 1. This `Schema` is the one source of truth: `schemas/config.v1.json` is generated
+ * from it (`npm run schemas`) and a test keeps the two in step.
+ */
+import { Schema } from "effect"
+import { TradingDay } from "../domain/calendar.ts"
+import { Timeframe } from "../domain/timeframe.ts"
+
+export const CURRENT_CONFIG_VERSION = 1
+
+const NonEmpty = Schema.String.check(Schema.isMinLength(1, { expected: "a non-empty string" }))
+const Url = Schema.String.check(Schema.isPattern(/^https?:\/\/\S+$/u, { expected: "an http(s) URL" }))
+
+export const RateLimitConfig = Schema.Struct({
+  requests: Schema.Int.check(Schema.isGreaterThan(0)),
+  per_seconds: Schema.Finite.check(Schema.isGreaterThan(0))
+}).annotate({ identifier: "RateLimit", description: "at most `requests` requests every `per_seconds` seconds" })
+
+/** Known keys of `providers.<name>`; any other key is an option for that provider's plugin. */
+export const ProviderConfig = Schema.StructWithRest(
+  Schema.Struct({
+    base_url: Schema.optionalKey(Url),
+    feed: Schema.optionalKey(NonEmpty),
+    rate_limit: Schema.optionalKey(RateLimitConfig)
+  }),
+  [Schema.Record(Schema.String, Schema.Unknown)]
+).annotate({ identifier: "ProviderConfig" })
+
+export const IngestConfig = Schema.Struct({
+  provider: Schema.optionalKey(NonEmpty),
+  feed: Schema.optionalKey(NonEmpty),
+  frame: Schema.optionalKey(Timeframe),
+  session: Schema.optionalKey(Schema.Literals(["regular", "extended"])),
+  adjustment: Schema.optionalKey(Schema.Literals(["raw", "split", "dividend", "all"])),
+  concurrency: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 64 })))
+}).annotate({ identifier: "IngestConfig" })
+
+export const CalendarConfig = Schema.Struct({
+  closures: Schema.optionalKey(Schema.Array(TradingDay)),
+  early_closes: Schema.optionalKey(Schema.Array(TradingDay))
+}).annotate({ identifier: "CalendarConfig", description: "closures and 13:00 early closes the rules cannot know" })
+
+/** Sections later versions of MarketPipe fill in; accepted as free-form maps so today's files stay valid. */
+const Section = Schema.Record(Schema.String, Schema.Unknown)
+
+export const ConfigV1 = Schema.Struct({
+  config_version: Schema.optionalKey(Schema.Int),
+  data_dir: Schema.optionalKey(NonEmpty),
+  database_url: Schema.optionalKey(
+    Schema.String.check(
+      Schema.isPattern(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/u, {
+        expected: "a URL starting with sqlite:, postgres:// or postgresql://"
+      })
+    )
+  ),
+  providers: Schema.optionalKey(Schema.Record(Schema.String, ProviderConfig)),
+  plugins: Schema.optionalKey(Schema.Array(NonEmpty)),
+  ingest: Schema.optionalKey(IngestConfig),
+  calendar: Schema.optionalKey(CalendarConfig),
+  validation: Schema.optionalKey(Section),
+  aggregation: Schema.optionalKey(Section),
+  retention: Schema.optionalKey(Section),
+  metrics: Schema.optionalKey(Section)
+}).annotate({ identifier: "MarketPipeConfigV1", description: "MarketPipe configuration, version 1" })
+export type ConfigV1 = typeof ConfigV1.Type
+
+/** The JSON Schema document checked in as `schemas/config.v1.json`. */
+export const configV1JsonSchema = (): unknown => {
+  const doc = Schema.toJsonSchemaDocument(ConfigV1)
+  // Decoding rejects unknown keys everywhere except under a provider (plugin options); say so to editors too.
+  const defs = doc.definitions as Record<string, Record<string, unknown>>
+  for (const name of ["MarketPipeConfigV1", "IngestConfig", "CalendarConfig", "RateLimit"]) {
+    const def = defs[name]
+    if (def !== undefined) def.additionalProperties = false
+  }
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    $id: "https://marketpipe.dev/schemas/config.v1.json",
+    title: "MarketPipe config v1",
+    ...doc.schema,
+    $defs: doc.definitions
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Bars. The pipeline moves bars as column batches (one symbol, typed arrays) because decoding and encoding bar by bar
+ * is an order of magnitude slower (design §9); `Bar` is the row view for people and tests.
+ */
+import { Schema } from "effect"
+import { Symbol } from "./symbol.ts"
+
+export const Bar = Schema.Struct({
+  symbol: Symbol,
+  /** Bar start, UTC epoch milliseconds; an interval is [ts, ts + frame). */
+  ts: Schema.Int,
+  open: Schema.Finite,
+  high: Schema.Finite,
+  low: Schema.Finite,
+  close: Schema.Finite,
+  volume: Schema.Finite,
+  trade_count: Schema.NullOr(Schema.Int),
+  vwap: Schema.NullOr(Schema.Finite)
+})
+export type Bar = typeof Bar.Type
+
+/**
+ * Bars of one symbol in columns. `tradeCount` and `vwap` use NaN for "not reported" (nullable in Parquet).
+ * Rows are in the order the provider sent them; validation enforces ordering.
+ */
+export interface BarBatch {
+  readonly symbol: Symbol
+  readonly ts: Float64Array
+  readonly open: Float64Array
+  readonly high: Float64Array
+  readonly low: Float64Array
+  readonly close: Float64Array
+  readonly volume: Float64Array
+  readonly tradeCount: Float64Array
+  readonly vwap: Float64Array
+}
+
+export const batchLength = (b: BarBatch): number => b.ts.length
+
+export const emptyBatch = (symbol: Symbol, length = 0): BarBatch => ({
+  symbol,
+  ts: new Float64Array(length),
+  open: new Float64Array(length),
+  high: new Float64Array(length),
+  low: new Float64Array(length),
+  close: new Float64Array(length),
+  volume: new Float64Array(length),
+  tradeCount: new Float64Array(length),
+  vwap: new Float64Array(length)
+})
+
+const columns = ["ts", "open", "high", "low", "close", "volume", "tradeCount", "vwap"] as const
+
+/** Rows of `b` whose indexes are listed, in that order. */
+export function selectRows(b: BarBatch, rows: ArrayLike<number>): BarBatch {
+  const out = emptyBatch(b.symbol, rows.length)
+  for (const c of columns) {
+    const src = b[c]
+    const dst = out[c]
+    for (let i = 0; i < rows.length; i++) dst[i] = src[rows[i] as number] as number
+  }
+  return out
+}
+
+/** Concatenates batches of the same symbol. */
+export function concatBatches(symbol: Symbol, parts: ReadonlyArray<BarBatch>): BarBatch {
+  const out = emptyBatch(
+    symbol,
+    parts.reduce((n, p) => n + p.ts.length, 0)
+  )
+  let offset = 0
+  for (const p of parts) {
+    for (const c of columns) out[c].set(p[c], offset)
+    offset += p.ts.length
+  }
+  return out
+}
+
+/** Builds a batch from row objects (tests, small providers). */
+export function batchFromBars(symbol: Symbol, bars: ReadonlyArray<Omit<Bar, "symbol">>): BarBatch {
+  const out = emptyBatch(symbol, bars.length)
+  bars.forEach((bar, i) => {
+    out.ts[i] = bar.ts
+    out.open[i] = bar.open
+    out.high[i] = bar.high
+    out.low[i] = bar.low
+    out.close[i] = bar.close
+    out.volume[i] = bar.volume
+    out.tradeCount[i] = bar.trade_count ?? Number.NaN
+    out.vwap[i] = bar.vwap ?? Number.NaN
+  })
+  return out
+}
+
+/** The row view of a batch. */
+export function barsOf(b: BarBatch): Array<Bar> {
+  const out: Array<Bar> = []
+  for (let i = 0; i < b.ts.length; i++) {
+    const tc = b.tradeCount[i] as number
+    const vw = b.vwap[i] as number
+    out.push({
+      symbol: b.symbol,
+      ts: b.ts[i] as number,
+      open: b.open[i] as number,
+      high: b.high[i] as number,
+      low: b.low[i] as number,
+      close: b.close[i] as number,
+      volume: b.volume[i] as number,
+      trade_count: Number.isNaN(tc) ? null : tc,
+      vwap: Number.isNaN(vw) ? null : vw
+    })
+  }
+  return out
+}

@@ -1,0 +1,102 @@
+/**
+ * The provider plugin contract, version 1 (exported from `mod.ts`). A plugin is a module whose default export is a
+ * `ProviderPlugin`. It has no runtime imports: the host hands it Effect's modules and the provider kit, so the same
+ * plugin file works from source and from the compiled binary (which cannot resolve a plugin's bare imports).
+ */
+import type { Data, Duration, Effect, Option, Schedule, Schema, Stream } from "effect"
+import type { BarBatch } from "../domain/bar.ts"
+import type { SessionKind, TradingCalendar } from "../domain/calendar.ts"
+import type { ProviderError } from "../domain/errors.ts"
+import type { Symbol } from "../domain/symbol.ts"
+import type { Timeframe } from "../domain/timeframe.ts"
+
+/** Contract versions this host can load. */
+export const PLUGIN_CONTRACT_VERSION = 1
+
+export interface RateLimit {
+  readonly requests: number
+  readonly perSeconds: number
+}
+
+export interface ProviderCapabilities {
+  readonly feeds: ReadonlyArray<string>
+  readonly defaultFeed: string
+  readonly timeframes: ReadonlyArray<Timeframe>
+  /** Bars one request may return (counted across symbols where the API does so). */
+  readonly maxBarsPerRequest: number
+  readonly maxSymbolsPerRequest: number
+  /** How far back intraday history goes, in days; `null` when unlimited. */
+  readonly historyDays: number | null
+  /** The provider's documented rate limit; `null` when none applies. */
+  readonly rateLimit: RateLimit | null
+  readonly adjustments: ReadonlyArray<string>
+  /** Environment variables holding credentials the plugin reads. */
+  readonly credentials: ReadonlyArray<string>
+}
+
+export interface BarsRequest {
+  readonly symbols: ReadonlyArray<Symbol>
+  readonly frame: Timeframe
+  /** First bar start, UTC ms, inclusive. */
+  readonly start: number
+  /** UTC ms, exclusive. */
+  readonly end: number
+  readonly feed: string
+  readonly adjustment: string
+  readonly session: SessionKind
+}
+
+export interface SymbolMeta {
+  readonly symbol: Symbol
+  readonly name?: string
+  readonly exchange?: string
+  readonly active?: boolean
+}
+
+export interface ProviderClient {
+  /** Bars for the request, one symbol per batch, pagination handled inside. */
+  readonly bars: (request: BarsRequest) => Stream.Stream<BarBatch, ProviderError>
+  readonly symbols?: () => Stream.Stream<SymbolMeta, ProviderError>
+}
+
+/** What the host hands a plugin: Effect's modules (use these, never your own copy) and the provider kit. */
+export interface PluginHost {
+  readonly Effect: typeof Effect
+  readonly Stream: typeof Stream
+  readonly Schema: typeof Schema
+  readonly Option: typeof Option
+  readonly Schedule: typeof Schedule
+  readonly Duration: typeof Duration
+  readonly Data: typeof Data
+  readonly kit: ProviderKit
+}
+
+export interface ProviderKit {
+  readonly calendar: TradingCalendar
+  /** Builds the error a plugin fails with; retryable errors are retried with backoff by the host. */
+  readonly providerError: (reason: string, retryable: boolean) => ProviderError
+  /** Allocates an empty column batch of `length` rows. */
+  readonly emptyBatch: (symbol: Symbol, length: number) => BarBatch
+  /** The New York trading day (YYYY-MM-DD) a UTC instant falls on. */
+  readonly tradingDayOf: (utcMs: number) => string
+  /** Validates a raw ticker; `undefined` when it is not a symbol. */
+  readonly parseSymbol: (raw: string) => Symbol | undefined
+}
+
+/** A provider's settings from config and environment (`providers.<name>` plus `MARKETPIPE_<NAME>_BASE_URL`). */
+export interface ProviderSettings {
+  readonly name: string
+  readonly baseUrl: string | undefined
+  readonly feed: string | undefined
+  /** Every other key under `providers.<name>`, for the plugin to decode with its own schema. */
+  readonly options: Readonly<Record<string, unknown>>
+  readonly env: Readonly<Record<string, string | undefined>>
+}
+
+export interface ProviderPlugin {
+  readonly contractVersion: number
+  readonly name: string
+  readonly description: string
+  readonly capabilities: ProviderCapabilities
+  readonly make: (host: PluginHost, settings: ProviderSettings) => Effect.Effect<ProviderClient, ProviderError>
+}

@@ -1,0 +1,47 @@
+/**
+ * The `JobRepository` service: jobs, partitions and the coverage ledger. Callers never see which database is behind
+ * it; `layer.ts` picks SQLite or (later) Postgres from `database_url`.
+ */
+import { Context, type Effect } from "effect"
+import type { RepositoryError } from "../domain/errors.ts"
+import type {
+  CoverageRecord,
+  JobRecord,
+  JobSpec,
+  JobTotals,
+  PartitionRecord,
+  PartitionRef,
+  PartitionResult
+} from "./model.ts"
+
+export interface JobRepositoryShape {
+  /** Creates a running job and its pending partitions. */
+  readonly createJob: (
+    spec: JobSpec,
+    partitions: ReadonlyArray<PartitionRef>
+  ) => Effect.Effect<JobRecord, RepositoryError>
+  readonly markRunning: (jobId: number, partitions: ReadonlyArray<PartitionRef>) => Effect.Effect<void, RepositoryError>
+  /** Marks partitions done and records them in the ledger, in one transaction, after their file is in place. */
+  readonly recordDone: (
+    jobId: number,
+    source: { readonly provider: string; readonly feed: string; readonly session: string },
+    results: ReadonlyArray<PartitionResult>
+  ) => Effect.Effect<void, RepositoryError>
+  readonly recordFailed: (
+    jobId: number,
+    partitions: ReadonlyArray<PartitionRef>,
+    error: string
+  ) => Effect.Effect<void, RepositoryError>
+  readonly finishJob: (jobId: number, totals: JobTotals, error?: string) => Effect.Effect<JobRecord, RepositoryError>
+  readonly listJobs: (limit: number) => Effect.Effect<ReadonlyArray<JobRecord>, RepositoryError>
+  readonly getJob: (id: number) => Effect.Effect<JobRecord | undefined, RepositoryError>
+  readonly partitions: (jobId: number) => Effect.Effect<ReadonlyArray<PartitionRecord>, RepositoryError>
+  readonly coverage: (query: {
+    readonly frame: string
+    readonly symbols: ReadonlyArray<string>
+    readonly from: string
+    readonly to: string
+  }) => Effect.Effect<ReadonlyArray<CoverageRecord>, RepositoryError>
+}
+
+export class JobRepository extends Context.Service<JobRepository, JobRepositoryShape>()("marketpipe/JobRepository") {}

@@ -1,0 +1,78 @@
+/** Records the repository keeps: jobs, their partitions (the unit of work) and the coverage ledger. */
+import type { SessionKind } from "../domain/calendar.ts"
+
+export type JobKind = "ingest" | "backfill"
+export type JobState = "running" | "succeeded" | "failed" | "partial"
+export type PartitionState = "pending" | "running" | "done" | "failed"
+export type CoverageStatus = "complete" | "partial" | "empty" | "missing" | "invalid"
+
+export interface JobSpec {
+  readonly kind: JobKind
+  readonly provider: string
+  readonly feed: string
+  readonly frame: string
+  readonly session: SessionKind
+  readonly symbols: ReadonlyArray<string>
+  readonly startDay: string
+  readonly endDay: string
+}
+
+export interface JobTotals {
+  readonly partitionsDone: number
+  readonly partitionsFailed: number
+  readonly barsWritten: number
+  readonly barsRejected: number
+}
+
+export interface JobRecord extends JobSpec, JobTotals {
+  readonly id: number
+  readonly state: JobState
+  readonly createdAt: string
+  readonly finishedAt: string | null
+  readonly partitionsTotal: number
+  readonly error: string | null
+}
+
+export interface PartitionRef {
+  readonly frame: string
+  readonly symbol: string
+  readonly day: string
+}
+
+export interface PartitionRecord extends PartitionRef {
+  readonly jobId: number
+  readonly state: PartitionState
+  readonly rows: number | null
+  readonly rejected: number | null
+  readonly hash: string | null
+  readonly attempts: number
+  readonly error: string | null
+  readonly updatedAt: string
+}
+
+/** What one finished partition adds to the ledger. */
+export interface PartitionResult extends PartitionRef {
+  readonly rows: number
+  readonly rejected: number
+  readonly expected: number
+  readonly status: CoverageStatus
+  readonly hash: string
+  readonly file: string
+}
+
+export interface CoverageRecord extends PartitionRef {
+  readonly session: SessionKind
+  readonly expected: number
+  readonly observed: number
+  readonly status: CoverageStatus
+  readonly provider: string
+  readonly feed: string
+  readonly file: string | null
+  readonly hash: string | null
+  readonly jobId: number
+  readonly updatedAt: string
+}
+
+/** Ledger status of a fetched day: `partial` is normal for thin symbols (minutes with no trade have no bar). */
+export const coverageStatus = (observed: number, expected: number, rejected: number): CoverageStatus =>
+  observed === 0 ? (rejected > 0 ? "invalid" : "empty") : observed >= expected ? "complete" : "partial"

@@ -1,0 +1,218 @@
+/**
+ * `JobRepository` over any `effect/sql` client. The SQL is portable (ON CONFLICT upserts, RETURNING), so SQLite and
+ * Postgres share this implementation and differ only in their migrations.
+ */
+import { Clock, Effect } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import { RepositoryError } from "../domain/errors.ts"
+import type { JobRepositoryShape } from "./job-repository.ts"
+import type { CoverageRecord, JobRecord, PartitionRecord } from "./model.ts"
+
+type Row = Record<string, unknown>
+
+const toRepositoryError = (e: SqlError.SqlError) => new RepositoryError({ reason: e.message || e.reason._tag })
+
+const str = (v: unknown): string => String(v)
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
+const num = (v: unknown): number => Number(v)
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+
+const jobFromRow = (r: Row): JobRecord => ({
+  id: num(r.id),
+  kind: str(r.kind) as JobRecord["kind"],
+  provider: str(r.provider),
+  feed: str(r.feed),
+  frame: str(r.frame),
+  session: str(r.session) as JobRecord["session"],
+  symbols: JSON.parse(str(r.symbols)) as Array<string>,
+  startDay: str(r.start_day),
+  endDay: str(r.end_day),
+  state: str(r.state) as JobRecord["state"],
+  createdAt: str(r.created_at),
+  finishedAt: strOrNull(r.finished_at),
+  partitionsTotal: num(r.partitions_total),
+  partitionsDone: num(r.partitions_done),
+  partitionsFailed: num(r.partitions_failed),
+  barsWritten: num(r.bars_written),
+  barsRejected: num(r.bars_rejected),
+  error: strOrNull(r.error)
+})
+
+const partitionFromRow = (r: Row): PartitionRecord => ({
+  jobId: num(r.job_id),
+  frame: str(r.frame),
+  symbol: str(r.symbol),
+  day: str(r.day),
+  state: str(r.state) as PartitionRecord["state"],
+  rows: numOrNull(r.rows),
+  rejected: numOrNull(r.rejected),
+  hash: strOrNull(r.hash),
+  attempts: num(r.attempts),
+  error: strOrNull(r.error),
+  updatedAt: str(r.updated_at)
+})
+
+const coverageFromRow = (r: Row): CoverageRecord => ({
+  frame: str(r.frame),
+  symbol: str(r.symbol),
+  day: str(r.day),
+  session: str(r.session) as CoverageRecord["session"],
+  expected: num(r.expected),
+  observed: num(r.observed),
+  status: str(r.status) as CoverageRecord["status"],
+  provider: str(r.provider),
+  feed: str(r.feed),
+  file: strOrNull(r.file),
+  hash: strOrNull(r.hash),
+  jobId: num(r.job_id),
+  updatedAt: str(r.updated_at)
+})
+
+// Keeps every statement under SQLite's and Postgres' bound-parameter limits.
+const CHUNK = 200
+const chunks = <A>(xs: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < xs.length; i += CHUNK) out.push(xs.slice(i, i + CHUNK))
+  return out
+}
+
+export const makeSqlJobRepository = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+
+  const getJob = (id: number) =>
+    sql<Row>`SELECT * FROM jobs WHERE id = ${id}`.pipe(
+      Effect.map((rows) => (rows[0] ? jobFromRow(rows[0]) : undefined))
+    )
+
+  const setPartitions = (
+    jobId: number,
+    refs: ReadonlyArray<{ frame: string; symbol: string; day: string }>,
+    fields: { state: string; error?: string | null; bumpAttempts?: boolean }
+  ) =>
+    Effect.gen(function* () {
+      const at = yield* now
+      for (const part of chunks(refs)) {
+        const days = part.map((r) => `${r.frame}|${r.symbol}|${r.day}`)
+        yield* sql`UPDATE partitions SET state = ${fields.state}, error = ${fields.error ?? null},
+          attempts = attempts + ${fields.bumpAttempts === true ? 1 : 0}, updated_at = ${at}
+          WHERE job_id = ${jobId} AND (frame || '|' || symbol || '|' || day) IN ${sql.in(days)}`
+      }
+    })
+
+  const repo: JobRepositoryShape = {
+    createJob: (spec, partitions) =>
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const at = yield* now
+            const inserted = yield* sql<Row>`INSERT INTO jobs ${sql.insert({
+              kind: spec.kind,
+              provider: spec.provider,
+              feed: spec.feed,
+              frame: spec.frame,
+              session: spec.session,
+              symbols: JSON.stringify(spec.symbols),
+              start_day: spec.startDay,
+              end_day: spec.endDay,
+              state: "running",
+              created_at: at,
+              partitions_total: partitions.length
+            })} RETURNING id`
+            const id = num(inserted[0]?.id)
+            for (const part of chunks(partitions)) {
+              const rows = part.map((p) => ({
+                job_id: id,
+                frame: p.frame,
+                symbol: p.symbol,
+                day: p.day,
+                state: "pending",
+                updated_at: at
+              }))
+              const [first, ...rest] = rows
+              if (first) yield* sql`INSERT INTO partitions ${sql.insert([first, ...rest])}`
+            }
+            return jobFromRow((yield* sql<Row>`SELECT * FROM jobs WHERE id = ${id}`)[0] as Row)
+          })
+        )
+        .pipe(Effect.mapError(toRepositoryError)),
+
+    markRunning: (jobId, refs) =>
+      setPartitions(jobId, refs, { state: "running", bumpAttempts: true }).pipe(Effect.mapError(toRepositoryError)),
+
+    recordDone: (jobId, source, results) =>
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const at = yield* now
+            for (const r of results) {
+              yield* sql`UPDATE partitions SET state = 'done', rows = ${r.rows}, rejected = ${r.rejected},
+                hash = ${r.hash}, error = NULL, updated_at = ${at}
+                WHERE job_id = ${jobId} AND frame = ${r.frame} AND symbol = ${r.symbol} AND day = ${r.day}`
+              yield* sql`INSERT INTO coverage ${sql.insert({
+                frame: r.frame,
+                symbol: r.symbol,
+                day: r.day,
+                session: source.session,
+                expected: r.expected,
+                observed: r.rows,
+                status: r.status,
+                provider: source.provider,
+                feed: source.feed,
+                file: r.file,
+                hash: r.hash,
+                job_id: jobId,
+                updated_at: at
+              })} ON CONFLICT (frame, symbol, day) DO UPDATE SET session = excluded.session,
+                expected = excluded.expected, observed = excluded.observed, status = excluded.status,
+                provider = excluded.provider, feed = excluded.feed, file = excluded.file, hash = excluded.hash,
+                job_id = excluded.job_id, updated_at = excluded.updated_at`
+            }
+          })
+        )
+        .pipe(Effect.mapError(toRepositoryError)),
+
+    recordFailed: (jobId, refs, error) =>
+      setPartitions(jobId, refs, { state: "failed", error }).pipe(Effect.mapError(toRepositoryError)),
+
+    finishJob: (jobId, totals, error) =>
+      Effect.gen(function* () {
+        const at = yield* now
+        const state =
+          error !== undefined
+            ? "failed"
+            : totals.partitionsFailed === 0
+              ? "succeeded"
+              : totals.partitionsDone === 0
+                ? "failed"
+                : "partial"
+        yield* sql`UPDATE jobs SET state = ${state}, finished_at = ${at},
+          partitions_done = ${totals.partitionsDone}, partitions_failed = ${totals.partitionsFailed},
+          bars_written = ${totals.barsWritten}, bars_rejected = ${totals.barsRejected}, error = ${error ?? null}
+          WHERE id = ${jobId}`
+        return (yield* getJob(jobId)) as JobRecord
+      }).pipe(Effect.mapError(toRepositoryError)),
+
+    listJobs: (limit) =>
+      sql<Row>`SELECT * FROM jobs ORDER BY id DESC LIMIT ${limit}`.pipe(
+        Effect.map((rows) => rows.map(jobFromRow)),
+        Effect.mapError(toRepositoryError)
+      ),
+
+    getJob: (id) => getJob(id).pipe(Effect.mapError(toRepositoryError)),
+
+    partitions: (jobId) =>
+      sql<Row>`SELECT * FROM partitions WHERE job_id = ${jobId} ORDER BY symbol, day`.pipe(
+        Effect.map((rows) => rows.map(partitionFromRow)),
+        Effect.mapError(toRepositoryError)
+      ),
+
+    coverage: (q) =>
+      sql<Row>`SELECT * FROM coverage WHERE frame = ${q.frame} AND day >= ${q.from} AND day <= ${q.to}
+        ${q.symbols.length > 0 ? sql`AND symbol IN ${sql.in(q.symbols)}` : sql``} ORDER BY symbol, day`.pipe(
+        Effect.map((rows) => rows.map(coverageFromRow)),
+        Effect.mapError(toRepositoryError)
+      )
+  }
+  return repo
+})

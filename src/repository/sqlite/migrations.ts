@@ -1,0 +1,67 @@
+/** SQLite migrations. Postgres gets its own set with native types; table and column names stay the same. */
+import { Effect } from "effect"
+import { Migrator, SqlClient } from "effect/sql"
+
+const run = (statements: ReadonlyArray<string>) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.forEach(statements, (s) => sql.unsafe(s), { discard: true }))
+
+export const sqliteMigrations = Migrator.fromRecord({
+  "1_jobs_partitions_coverage": run([
+    `CREATE TABLE jobs (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      kind TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      feed TEXT NOT NULL,
+      frame TEXT NOT NULL,
+      session TEXT NOT NULL,
+      symbols TEXT NOT NULL,
+      start_day TEXT NOT NULL,
+      end_day TEXT NOT NULL,
+      state TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      finished_at TEXT,
+      partitions_total INTEGER NOT NULL DEFAULT 0,
+      partitions_done INTEGER NOT NULL DEFAULT 0,
+      partitions_failed INTEGER NOT NULL DEFAULT 0,
+      bars_written INTEGER NOT NULL DEFAULT 0,
+      bars_rejected INTEGER NOT NULL DEFAULT 0,
+      error TEXT
+    )`,
+    `CREATE TABLE partitions (
+      job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+      frame TEXT NOT NULL,
+      symbol TEXT NOT NULL,
+      day TEXT NOT NULL,
+      state TEXT NOT NULL,
+      rows INTEGER,
+      rejected INTEGER,
+      hash TEXT,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      error TEXT,
+      lease_holder TEXT,
+      heartbeat_at TEXT,
+      updated_at TEXT NOT NULL,
+      PRIMARY KEY (job_id, frame, symbol, day)
+    )`,
+    "CREATE INDEX partitions_state ON partitions (state)",
+    `CREATE TABLE coverage (
+      frame TEXT NOT NULL,
+      symbol TEXT NOT NULL,
+      day TEXT NOT NULL,
+      session TEXT NOT NULL,
+      expected INTEGER NOT NULL,
+      observed INTEGER NOT NULL,
+      status TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      feed TEXT NOT NULL,
+      file TEXT,
+      hash TEXT,
+      job_id INTEGER NOT NULL,
+      updated_at TEXT NOT NULL,
+      PRIMARY KEY (frame, symbol, day)
+    )`,
+    "CREATE INDEX coverage_status ON coverage (status, frame)"
+  ])
+})
+
+export const migrateSqlite = Migrator.make({})({ loader: sqliteMigrations, table: "schema_migrations" })

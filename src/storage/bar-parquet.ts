@@ -1,0 +1,196 @@
+/**
+ * The lake's file format: bars of one symbol as Parquet with the column types of design §4 (`ts` INT64
+ * TIMESTAMP(MILLIS, UTC), OHLCV DOUBLE, nullable `trade_count` INT64 and `vwap` DOUBLE, dictionary strings for
+ * symbol, provider and feed), ZSTD-compressed, with provenance in the key-value metadata.
+ */
+import { zstdCompressSync } from "node:zlib"
+import { type ColumnData, parquetMetadata, parquetRead } from "hyparquet"
+import { compressors as readCompressors } from "hyparquet-compressors"
+import { ByteWriter, ParquetWriter } from "hyparquet-writer"
+import { type BarBatch, emptyBatch } from "../domain/bar.ts"
+import type { Symbol } from "../domain/symbol.ts"
+
+export const LAKE_SCHEMA_VERSION = "1"
+
+/** Rows of one trading day and where they came from. Files hold whole days, so provenance is per day. */
+export interface DaySlice {
+  readonly day: string
+  readonly batch: BarBatch
+  readonly provider: string
+  readonly feed: string
+}
+
+// hyparquet-writer bundles its own hyparquet types, so take the schema type from the writer itself.
+type WriterSchema = ConstructorParameters<typeof ParquetWriter>[0]["schema"]
+
+const schema: WriterSchema = [
+  { name: "schema", num_children: 11 },
+  {
+    name: "symbol",
+    type: "BYTE_ARRAY",
+    converted_type: "UTF8",
+    logical_type: { type: "STRING" },
+    repetition_type: "REQUIRED"
+  },
+  {
+    name: "ts",
+    type: "INT64",
+    logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" },
+    repetition_type: "REQUIRED"
+  },
+  { name: "open", type: "DOUBLE", repetition_type: "REQUIRED" },
+  { name: "high", type: "DOUBLE", repetition_type: "REQUIRED" },
+  { name: "low", type: "DOUBLE", repetition_type: "REQUIRED" },
+  { name: "close", type: "DOUBLE", repetition_type: "REQUIRED" },
+  { name: "volume", type: "DOUBLE", repetition_type: "REQUIRED" },
+  { name: "trade_count", type: "INT64", repetition_type: "OPTIONAL" },
+  { name: "vwap", type: "DOUBLE", repetition_type: "OPTIONAL" },
+  {
+    name: "provider",
+    type: "BYTE_ARRAY",
+    converted_type: "UTF8",
+    logical_type: { type: "STRING" },
+    repetition_type: "REQUIRED"
+  },
+  {
+    name: "feed",
+    type: "BYTE_ARRAY",
+    converted_type: "UTF8",
+    logical_type: { type: "STRING" },
+    repetition_type: "REQUIRED"
+  }
+]
+
+const zstd = (input: Uint8Array): Uint8Array => new Uint8Array(zstdCompressSync(input))
+
+const nullable = <A>(src: Float64Array, f: (x: number) => A): Array<A | null> => {
+  const out = new Array<A | null>(src.length)
+  for (let i = 0; i < src.length; i++) {
+    const x = src[i] as number
+    out[i] = Number.isNaN(x) ? null : f(x)
+  }
+  return out
+}
+
+/** Encodes day slices (already sorted by day, each sorted by ts) into one Parquet file. */
+export function encodeBars(
+  symbol: Symbol,
+  slices: ReadonlyArray<DaySlice>,
+  metadata: Record<string, string>
+): Uint8Array {
+  const rows = slices.reduce((n, s) => n + s.batch.ts.length, 0)
+  const ts = new BigInt64Array(rows)
+  const cols = {
+    open: new Float64Array(rows),
+    high: new Float64Array(rows),
+    low: new Float64Array(rows),
+    close: new Float64Array(rows),
+    volume: new Float64Array(rows),
+    tradeCount: new Float64Array(rows),
+    vwap: new Float64Array(rows)
+  }
+  const provider = new Array<string>(rows)
+  const feed = new Array<string>(rows)
+  let at = 0
+  let minTs = Number.POSITIVE_INFINITY
+  let maxTs = Number.NEGATIVE_INFINITY
+  for (const s of slices) {
+    const b = s.batch
+    for (let i = 0; i < b.ts.length; i++) ts[at + i] = BigInt(b.ts[i] as number)
+    for (const k of ["open", "high", "low", "close", "volume", "tradeCount", "vwap"] as const) cols[k].set(b[k], at)
+    provider.fill(s.provider, at, at + b.ts.length)
+    feed.fill(s.feed, at, at + b.ts.length)
+    if (b.ts.length > 0) {
+      minTs = Math.min(minTs, b.ts[0] as number)
+      maxTs = Math.max(maxTs, b.ts[b.ts.length - 1] as number)
+    }
+    at += b.ts.length
+  }
+  const writer = new ByteWriter()
+  const kv: Record<string, string> = {
+    ...metadata,
+    "marketpipe.schema_version": LAKE_SCHEMA_VERSION,
+    "marketpipe.rows": String(rows),
+    "marketpipe.min_ts": rows > 0 ? new Date(minTs).toISOString() : "",
+    "marketpipe.max_ts": rows > 0 ? new Date(maxTs).toISOString() : "",
+    "marketpipe.providers": [...new Set(provider)].join(","),
+    "marketpipe.feeds": [...new Set(feed)].join(",")
+  }
+  const pw = new ParquetWriter({
+    writer,
+    schema,
+    codec: "ZSTD",
+    compressors: { ZSTD: zstd },
+    kvMetadata: Object.entries(kv).map(([key, value]) => ({ key, value })),
+    createdBy: "marketpipe"
+  })
+  pw.write({
+    columnData: [
+      { name: "symbol", data: new Array<string>(rows).fill(symbol) },
+      { name: "ts", data: ts, encoding: "DELTA_BINARY_PACKED" },
+      { name: "open", data: cols.open },
+      { name: "high", data: cols.high },
+      { name: "low", data: cols.low },
+      { name: "close", data: cols.close },
+      { name: "volume", data: cols.volume },
+      { name: "trade_count", data: nullable(cols.tradeCount, BigInt) },
+      { name: "vwap", data: nullable(cols.vwap, (x) => x) },
+      { name: "provider", data: provider },
+      { name: "feed", data: feed }
+    ],
+    rowGroupSize: 100_000
+  })
+  pw.finish()
+  return new Uint8Array(writer.getBuffer())
+}
+
+export interface DecodedFile {
+  readonly batch: BarBatch
+  readonly provider: ReadonlyArray<string>
+  readonly feed: ReadonlyArray<string>
+  readonly metadata: Readonly<Record<string, string>>
+}
+
+const toNumbers = (data: ArrayLike<unknown>, target: Float64Array, offset: number) => {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]
+    target[offset + i] = v === null || v === undefined ? Number.NaN : Number(v)
+  }
+}
+
+/** Decodes a lake file back into columns. */
+export async function decodeBars(symbol: Symbol, bytes: Uint8Array): Promise<DecodedFile> {
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+  const metadata = parquetMetadata(buffer)
+  const rows = Number(metadata.num_rows)
+  const batch = emptyBatch(symbol, rows)
+  const provider = new Array<string>(rows)
+  const feed = new Array<string>(rows)
+  const target: Record<string, Float64Array> = {
+    ts: batch.ts,
+    open: batch.open,
+    high: batch.high,
+    low: batch.low,
+    close: batch.close,
+    volume: batch.volume,
+    trade_count: batch.tradeCount,
+    vwap: batch.vwap
+  }
+  await parquetRead({
+    file: buffer,
+    metadata,
+    compressors: readCompressors,
+    parsers: { timestampFromMilliseconds: (ms: bigint) => Number(ms) },
+    onChunk: (chunk: ColumnData) => {
+      const numeric = target[chunk.columnName]
+      if (numeric !== undefined) toNumbers(chunk.columnData, numeric, chunk.rowStart)
+      else if (chunk.columnName === "provider" || chunk.columnName === "feed") {
+        const out = chunk.columnName === "provider" ? provider : feed
+        for (let i = 0; i < chunk.columnData.length; i++) out[chunk.rowStart + i] = String(chunk.columnData[i])
+      }
+    }
+  })
+  const kv: Record<string, string> = {}
+  for (const { key, value } of metadata.key_value_metadata ?? []) kv[key] = value ?? ""
+  return { batch, provider, feed, metadata: kv }
+}
