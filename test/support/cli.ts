@@ -1,0 +1,30 @@
+/** Runs the CLI in a child process (source or compiled binary) and captures what a user would see. */
+import { spawnSync } from "node:child_process"
+import { resolve } from "node:path"
+
+export const root = resolve(import.meta.dir, "../..")
+export const bunBin = resolve(root, "node_modules/.bin/bun")
+export const mainTs = resolve(root, "src/cli/main.ts")
+
+export interface RunResult {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export function run(
+  cmd: string,
+  args: ReadonlyArray<string>,
+  options: { cwd: string; env?: Record<string, string> }
+): RunResult {
+  const r = spawnSync(cmd, args, {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env },
+    encoding: "utf8",
+    timeout: 120_000
+  })
+  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" }
+}
+
+export const runSource = (args: ReadonlyArray<string>, options: { cwd: string; env?: Record<string, string> }) =>
+  run(bunBin, [mainTs, ...args], options)
