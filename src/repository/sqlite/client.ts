@@ -25,10 +25,10 @@ const withSqliteCode = (cause: unknown): unknown =>
 
 export const make = (filename: string) =>
   Effect.gen(function* () {
-    if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
     const db = yield* Effect.acquireRelease(
       Effect.try({
         try: () => {
+          if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
           const handle = new DatabaseSync(filename)
           // WAL lets readers (jobs list, metrics) work while an ingest writes; busy_timeout covers a second writer.
           handle.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
@@ -36,7 +36,10 @@ export const make = (filename: string) =>
         },
         catch: (cause) =>
           new SqlError.SqlError({
-            reason: SqlError.classifySqliteError(cause, { operation: "connect", message: `cannot open ${filename}` })
+            reason: SqlError.classifySqliteError(cause, {
+              operation: "connect",
+              message: `cannot open ${filename}: ${(cause as Error)?.message}`
+            })
           })
       }),
       (handle) => Effect.sync(() => handle.close())

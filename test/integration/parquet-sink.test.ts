@@ -1,0 +1,95 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { barsOf, batchFromBars, type Symbol } from "../../mod.ts"
+import { removeOrphanTemps } from "../../src/storage/atomic-file.ts"
+import { makeParquetSink } from "../../src/storage/parquet-sink.ts"
+import { listFiles, removeDir, tempDir } from "../support/temp.ts"
+
+let dir = ""
+beforeEach(() => {
+  dir = tempDir()
+})
+afterEach(() => removeDir(dir))
+
+const sym = "AAPL" as Symbol
+const key = { frame: "1m" as const, symbol: sym, period: "2024-03" }
+const dayBars = (day: string, n: number, price: number) =>
+  batchFromBars(
+    sym,
+    Array.from({ length: n }, (_, i) => ({
+      ts: Date.parse(`${day}T14:30:00Z`) + i * 60_000,
+      open: price,
+      high: price + 1,
+      low: price - 1,
+      close: price,
+      volume: 10 + i,
+      trade_count: i % 2 === 0 ? i : null,
+      vwap: i % 3 === 0 ? null : price
+    }))
+  )
+const slice = (day: string, n: number, price: number, provider = "fake") => ({
+  day,
+  batch: dayBars(day, n, price),
+  provider,
+  feed: "synthetic"
+})
+
+describe("Parquet sink", () => {
+  test("days merge into the month file; re-writing a day replaces it and keeps the others", async () => {
+    const sink = makeParquetSink(dir)
+    await Effect.runPromise(sink.writeDays(key, [slice("2024-03-04", 3, 10), slice("2024-03-05", 2, 20)], {}))
+    await Effect.runPromise(sink.writeDays(key, [slice("2024-03-05", 4, 30, "other"), slice("2024-03-01", 1, 5)], {}))
+    const file = await Effect.runPromise(sink.readFile(key))
+    const bars = barsOf(file?.batch ?? dayBars("2024-03-04", 0, 0))
+    expect(bars.map((b) => `${new Date(b.ts).toISOString().slice(0, 10)}:${b.open}`)).toEqual([
+      "2024-03-01:5",
+      "2024-03-04:10",
+      "2024-03-04:10",
+      "2024-03-04:10",
+      "2024-03-05:30",
+      "2024-03-05:30",
+      "2024-03-05:30",
+      "2024-03-05:30"
+    ])
+    expect(file?.provider).toEqual(["fake", "fake", "fake", "fake", "other", "other", "other", "other"])
+    expect(bars[1]).toMatchObject({ trade_count: 0, vwap: null })
+    expect(bars[2]).toMatchObject({ trade_count: null, vwap: 10 })
+    expect(file?.metadata["marketpipe.rows"]).toBe("8")
+    expect(file?.metadata["marketpipe.min_ts"]).toBe("2024-03-01T14:30:00.000Z")
+    expect(listFiles(dir)).toEqual(["ohlcv/frame=1m/symbol=AAPL/2024-03.parquet"])
+  })
+
+  test("writing only empty days creates no file; identical content gives identical hashes", async () => {
+    const sink = makeParquetSink(dir)
+    const empty = await Effect.runPromise(sink.writeDays(key, [slice("2024-03-04", 0, 1)], {}))
+    expect(empty.file).toBe("")
+    expect(listFiles(dir)).toEqual([])
+    const a = await Effect.runPromise(sink.writeDays(key, [slice("2024-03-04", 5, 1)], {}))
+    const b = await Effect.runPromise(sink.writeDays(key, [slice("2024-03-04", 5, 1)], {}))
+    const c = await Effect.runPromise(sink.writeDays(key, [slice("2024-03-04", 5, 2)], {}))
+    expect(a.hashes.get("2024-03-04")).toBe(b.hashes.get("2024-03-04") as string)
+    expect(c.hashes.get("2024-03-04")).not.toBe(a.hashes.get("2024-03-04") as string)
+  })
+
+  test("a corrupt existing file is a storage error naming the file, and it is left as it was", async () => {
+    const sink = makeParquetSink(dir)
+    await Effect.runPromise(sink.writeDays(key, [slice("2024-03-04", 2, 1)], {}))
+    const path = join(dir, "ohlcv/frame=1m/symbol=AAPL/2024-03.parquet")
+    writeFileSync(path, "not parquet")
+    await expect(Effect.runPromise(sink.writeDays(key, [slice("2024-03-05", 2, 1)], {}))).rejects.toMatchObject({
+      _tag: "StorageError",
+      path
+    })
+  })
+
+  test("orphaned temp files from a crashed writer are found and removed", () => {
+    const d = join(dir, "ohlcv/frame=1m/symbol=AAPL")
+    require("node:fs").mkdirSync(d, { recursive: true })
+    writeFileSync(join(d, ".2024-03.parquet.mp-tmp-123-abc"), "partial")
+    writeFileSync(join(d, "2024-03.parquet"), "keep")
+    expect(removeOrphanTemps(dir).length).toBe(1)
+    expect(listFiles(dir)).toEqual(["ohlcv/frame=1m/symbol=AAPL/2024-03.parquet"])
+  })
+})

@@ -1,0 +1,25 @@
+/** Runs `ohlcv ingest` in-process against a temp data dir, as the CLI would. */
+import { Effect, Exit, Option } from "effect"
+import { type IngestFlags, ingestMain } from "../../src/cli/commands/ingest.ts"
+
+export const ingestFlags = (
+  over: Partial<IngestFlags> & { symbols: string; start: string; end: string }
+): IngestFlags => ({
+  provider: Option.some("fake"),
+  frame: Option.none(),
+  feed: Option.none(),
+  session: Option.none(),
+  concurrency: Option.none(),
+  config: Option.none(),
+  dataDir: Option.none(),
+  json: true,
+  ...over
+})
+
+export const ingestIn = (cwd: string, flags: IngestFlags, env: Record<string, string> = {}) =>
+  Effect.runPromiseExit(ingestMain(flags, { env, cwd }))
+
+export const failureTag = (exit: Exit.Exit<unknown, unknown>): string | undefined =>
+  Exit.isFailure(exit)
+    ? (exit.cause as unknown as { reasons: Array<{ error?: { _tag?: string } }> }).reasons[0]?.error?._tag
+    : undefined
