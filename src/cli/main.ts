@@ -4,7 +4,7 @@ import { NodeServices } from "@effect/platform-node"
  * The `marketpipe` (alias `mp`) command line. A thin shell: commands parse flags and call the services that
  * `mod.ts` exposes too. Errors become exit codes here and nowhere else.
  */
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Effect, Exit, Fiber, Option } from "effect"
 import { Command } from "effect/cli"
 import { VERSION } from "../version.ts"
 import { ingestCommand } from "./commands/ingest.ts"
@@ -50,6 +50,11 @@ export const runCli = (argv: ReadonlyArray<string>) =>
   Command.runWith(rootCommand, { version: VERSION })(argv).pipe(Effect.provide(NodeServices.layer))
 
 if (import.meta.main) {
-  const exit = await Effect.runPromiseExit(runCli(process.argv.slice(2)))
+  const fiber = Effect.runFork(runCli(process.argv.slice(2)))
+  // Ctrl-C interrupts the run so finalizers close the database and the job is marked interrupted, not left running.
+  const stop = () => Effect.runFork(Fiber.interrupt(fiber))
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+  const exit = await Effect.runPromise(Fiber.await(fiber))
   process.exitCode = exitCodeOf(exit, (line) => process.stderr.write(`${line}\n`))
 }
