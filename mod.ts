@@ -16,13 +16,17 @@ export { normaliseSymbol, parseSymbol, Symbol } from "./src/domain/symbol.ts"
 export { Timeframe, timeframes } from "./src/domain/timeframe.ts"
 export {
   type BarsRequest,
+  type HttpJsonResponse,
+  type HttpKitOptions,
   PLUGIN_CONTRACT_VERSION,
   type PluginHost,
   type ProviderCapabilities,
   type ProviderClient,
+  type ProviderHttp,
   type ProviderKit,
   type ProviderPlugin,
   type ProviderSettings,
+  type QueryValue,
   type RateLimit,
   type SymbolMeta
 } from "./src/providers/contract.ts"

@@ -13,6 +13,8 @@ export class ProviderError extends Data.TaggedError("ProviderError")<{
   readonly provider: string
   readonly reason: string
   readonly retryable: boolean
+  /** The whole run cannot succeed (rejected credentials): stop the job instead of failing partitions one by one. */
+  readonly fatal?: boolean
 }> {
   override get message(): string {
     return `provider ${this.provider}: ${this.reason}`

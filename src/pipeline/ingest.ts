@@ -72,11 +72,29 @@ const defaultRetry = Schedule.exponential("250 millis", 2).pipe(Schedule.jittere
 /** Bars must start on their frame's grid; session-anchored frames above 30m start on half hours (09:30, 13:30). */
 const alignmentMs = (frame: Timeframe) => Math.min(timeframeMinutes(frame), frame === "1d" ? 1 : 30) * 60_000
 
-/** Keeps only rows whose trading day is one of `days`: a provider may send more than was asked for. */
-function withinDays(batch: BarBatch, days: ReadonlySet<string>): BarBatch {
+/**
+ * Keeps only rows inside the requested sessions of the unit's days: a provider may send more than was asked for
+ * (pre- and post-market bars between two regular sessions, days outside the unit).
+ */
+function withinSessions(
+  batch: BarBatch,
+  calendar: TradingCalendar,
+  days: ReadonlyArray<string>,
+  session: SessionKind
+): BarBatch {
+  const windows = new Map<string, { open: number; close: number }>()
+  for (const day of days) {
+    const s = calendar.session(day, session)
+    if (s !== undefined) windows.set(day, s)
+  }
   const rows: Array<number> = []
   for (const part of splitByDay(batch.ts)) {
-    if (days.has(part.day)) for (let i = part.from; i < part.to; i++) rows.push(i)
+    const w = windows.get(part.day)
+    if (w === undefined) continue
+    for (let i = part.from; i < part.to; i++) {
+      const ts = batch.ts[i] as number
+      if (ts >= w.open && ts < w.close) rows.push(i)
+    }
   }
   return rows.length === batch.ts.length ? batch : selectRows(batch, rows)
 }
@@ -132,7 +150,7 @@ export const runIngest = (
       Effect.gen(function* () {
         yield* repo.markRunning(job.id, refsOf(u))
         const batches = (yield* fetchUnit(u)).filter((b) => b.symbol === u.symbol)
-        const fetched = withinDays(concatBatches(u.symbol, batches), new Set(u.days))
+        const fetched = withinSessions(concatBatches(u.symbol, batches), request.calendar, u.days, request.session)
         const { clean, rejected } = validateBatch(fetched, alignmentMs(request.frame))
         const byDay = new Map(splitByDay(clean.ts).map((p) => [p.day, p]))
         const slices = u.days.map((day) => {
@@ -177,7 +195,8 @@ export const runIngest = (
         return { _tag: "Done", partitions: results.length, bars: clean.ts.length, rejected } as UnitOutcome
       }).pipe(
         Effect.catchTags({
-          ProviderError: (e: ProviderError) => failUnit(u, e.message),
+          // A fatal error (rejected credentials) fails every unit alike: stop the job rather than repeat it.
+          ProviderError: (e: ProviderError) => (e.fatal === true ? Effect.fail(e) : failUnit(u, e.message)),
           StorageError: (e: StorageError) => failUnit(u, e.message)
         })
       )

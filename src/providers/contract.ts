@@ -9,6 +9,9 @@ import type { SessionKind, TradingCalendar } from "../domain/calendar.ts"
 import type { ProviderError } from "../domain/errors.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
+import type { HttpKitOptions, ProviderHttp } from "./kit/http.ts"
+
+export type { HttpJsonResponse, HttpKitOptions, ProviderHttp, QueryValue } from "./kit/http.ts"
 
 /** Contract versions this host can load. */
 export const PLUGIN_CONTRACT_VERSION = 1
@@ -73,8 +76,20 @@ export interface PluginHost {
 
 export interface ProviderKit {
   readonly calendar: TradingCalendar
-  /** Builds the error a plugin fails with; retryable errors are retried with backoff by the host. */
-  readonly providerError: (reason: string, retryable: boolean) => ProviderError
+  /**
+   * The shared HTTP client: rate limiting per key, retries with backoff honouring `Retry-After` /
+   * `X-Ratelimit-Reset`, secret masking, request metrics. Plugins never make their own.
+   */
+  readonly http: (options: Omit<HttpKitOptions, "provider">) => ProviderHttp
+  /** `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` to UTC ms without `Date.parse` per bar; NaN when malformed. */
+  readonly parseIsoUtc: (text: string) => number
+  /** Replaces every registered secret in `text`. */
+  readonly mask: (text: string) => string
+  /**
+   * Builds the error a plugin fails with (masked). Retryable errors are retried with backoff by the host; `fatal`
+   * stops the run (e.g. credentials missing or rejected).
+   */
+  readonly providerError: (reason: string, retryable: boolean, fatal?: boolean) => ProviderError
   /** Allocates an empty column batch of `length` rows. */
   readonly emptyBatch: (symbol: Symbol, length: number) => BarBatch
   /** The New York trading day (YYYY-MM-DD) a UTC instant falls on. */
@@ -88,6 +103,8 @@ export interface ProviderSettings {
   readonly name: string
   readonly baseUrl: string | undefined
   readonly feed: string | undefined
+  /** `providers.<name>.rate_limit` when set; otherwise use `capabilities.rateLimit`. */
+  readonly rateLimit: RateLimit | undefined
   /** Every other key under `providers.<name>`, for the plugin to decode with its own schema. */
   readonly options: Readonly<Record<string, unknown>>
   readonly env: Readonly<Record<string, string | undefined>>

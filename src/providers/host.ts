@@ -6,6 +6,9 @@ import { ProviderError } from "../domain/errors.ts"
 import { tradingDayOf } from "../domain/partition.ts"
 import { parseSymbol } from "../domain/symbol.ts"
 import type { PluginHost } from "./contract.ts"
+import { makeProviderHttp } from "./kit/http.ts"
+import { mask } from "./kit/secrets.ts"
+import { parseIsoUtc } from "./kit/time.ts"
 
 export const makePluginHost = (provider: string, calendar: TradingCalendar): PluginHost => ({
   Effect,
@@ -17,7 +20,11 @@ export const makePluginHost = (provider: string, calendar: TradingCalendar): Plu
   Data,
   kit: {
     calendar,
-    providerError: (reason, retryable) => new ProviderError({ provider, reason, retryable }),
+    http: (options) => makeProviderHttp({ ...options, provider }),
+    parseIsoUtc,
+    mask,
+    providerError: (reason, retryable, fatal) =>
+      new ProviderError({ provider, reason: mask(reason), retryable, fatal: fatal === true }),
     emptyBatch,
     tradingDayOf,
     parseSymbol

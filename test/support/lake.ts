@@ -30,3 +30,11 @@ export async function duckdb<T = Record<string, unknown>>(sql: string): Promise<
 
 export const lakeGlob = (dataDir: string) =>
   `read_parquet('${join(dataDir, "ohlcv")}/*/*/*.parquet', hive_partitioning = true)`
+
+/** Row count and a digest of every value in the lake, for "equals a clean run" comparisons. */
+export const lakeDigest = async (dataDir: string): Promise<{ n: string; h: string }> => {
+  const rows = await duckdb<{ n: string; h: string }>(
+    `SELECT count(*) AS n, md5(string_agg(concat_ws('|', symbol, ts, open, high, low, close, volume, trade_count, vwap), ',' ORDER BY symbol, ts)) AS h FROM ${lakeGlob(dataDir)}`
+  )
+  return rows[0] ?? { n: "0", h: "" }
+}

@@ -8,7 +8,14 @@ import { makePluginHost } from "../../src/providers/host.ts"
 const calendar = makeCalendar()
 const client = (options: Record<string, unknown> = {}) =>
   Effect.runPromise(
-    fake.make(makePluginHost("fake", calendar), { name: "fake", baseUrl: undefined, feed: undefined, options, env: {} })
+    fake.make(makePluginHost("fake", calendar), {
+      name: "fake",
+      baseUrl: undefined,
+      feed: undefined,
+      rateLimit: undefined,
+      options,
+      env: {}
+    })
   )
 const fetch = async (
   symbols: Array<string>,

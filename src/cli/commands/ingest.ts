@@ -72,6 +72,10 @@ export const prepareIngest = (flags: IngestFlags, app: App) =>
         name: plugin.name,
         baseUrl: providerBaseUrl(app.loaded, plugin.name),
         feed,
+        rateLimit:
+          providerConfig.rate_limit === undefined
+            ? undefined
+            : { requests: providerConfig.rate_limit.requests, perSeconds: providerConfig.rate_limit.per_seconds },
         options,
         env: app.loaded.env
       })

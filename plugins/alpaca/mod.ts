@@ -1,0 +1,179 @@
+/**
+ * Alpaca Market Data v2 (stock bars) and Trading API assets. Multi-symbol requests with `page_token` paging,
+ * `limit` 10,000 counted across symbols; feeds iex (free) and sip; credentials `ALPACA_KEY` + `ALPACA_SECRET`.
+ */
+import type {
+  BarBatch,
+  BarsRequest,
+  PluginHost,
+  ProviderPlugin,
+  ProviderSettings,
+  Symbol,
+  SymbolMeta
+} from "../../mod.ts"
+import { pageSchemas, toBatch } from "./wire.ts"
+
+const timeframes = { "1m": "1Min", "5m": "5Min", "15m": "15Min", "30m": "30Min", "1h": "1Hour", "1d": "1Day" } as const
+
+const optionsSchema = (S: PluginHost["Schema"]) =>
+  S.Struct({
+    trading_base_url: S.optionalKey(S.String),
+    max_attempts: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 20 }))),
+    retry_base_ms: S.optionalKey(S.Int.check(S.isGreaterThanOrEqualTo(0))),
+    page_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 10_000 })))
+  })
+
+const plugin: ProviderPlugin = {
+  contractVersion: 1,
+  name: "alpaca",
+  description: "Alpaca Market Data v2 (IEX free, SIP paid)",
+  capabilities: {
+    feeds: ["iex", "sip"],
+    defaultFeed: "iex",
+    timeframes: ["1m", "5m", "15m", "30m", "1h", "1d"],
+    maxBarsPerRequest: 10_000,
+    maxSymbolsPerRequest: 100,
+    historyDays: null,
+    rateLimit: { requests: 200, perSeconds: 60 },
+    adjustments: ["raw", "split", "dividend", "all"],
+    credentials: ["ALPACA_KEY", "ALPACA_SECRET"]
+  },
+  make: (host: PluginHost, settings: ProviderSettings) =>
+    host.Effect.gen(function* () {
+      const { Effect, Stream, Schema, Option, kit } = host
+      const opts = yield* Schema.decodeUnknownEffect(optionsSchema(Schema))(settings.options).pipe(
+        Effect.mapError((e) => kit.providerError(`providers.alpaca: ${e.message}`, false))
+      )
+      const key = settings.env.ALPACA_KEY ?? settings.env.APCA_API_KEY_ID
+      const secret = settings.env.ALPACA_SECRET ?? settings.env.APCA_API_SECRET_KEY
+      if (key === undefined || key === "" || secret === undefined || secret === "") {
+        return yield* kit.providerError(
+          "set ALPACA_KEY and ALPACA_SECRET (your Alpaca API key id and secret)",
+          false,
+          true
+        )
+      }
+      const feed = settings.feed ?? plugin.capabilities.defaultFeed
+      const common = {
+        feed,
+        secrets: [key, secret],
+        rateLimit: settings.rateLimit ?? plugin.capabilities.rateLimit,
+        headers: { "APCA-API-KEY-ID": key, "APCA-API-SECRET-KEY": secret },
+        ...(opts.max_attempts === undefined ? {} : { maxAttempts: opts.max_attempts }),
+        ...(opts.retry_base_ms === undefined ? {} : { retryBaseMs: opts.retry_base_ms })
+      }
+      const data = kit.http({
+        ...common,
+        baseUrl: settings.baseUrl ?? "https://data.alpaca.markets",
+        explain: (status, body) => {
+          const message = String((body as { message?: unknown } | null)?.message ?? "")
+          if (status === 403 && /subscription does not permit/iu.test(message)) {
+            return {
+              reason:
+                "your Alpaca plan cannot query SIP data from the last 15 minutes: use --feed iex, or end the range earlier"
+            }
+          }
+          if (status === 403 || status === 401) {
+            return {
+              reason: `Alpaca rejected the credentials (HTTP ${status} ${message}): check ALPACA_KEY and ALPACA_SECRET`,
+              fatal: true
+            }
+          }
+          return undefined
+        }
+      })
+      const trading = kit.http({
+        ...common,
+        baseUrl: opts.trading_base_url ?? settings.baseUrl ?? "https://paper-api.alpaca.markets",
+        explain: (status) =>
+          status === 401 || status === 403
+            ? {
+                reason: `Alpaca Trading API rejected the credentials (HTTP ${status}): check ALPACA_KEY and ALPACA_SECRET`,
+                fatal: true
+              }
+            : undefined
+      })
+      const schemas = pageSchemas(Schema)
+      const decodePage = Schema.decodeUnknownEffect(schemas.multi)
+
+      const pages = (request: BarsRequest, symbols: ReadonlyArray<Symbol>) =>
+        Stream.paginate(undefined as string | undefined, (pageToken) =>
+          data
+            .getJson("/v2/stocks/bars", {
+              symbols: symbols.join(","),
+              timeframe: timeframes[request.frame as keyof typeof timeframes],
+              start: new Date(request.start).toISOString(),
+              // Alpaca's `end` is inclusive; ours is exclusive.
+              end: new Date(request.end - 1000).toISOString(),
+              limit: opts.page_limit ?? 10_000,
+              adjustment: request.adjustment,
+              feed: request.feed,
+              sort: "asc",
+              page_token: pageToken
+            })
+            .pipe(
+              Effect.flatMap((res) =>
+                decodePage(res.body).pipe(
+                  Effect.mapError((e) => kit.providerError(`unexpected Alpaca bars page: ${e.message}`, true))
+                )
+              ),
+              Effect.flatMap((page) => {
+                const batches: Array<BarBatch> = []
+                for (const [raw, list] of Object.entries(page.bars ?? {})) {
+                  const symbol = kit.parseSymbol(raw)
+                  if (symbol === undefined || list === null || list.length === 0) continue
+                  const batch = toBatch(kit, symbol, list)
+                  if (typeof batch === "string") return Effect.fail(kit.providerError(batch, true))
+                  batches.push(batch)
+                }
+                const next = page.next_page_token ?? undefined
+                return Effect.succeed([
+                  batches,
+                  next === undefined || next === "" ? Option.none() : Option.some(next)
+                ] as const)
+              })
+            )
+        )
+
+      const bars = (request: BarsRequest) => {
+        const size = plugin.capabilities.maxSymbolsPerRequest
+        const groups: Array<ReadonlyArray<Symbol>> = []
+        for (let i = 0; i < request.symbols.length; i += size) groups.push(request.symbols.slice(i, i + size))
+        return Stream.fromIterable(groups).pipe(Stream.flatMap((group) => pages(request, group)))
+      }
+
+      const symbols = () =>
+        Stream.fromEffect(
+          trading
+            .getJson("/v2/assets", { status: "active", asset_class: "us_equity" })
+            .pipe(
+              Effect.flatMap((res) =>
+                Schema.decodeUnknownEffect(schemas.assets)(res.body).pipe(
+                  Effect.mapError((e) => kit.providerError(`unexpected Alpaca assets list: ${e.message}`, true))
+                )
+              )
+            )
+        ).pipe(
+          Stream.flatMap((list) =>
+            Stream.fromIterable(
+              list.flatMap((a): Array<SymbolMeta> => {
+                const symbol = kit.parseSymbol(a.symbol)
+                if (symbol === undefined) return []
+                return [
+                  {
+                    symbol,
+                    ...(a.name ? { name: a.name } : {}),
+                    ...(a.exchange ? { exchange: a.exchange } : {}),
+                    active: a.status !== "inactive" && a.tradable !== false
+                  }
+                ]
+              })
+            )
+          )
+        )
+
+      return { bars, symbols }
+    })
+}
+
+export default plugin

@@ -1,0 +1,219 @@
+/**
+ * The HTTP client every plugin gets (on `effect/http`, fetch-based, gzip handled by the runtime). One call =
+ * rate-limit token → request with timeout → JSON body. Retries with exponential backoff and jitter on 429, 5xx,
+ * timeouts, dropped connections and truncated or malformed bodies (provider reads are idempotent), waiting for
+ * `Retry-After` / `X-Ratelimit-Reset` when the server names a time. Errors are masked and say what to do.
+ */
+import { createHash } from "node:crypto"
+import { Clock, Effect } from "effect"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
+import { ProviderError } from "../../domain/errors.ts"
+import type { RateLimit } from "../contract.ts"
+import { bucketFor } from "./rate-limiter.ts"
+import { mask, registerSecret } from "./secrets.ts"
+import { statsFor, statusClass } from "./stats.ts"
+
+export type QueryValue = string | number | boolean | undefined
+
+export interface HttpKitOptions {
+  readonly provider: string
+  readonly feed: string
+  readonly baseUrl: string
+  /** Credentials: masked everywhere, and the rate-limit bucket is shared by everyone using the same key. */
+  readonly secrets: ReadonlyArray<string | undefined>
+  readonly rateLimit: RateLimit | null
+  readonly headers?: Readonly<Record<string, string>>
+  /** Tries per request, including the first (default 6). */
+  readonly maxAttempts?: number
+  /** First backoff delay; doubles per try, with jitter (default 250 ms). */
+  readonly retryBaseMs?: number
+  readonly timeoutMs?: number
+  /**
+   * Words for a non-retryable HTTP error (auth, plan, unknown symbol); `fatal` when no request of the run can
+   * succeed (rejected credentials). `undefined` keeps the generic message.
+   */
+  readonly explain?: (
+    status: number,
+    body: unknown
+  ) => { readonly reason: string; readonly fatal?: boolean } | undefined
+}
+
+export interface HttpJsonResponse {
+  readonly status: number
+  readonly body: unknown
+  readonly headers: Readonly<Record<string, string>>
+}
+
+export interface ProviderHttp {
+  readonly getJson: (
+    pathOrUrl: string,
+    query?: Readonly<Record<string, QueryValue>>,
+    headers?: Readonly<Record<string, string>>
+  ) => Effect.Effect<HttpJsonResponse, ProviderError>
+}
+
+/** The longest a server-named wait is honoured before the request fails instead (a broken clock should not hang us). */
+const MAX_SERVER_WAIT_MS = 15 * 60_000
+
+type Attempt =
+  | { readonly _tag: "Ok"; readonly response: HttpJsonResponse }
+  | { readonly _tag: "Retry"; readonly reason: string; readonly waitMs: number | undefined }
+  | { readonly _tag: "Fatal"; readonly reason: string; readonly fatal: boolean }
+
+const messageOf = (body: unknown): string | undefined => {
+  if (typeof body === "string") return body.slice(0, 200)
+  if (body !== null && typeof body === "object") {
+    const b = body as Record<string, unknown>
+    for (const k of ["message", "error", "description"]) if (typeof b[k] === "string") return b[k] as string
+    const chart = b.chart as { error?: { description?: string } } | undefined
+    if (typeof chart?.error?.description === "string") return chart.error.description
+  }
+  return undefined
+}
+
+/** `Retry-After` (seconds or HTTP date) or `X-Ratelimit-Reset` (Unix seconds) as a wait from `now`. */
+export function serverWaitMs(headers: Readonly<Record<string, string>>, now: number): number | undefined {
+  const retryAfter = headers["retry-after"]
+  if (retryAfter !== undefined) {
+    const seconds = Number(retryAfter)
+    const at = Number.isFinite(seconds) ? now + seconds * 1000 : Date.parse(retryAfter)
+    if (Number.isFinite(at)) return Math.min(Math.max(at - now, 0), MAX_SERVER_WAIT_MS)
+  }
+  const reset = Number(headers["x-ratelimit-reset"])
+  if (Number.isFinite(reset) && reset > 0) return Math.min(Math.max(reset * 1000 - now, 0), MAX_SERVER_WAIT_MS)
+  return undefined
+}
+
+export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
+  for (const s of options.secrets) registerSecret(s)
+  const fingerprint = createHash("sha256")
+    .update(options.secrets.filter((s) => s !== undefined).join("|"))
+    .digest("hex")
+    .slice(0, 12)
+  const bucket = bucketFor(options.provider, fingerprint, options.rateLimit)
+  const stats = statsFor(options.provider, options.feed)
+  const maxAttempts = options.maxAttempts ?? 6
+  const baseMs = options.retryBaseMs ?? 250
+  const timeoutMs = options.timeoutMs ?? 30_000
+  const base = options.baseUrl.replace(/\/+$/u, "")
+
+  const urlOf = (pathOrUrl: string, query: Readonly<Record<string, QueryValue>>) => {
+    const url = new URL(
+      /^https?:\/\//u.test(pathOrUrl) ? pathOrUrl : `${base}${pathOrUrl.startsWith("/") ? "" : "/"}${pathOrUrl}`
+    )
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v))
+    return url.toString()
+  }
+
+  const waitForToken = Effect.gen(function* () {
+    if (bucket === undefined) return
+    const wait = bucket.reserve(yield* Clock.currentTimeMillis)
+    if (wait > 0) {
+      stats.rateLimitWaits++
+      stats.rateLimitWaitMsTotal += wait
+      yield* Effect.sleep(wait)
+    }
+  })
+
+  const once = (url: string, headers: Readonly<Record<string, string>>): Effect.Effect<Attempt> =>
+    Effect.gen(function* () {
+      yield* waitForToken
+      const started = yield* Clock.currentTimeMillis
+      stats.requests++
+      const client = yield* HttpClient.HttpClient
+      const sent = yield* client
+        .execute(
+          HttpClientRequest.get(url, { headers: { accept: "application/json", ...options.headers, ...headers } })
+        )
+        .pipe(
+          Effect.flatMap((res) => Effect.map(res.text, (text) => ({ res, text }))),
+          Effect.timeout(timeoutMs),
+          Effect.result
+        )
+      const now = yield* Clock.currentTimeMillis
+      stats.latencyMsTotal += now - started
+      if (sent._tag === "Failure") {
+        const timedOut = (sent.failure as { _tag?: string })._tag === "TimeoutError"
+        stats.errors[statusClass(timedOut ? "timeout" : "transport")] =
+          (stats.errors[statusClass(timedOut ? "timeout" : "transport")] ?? 0) + 1
+        return {
+          _tag: "Retry",
+          reason: timedOut
+            ? `no answer within ${timeoutMs} ms`
+            : `connection failed (${mask(String((sent.failure as Error).message ?? sent.failure))})`,
+          waitMs: undefined
+        } as Attempt
+      }
+      const { res, text } = sent.success
+      const responseHeaders = res.headers as Readonly<Record<string, string>>
+      let body: unknown
+      let malformed = false
+      try {
+        body = text === "" ? null : JSON.parse(text)
+      } catch {
+        body = text
+        malformed = res.status >= 200 && res.status < 300
+      }
+      if (bucket !== undefined && responseHeaders["x-ratelimit-remaining"] === "0") {
+        const wait = serverWaitMs({ "x-ratelimit-reset": responseHeaders["x-ratelimit-reset"] ?? "" }, now)
+        if (wait !== undefined) bucket.pauseUntil(now + wait)
+      }
+      if (res.status >= 200 && res.status < 300) {
+        if (malformed) {
+          stats.errors.body = (stats.errors.body ?? 0) + 1
+          return {
+            _tag: "Retry",
+            reason: `truncated or malformed JSON body (${text.length} bytes)`,
+            waitMs: undefined
+          } as Attempt
+        }
+        return { _tag: "Ok", response: { status: res.status, body, headers: responseHeaders } } as Attempt
+      }
+      stats.errors[statusClass(res.status)] = (stats.errors[statusClass(res.status)] ?? 0) + 1
+      const detail = messageOf(body)
+      if (res.status === 429 || res.status === 408 || res.status >= 500) {
+        const waitMs = serverWaitMs(responseHeaders, now)
+        if (waitMs !== undefined) bucket?.pauseUntil(now + waitMs)
+        return { _tag: "Retry", reason: `HTTP ${res.status}${detail ? `: ${detail}` : ""}`, waitMs } as Attempt
+      }
+      const explained = options.explain?.(res.status, body)
+      return {
+        _tag: "Fatal",
+        reason: explained?.reason ?? `HTTP ${res.status}${detail ? `: ${detail}` : ""}`,
+        fatal: explained?.fatal === true
+      } as Attempt
+    }).pipe(Effect.provide(FetchHttpClient.layer))
+
+  const getJson: ProviderHttp["getJson"] = (pathOrUrl, query = {}, headers = {}) =>
+    Effect.gen(function* () {
+      const url = urlOf(pathOrUrl, query)
+      const where = mask(new URL(url).pathname)
+      for (let attempt = 1; ; attempt++) {
+        const result = yield* once(url, headers)
+        if (result._tag === "Ok") return result.response
+        if (result._tag === "Fatal") {
+          return yield* new ProviderError({
+            provider: options.provider,
+            reason: mask(`${result.reason} (GET ${where})`),
+            retryable: false,
+            fatal: result.fatal
+          })
+        }
+        if (attempt >= maxAttempts) {
+          return yield* new ProviderError({
+            provider: options.provider,
+            reason: mask(`gave up after ${attempt} tries: ${result.reason} (GET ${where})`),
+            retryable: false
+          })
+        }
+        stats.retries++
+        const backoff = baseMs * 2 ** (attempt - 1) * (0.5 + Math.random())
+        const wait = result.waitMs ?? backoff
+        if (result.waitMs === undefined && bucket !== undefined)
+          bucket.pauseUntil((yield* Clock.currentTimeMillis) + wait)
+        else yield* Effect.sleep(wait)
+      }
+    })
+
+  return { getJson }
+}

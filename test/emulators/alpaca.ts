@@ -1,0 +1,158 @@
+/**
+ * Alpaca Market Data v2 bars (multi- and single-symbol, `page_token` pagination with `limit` counted across
+ * symbols) and Trading API assets, as described in `test/fixtures/providers/alpaca`.
+ */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import type { EmulatedBar } from "./dataset.ts"
+import type { EmulatorContext, EmulatorRequest, EmulatorResponse, ProviderRoutes } from "./types.ts"
+
+const frames: Record<string, number> = { "1Min": 1, "5Min": 5, "15Min": 15, "30Min": 30, "1Hour": 60, "1Day": 1440 }
+
+const json = (status: number, body: unknown): EmulatorResponse => ({ status, body })
+const wire = (b: EmulatedBar) => ({
+  t: new Date(b.t).toISOString().replace(".000Z", "Z"),
+  o: b.o,
+  h: b.h,
+  l: b.l,
+  c: b.c,
+  v: b.v,
+  n: b.n,
+  vw: b.vw
+})
+
+// The real token is opaque base64 of "SYMBOL|M|last-bar-ns"; clients must pass it back unchanged.
+const token = (symbol: string, lastMs: number) =>
+  Buffer.from(`${symbol}|M|${BigInt(lastMs) * 1_000_000n}`).toString("base64")
+const untoken = (t: string): { symbol: string; afterMs: number } | undefined => {
+  const [symbol, , ns] = Buffer.from(t, "base64").toString("utf8").split("|")
+  return symbol && ns ? { symbol, afterMs: Number(BigInt(ns) / 1_000_000n) } : undefined
+}
+
+/** Minute bars rolled up to `minutes` (simple clock-aligned buckets, like Alpaca's own). */
+function rollUp(bars: ReadonlyArray<EmulatedBar>, minutes: number): Array<EmulatedBar> {
+  if (minutes === 1) return [...bars]
+  const out: Array<EmulatedBar> = []
+  const ms = minutes * 60_000
+  for (const b of bars) {
+    const t = minutes === 1440 ? b.t - ((b.t - 5 * 3_600_000) % 86_400_000) : b.t - (b.t % ms)
+    const last = out[out.length - 1]
+    if (last !== undefined && last.t === t) {
+      const v = last.v + b.v
+      out[out.length - 1] = {
+        t,
+        o: last.o,
+        h: Math.max(last.h, b.h),
+        l: Math.min(last.l, b.l),
+        c: b.c,
+        v,
+        n: last.n + b.n,
+        vw: Math.round(((last.vw * last.v + b.vw * b.v) / v) * 1e6) / 1e6
+      }
+    } else out.push({ ...b, t })
+  }
+  return out
+}
+
+function bars(req: EmulatorRequest, ctx: EmulatorContext, single: string | undefined): EmulatorResponse {
+  const { query: q } = req
+  if (
+    req.headers["apca-api-key-id"] !== ctx.keys.alpaca.id ||
+    req.headers["apca-api-secret-key"] !== ctx.keys.alpaca.secret
+  ) {
+    return json(403, { message: "forbidden." })
+  }
+  const symbols = single !== undefined ? [single] : (q.get("symbols") ?? "").split(",").filter((s) => s !== "")
+  if (symbols.length === 0) return json(400, { message: "symbols is required" })
+  const minutes = frames[q.get("timeframe") ?? ""]
+  if (minutes === undefined) return json(422, { message: `invalid timeframe: ${q.get("timeframe")}` })
+  const start = Date.parse(q.get("start") ?? "")
+  const end = q.get("end") === null ? ctx.now() : Date.parse(q.get("end") ?? "")
+  if (!Number.isFinite(start) || !Number.isFinite(end)) return json(422, { message: "invalid start or end" })
+  const limit = Number(q.get("limit") ?? 1000)
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+    return json(422, { message: "invalid limit: must be 1 to 10000" })
+  const feed = q.get("feed") ?? "sip"
+  if (!["iex", "sip", "otc"].includes(feed)) return json(422, { message: `invalid feed: ${feed}` })
+  if (feed === "sip" && end > ctx.now() - 15 * 60_000) {
+    return json(403, { message: "subscription does not permit querying recent SIP data" })
+  }
+  const resume = q.get("page_token") === null ? undefined : untoken(q.get("page_token") ?? "")
+  const out: Record<string, Array<ReturnType<typeof wire>>> = {}
+  let left = limit
+  let next: string | null = null
+  const ordered = [...symbols].sort()
+  for (const symbol of ordered) {
+    if (resume !== undefined && symbol < resume.symbol) continue
+    // `end` is inclusive on Alpaca.
+    const all = rollUp(ctx.dataset.bars(symbol, start, end + 1, true), minutes)
+    const from = resume !== undefined && symbol === resume.symbol ? all.findIndex((b) => b.t > resume.afterMs) : 0
+    if (from < 0) continue
+    const take = all.slice(from, from + left)
+    if (take.length > 0) out[symbol] = [...(out[symbol] ?? []), ...take.map(wire)]
+    left -= take.length
+    if (left === 0) {
+      const last = take[take.length - 1]
+      const more = from + take.length < all.length || ordered.indexOf(symbol) < ordered.length - 1
+      if (more && last !== undefined) next = token(symbol, last.t)
+      break
+    }
+  }
+  if (single !== undefined) {
+    const list = out[single]
+    return json(200, { bars: list === undefined ? null : list, symbol: single, next_page_token: next })
+  }
+  return json(200, { bars: out, next_page_token: next })
+}
+
+function assets(req: EmulatorRequest, ctx: EmulatorContext, symbol: string | undefined): EmulatorResponse {
+  if (
+    req.headers["apca-api-key-id"] !== ctx.keys.alpaca.id ||
+    req.headers["apca-api-secret-key"] !== ctx.keys.alpaca.secret
+  ) {
+    return json(401, { message: "unauthorized." })
+  }
+  const all = JSON.parse(readFileSync(join(ctx.fixtures, "alpaca/assets_us_equity.json"), "utf8")) as Array<
+    Record<string, unknown>
+  >
+  if (symbol !== undefined) {
+    const one = all.find((a) => a.symbol === symbol)
+    return one === undefined ? json(404, { code: 40410000, message: "asset not found" }) : json(200, one)
+  }
+  const status = req.query.get("status")
+  return json(
+    200,
+    all.filter((a) => status === null || a.status === status)
+  )
+}
+
+export const alpacaRoutes: ProviderRoutes = {
+  provider: "alpaca",
+  matches: (req) =>
+    req.path === "/v2/stocks/bars" ||
+    /^\/v2\/stocks\/[^/]+\/bars$/u.test(req.path) ||
+    req.path.startsWith("/v2/assets"),
+  handle: (req, ctx) => {
+    if (req.path === "/v2/stocks/bars") return bars(req, ctx, undefined)
+    const single = /^\/v2\/stocks\/([^/]+)\/bars$/u.exec(req.path)
+    if (single !== null) return bars(req, ctx, decodeURIComponent(single[1] as string))
+    const asset = /^\/v2\/assets\/([^/]+)$/u.exec(req.path)
+    return assets(req, ctx, asset === null ? undefined : decodeURIComponent(asset[1] as string))
+  },
+  documentedLimit: { requests: 200, perSeconds: 60 },
+  keyOf: (req) => req.headers["apca-api-key-id"] ?? "anonymous",
+  tooManyRequests: (resetAtS, limit) => ({
+    status: 429,
+    headers: {
+      "x-ratelimit-limit": String(limit),
+      "x-ratelimit-remaining": "0",
+      "x-ratelimit-reset": String(resetAtS)
+    },
+    body: { message: "too many requests." }
+  }),
+  rateHeaders: (limit, remaining, resetAtS) => ({
+    "x-ratelimit-limit": String(limit),
+    "x-ratelimit-remaining": String(remaining),
+    "x-ratelimit-reset": String(resetAtS)
+  })
+}

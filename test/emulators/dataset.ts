@@ -1,0 +1,83 @@
+/**
+ * The emulator's market: the `fake` plugin's deterministic bars for any symbol, over the extended session
+ * (04:00–20:00 ET, as real intraday APIs return), so an ingest through any wire format can be compared row for row
+ * with an ingest from the fake provider itself.
+ */
+import { emptyBatch, makeCalendar, type Symbol } from "../../mod.ts"
+import { generateSession } from "../../plugins/fake/generate.ts"
+import { tradingDayOf } from "../../src/domain/partition.ts"
+
+export interface EmulatedBar {
+  readonly t: number
+  readonly o: number
+  readonly h: number
+  readonly l: number
+  readonly c: number
+  readonly v: number
+  readonly n: number
+  readonly vw: number
+}
+
+export interface Dataset {
+  /** Bars of `symbol` with start in [startMs, endMs), regular session only unless `extended`. */
+  readonly bars: (symbol: string, startMs: number, endMs: number, extended: boolean) => ReadonlyArray<EmulatedBar>
+}
+
+export function makeDataset(options: { readonly seed?: string; readonly missingRate?: number } = {}): Dataset {
+  const calendar = makeCalendar()
+  const cache = new Map<string, ReadonlyArray<EmulatedBar>>()
+  const gen = { seed: options.seed ?? "marketpipe", missingRate: options.missingRate ?? 0, invalidEvery: 0 }
+  const day = (symbol: string, d: string): ReadonlyArray<EmulatedBar> => {
+    const key = `${symbol}|${d}`
+    const hit = cache.get(key)
+    if (hit !== undefined) return hit
+    const extended = calendar.session(d, "extended")
+    const regular = calendar.session(d, "regular")
+    const rows: Array<EmulatedBar> = []
+    if (extended !== undefined && regular !== undefined) {
+      // Regular-session bars are exactly the fake provider's; pre/post-market bars come from a second walk.
+      const inside = generateSession(symbol as Symbol, regular, gen, emptyBatch)
+      const outside = generateSession(
+        symbol as Symbol,
+        extended,
+        { ...gen, seed: `${gen.seed}|extended-hours` },
+        emptyBatch
+      )
+      for (const b of [outside, inside]) {
+        for (let i = 0; i < b.ts.length; i++) {
+          const t = b.ts[i]!
+          if ((b === inside) !== (t >= regular.open && t < regular.close)) continue
+          rows.push({
+            t,
+            o: b.open[i]!,
+            h: b.high[i]!,
+            l: b.low[i]!,
+            c: b.close[i]!,
+            v: b.volume[i]!,
+            n: b.tradeCount[i]!,
+            vw: b.vwap[i]!
+          })
+        }
+      }
+      rows.sort((a, b) => a.t - b.t)
+    }
+    if (cache.size > 50_000) cache.clear()
+    cache.set(key, rows)
+    return rows
+  }
+  return {
+    bars: (symbol, startMs, endMs, extended) => {
+      if (endMs <= startMs) return []
+      const out: Array<EmulatedBar> = []
+      for (const d of calendar.tradingDays(tradingDayOf(startMs), tradingDayOf(endMs - 1))) {
+        const regular = calendar.session(d, "regular")
+        for (const bar of day(symbol, d)) {
+          if (bar.t < startMs || bar.t >= endMs) continue
+          if (!extended && (regular === undefined || bar.t < regular.open || bar.t >= regular.close)) continue
+          out.push(bar)
+        }
+      }
+      return out
+    }
+  }
+}
