@@ -6,6 +6,8 @@ import { Effect, Layer, Option } from "effect"
 import { type LoadedConfig, loadConfig } from "../config/load.ts"
 import { makeCalendar, type TradingCalendar } from "../domain/calendar.ts"
 import { UsageError } from "../domain/errors.ts"
+import { type LoadedPlugin, loadPlugins } from "../providers/loader.ts"
+import { builtinPlugins } from "../providers/registry.ts"
 import type { JobRepository } from "../repository/job-repository.ts"
 import { repositoryLayer } from "../repository/layer.ts"
 import { type ParquetSink, parquetSinkLayer } from "../storage/parquet-sink.ts"
@@ -26,6 +28,8 @@ export const currentEnvironment = (): Environment => ({ env: { ...process.env },
 export interface App {
   readonly loaded: LoadedConfig
   readonly calendar: TradingCalendar
+  /** Built-in plugins and those named under `plugins:` in the config. */
+  readonly plugins: ReadonlyArray<LoadedPlugin>
 }
 
 export const loadApp = (flags: CommonFlags, environment: Environment) =>
@@ -35,14 +39,23 @@ export const loadApp = (flags: CommonFlags, environment: Environment) =>
     env: environment.env,
     cwd: environment.cwd
   }).pipe(
-    Effect.map(
-      (loaded): App => ({
-        loaded,
-        calendar: makeCalendar({
-          closures: loaded.config.calendar?.closures ?? [],
-          earlyCloses: loaded.config.calendar?.early_closes ?? []
-        })
-      })
+    Effect.flatMap((loaded) =>
+      loadPlugins(loaded.config.plugins ?? [], {
+        configFile: loaded.file,
+        cwd: environment.cwd,
+        builtin: builtinPlugins
+      }).pipe(
+        Effect.map(
+          (plugins): App => ({
+            loaded,
+            plugins,
+            calendar: makeCalendar({
+              closures: loaded.config.calendar?.closures ?? [],
+              earlyCloses: loaded.config.calendar?.early_closes ?? []
+            })
+          })
+        )
+      )
     )
   )
 

@@ -6,9 +6,11 @@ import { NodeServices } from "@effect/platform-node"
  */
 import { Cause, Effect, Exit, Fiber, Option } from "effect"
 import { Command } from "effect/cli"
+import { mask } from "../providers/kit/secrets.ts"
 import { VERSION } from "../version.ts"
 import { ingestCommand } from "./commands/ingest.ts"
 import { jobsCommand } from "./commands/jobs.ts"
+import { providersCommand } from "./commands/providers.ts"
 import { ExitCode } from "./exit-codes.ts"
 
 const ohlcv = Command.make("ohlcv").pipe(
@@ -18,7 +20,7 @@ const ohlcv = Command.make("ohlcv").pipe(
 
 export const rootCommand = Command.make("marketpipe").pipe(
   Command.withDescription("Market-data pipeline: OHLCV bars from provider plugins into a validated Parquet lake"),
-  Command.withSubcommands([ohlcv, jobsCommand])
+  Command.withSubcommands([ohlcv, jobsCommand, providersCommand])
 )
 
 /** Maps a failed run to an exit code and prints the one-line reason (the CLI already printed parse errors). */
@@ -56,5 +58,5 @@ if (import.meta.main) {
   process.once("SIGINT", stop)
   process.once("SIGTERM", stop)
   const exit = await Effect.runPromise(Fiber.await(fiber))
-  process.exitCode = exitCodeOf(exit, (line) => process.stderr.write(`${line}\n`))
+  process.exitCode = exitCodeOf(exit, (line) => process.stderr.write(`${mask(line)}\n`))
 }

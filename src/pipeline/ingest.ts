@@ -12,6 +12,7 @@ import type { Symbol } from "../domain/symbol.ts"
 import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
 import { type Rejection, validateBatch } from "../domain/validation.ts"
 import type { ProviderClient } from "../providers/contract.ts"
+import { mask } from "../providers/kit/secrets.ts"
 import { JobRepository } from "../repository/job-repository.ts"
 import { coverageStatus, type JobKind, type JobRecord, type PartitionResult } from "../repository/model.ts"
 import { ParquetSink } from "../storage/parquet-sink.ts"
@@ -201,10 +202,13 @@ export const runIngest = (
         })
       )
 
-    const failUnit = (u: WorkUnit, error: string) =>
-      repo
+    const failUnit = (u: WorkUnit, reason: string) => {
+      // Errors reach the database and the summary: never with a credential in them.
+      const error = mask(reason)
+      return repo
         .recordFailed(job.id, refsOf(u), error)
         .pipe(Effect.as({ _tag: "Failed", failure: { symbol: u.symbol, days: u.days, error } } as UnitOutcome))
+    }
 
     const failures: Array<UnitFailure> = []
     const rejectedByRule: Record<string, number> = {}

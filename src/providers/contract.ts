@@ -85,6 +85,8 @@ export interface ProviderKit {
   readonly parseIsoUtc: (text: string) => number
   /** Replaces every registered secret in `text`. */
   readonly mask: (text: string) => string
+  /** Parses CSV text with a header row into records (csv-parse; quoted fields, CRLF, BOM handled). */
+  readonly parseCsv: (text: string) => ReadonlyArray<Readonly<Record<string, string>>>
   /**
    * Builds the error a plugin fails with (masked). Retryable errors are retried with backoff by the host; `fatal`
    * stops the run (e.g. credentials missing or rejected).

@@ -1,4 +1,5 @@
 /** Builds the `PluginHost` every plugin receives, first-party and third-party alike. */
+import { parse } from "csv-parse/sync"
 import { Data, Duration, Effect, Option, Schedule, Schema, Stream } from "effect"
 import { emptyBatch } from "../domain/bar.ts"
 import type { TradingCalendar } from "../domain/calendar.ts"
@@ -23,6 +24,7 @@ export const makePluginHost = (provider: string, calendar: TradingCalendar): Plu
     http: (options) => makeProviderHttp({ ...options, provider }),
     parseIsoUtc,
     mask,
+    parseCsv: (text) => parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }),
     providerError: (reason, retryable, fatal) =>
       new ProviderError({ provider, reason: mask(reason), retryable, fatal: fatal === true }),
     emptyBatch,

@@ -1,4 +1,7 @@
-/** The plugins this build knows by name. Third-party plugins named in config join them at start-up (issue 3). */
+/**
+ * The plugins this build ships, and lookup by name over those plus any loaded from config. Retired providers get
+ * an answer that says what to use instead.
+ */
 import alpaca from "../../plugins/alpaca/mod.ts"
 import fake from "../../plugins/fake/mod.ts"
 import { UsageError } from "../domain/errors.ts"
@@ -6,15 +9,20 @@ import type { ProviderPlugin } from "./contract.ts"
 
 export const builtinPlugins: ReadonlyArray<ProviderPlugin> = [fake, alpaca]
 
-export const findPlugin = (name: string, plugins: ReadonlyArray<ProviderPlugin> = builtinPlugins) => {
+const retired: Readonly<Record<string, string>> = {
+  iex: "IEX Cloud shut down on 2024-08-31 and has no successor API; for IEX exchange data use --provider alpaca --feed iex",
+  iexcloud:
+    "IEX Cloud shut down on 2024-08-31 and has no successor API; for IEX exchange data use --provider alpaca --feed iex"
+}
+
+export type PluginLookup =
+  | { readonly _tag: "Found"; readonly plugin: ProviderPlugin }
+  | { readonly _tag: "Unknown"; readonly error: UsageError }
+
+export function findPlugin(name: string, plugins: ReadonlyArray<ProviderPlugin> = builtinPlugins): PluginLookup {
   const plugin = plugins.find((p) => p.name === name)
-  return plugin !== undefined
-    ? { _tag: "Found" as const, plugin }
-    : {
-        _tag: "Unknown" as const,
-        error: new UsageError({
-          field: "--provider",
-          reason: `unknown provider '${name}'; available: ${plugins.map((p) => p.name).join(", ")}`
-        })
-      }
+  if (plugin !== undefined) return { _tag: "Found", plugin }
+  const reason =
+    retired[name.toLowerCase()] ?? `unknown provider '${name}'; available: ${plugins.map((p) => p.name).join(", ")}`
+  return { _tag: "Unknown", error: new UsageError({ field: "--provider", reason }) }
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { bunBin, root, run, runSource } from "../support/cli.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
@@ -96,6 +96,14 @@ describe("compiled binary", () => {
     expect(listFiles(cwd)).toEqual([])
   })
 
+  test("a third-party plugin named in config loads from the binary", () => {
+    const cwd = thirdPartySetup()
+    const r = run(binary, thirdPartyArgs, { cwd })
+    expect(r.stderr).not.toMatch(/error:/i)
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout).job).toMatchObject({ provider: "csv-dir", state: "succeeded", barsWritten: 2 })
+  })
+
   test("the same ingest runs from a temp directory with no node_modules beside it", async () => {
     const cwd = fresh()
     const r = run(binary, [...ingestArgs, "--json"], { cwd })
@@ -106,7 +114,50 @@ describe("compiled binary", () => {
   })
 })
 
+/** A directory with the example third-party plugin copied outside the repo, its config and one CSV file. */
+const thirdPartySetup = () => {
+  const cwd = fresh()
+  mkdirSync(join(cwd, "bars"))
+  cpSync(resolve(root, "examples/plugins/csv-dir"), join(cwd, "csv-dir"), { recursive: true })
+  writeFileSync(
+    join(cwd, "bars", "SPY.csv"),
+    "ts,open,high,low,close,volume\n2024-03-08T14:30:00Z,10,11,9,10.5,100\n2024-03-08T14:31:00Z,10.5,11,10,10.7,200\n"
+  )
+  writeFileSync(
+    join(cwd, "marketpipe.yaml"),
+    "config_version: 1\nplugins: [./csv-dir/mod.ts]\nproviders:\n  csv-dir: { dir: ./bars }\n"
+  )
+  return cwd
+}
+const thirdPartyArgs = [
+  "ohlcv",
+  "ingest",
+  "--provider",
+  "csv-dir",
+  "--symbols",
+  "SPY",
+  "--start",
+  "2024-03-08",
+  "--end",
+  "2024-03-08",
+  "--json"
+]
+
 describe("Deno", () => {
+  test("a third-party plugin from config loads under Deno too", () => {
+    const cwd = thirdPartySetup()
+    const r = run(
+      resolve(root, "node_modules/deno/deno"),
+      ["run", "--allow-all", resolve(root, "src/cli/main.ts"), ...thirdPartyArgs],
+      {
+        cwd,
+        env: { DENO_NO_UPDATE_CHECK: "1", DENO_DIR: join(cwd, ".deno") }
+      }
+    )
+    expect(r.stderr).not.toMatch(/error:/i)
+    expect(JSON.parse(r.stdout).job).toMatchObject({ provider: "csv-dir", barsWritten: 2 })
+  })
+
   test("the same ingest runs under deno task, and the lake matches Bun's row for row", async () => {
     const denoDir = fresh()
     const bunDir = fresh()

@@ -39,7 +39,10 @@ export const prepareIngest = (flags: IngestFlags, app: App) =>
     const symbols = yield* checkInput(() => parseSymbols("--symbols", flags.symbols))
     const { from, to } = yield* checkInput(() => parseRange(flags.start, flags.end))
     const providerName = Option.getOrUndefined(flags.provider) ?? config.ingest?.provider ?? "fake"
-    const found = findPlugin(providerName)
+    const found = findPlugin(
+      providerName,
+      app.plugins.map((p) => p.plugin)
+    )
     if (found._tag === "Unknown") return yield* found.error
     const plugin = found.plugin
     const caps = plugin.capabilities

@@ -1,0 +1,78 @@
+/** `marketpipe providers list` and `providers matrix`: what each plugin offers, from its declared capabilities. */
+import { Effect } from "effect"
+import { Command, Flag } from "effect/cli"
+import { matrixHeader, matrixMarkdown, matrixRows } from "../../providers/matrix.ts"
+import { type CommonFlags, currentEnvironment, type Environment, loadApp } from "../app.ts"
+import { makeOutput, table } from "../output.ts"
+import { commonFlags } from "./common.ts"
+
+export const providersListMain = (flags: CommonFlags, environment: Environment = currentEnvironment()) =>
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    const out = makeOutput({ json: flags.json, tty: false })
+    if (flags.json) {
+      out.result(
+        JSON.stringify(
+          app.plugins.map((p) => ({
+            name: p.plugin.name,
+            description: p.plugin.description,
+            source: p.source,
+            capabilities: p.plugin.capabilities
+          }))
+        )
+      )
+      return
+    }
+    out.result(
+      table(
+        ["provider", "source", "default feed", "credentials", "description"],
+        app.plugins.map((p) => [
+          p.plugin.name,
+          p.source,
+          p.plugin.capabilities.defaultFeed,
+          p.plugin.capabilities.credentials.join(", ") || "none",
+          p.plugin.description
+        ])
+      )
+    )
+  })
+
+export const providersMatrixMain = (
+  flags: CommonFlags & { readonly markdown: boolean },
+  environment: Environment = currentEnvironment()
+) =>
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    const out = makeOutput({ json: flags.json, tty: false })
+    const plugins = app.plugins.map((p) => p.plugin)
+    if (flags.markdown) out.result(matrixMarkdown(plugins))
+    else if (flags.json)
+      out.result(
+        JSON.stringify(matrixRows(plugins).map((r) => Object.fromEntries(matrixHeader.map((h, i) => [h, r[i]]))))
+      )
+    else out.result(table(matrixHeader, matrixRows(plugins)))
+  })
+
+export const providersCommand = Command.make("providers").pipe(
+  Command.withDescription("Provider plugins and what they offer"),
+  Command.withSubcommands([
+    Command.make("list", { ...commonFlags }, (flags) => providersListMain(flags)).pipe(
+      Command.withDescription("List built-in and configured plugins")
+    ),
+    Command.make(
+      "matrix",
+      {
+        markdown: Flag.Boolean("markdown").pipe(
+          Flag.withDescription("print Markdown (docs/providers.md)"),
+          Flag.withDefault(false)
+        ),
+        ...commonFlags
+      },
+      (flags) => providersMatrixMain(flags)
+    ).pipe(
+      Command.withDescription(
+        "Capability matrix: feeds, timeframes, request limits, history, rate limit, adjustments, credentials"
+      )
+    )
+  ])
+)

@@ -1,0 +1,51 @@
+/** The capability matrix, generated from what each plugin declares (never written by hand). */
+import type { ProviderPlugin } from "./contract.ts"
+
+export const matrixHeader = [
+  "provider",
+  "feeds",
+  "timeframes",
+  "max bars/request",
+  "max symbols/request",
+  "history",
+  "rate limit",
+  "adjustments",
+  "credentials"
+] as const
+
+export function matrixRows(plugins: ReadonlyArray<ProviderPlugin>): Array<Array<string>> {
+  return plugins.map((p) => {
+    const c = p.capabilities
+    return [
+      p.name,
+      c.feeds.map((f) => (f === c.defaultFeed ? `${f} (default)` : f)).join(", "),
+      c.timeframes.join(" "),
+      c.maxBarsPerRequest.toLocaleString("en"),
+      String(c.maxSymbolsPerRequest),
+      c.historyDays === null ? "unlimited" : `${c.historyDays} days`,
+      c.rateLimit === null ? "none" : `${c.rateLimit.requests}/${c.rateLimit.perSeconds}s`,
+      c.adjustments.join(", "),
+      c.credentials.length === 0 ? "none" : c.credentials.join(", ")
+    ]
+  })
+}
+
+const cell = (s: string) => s.replaceAll("|", "\\\\|")
+
+export function matrixMarkdown(plugins: ReadonlyArray<ProviderPlugin>): string {
+  const lines = [
+    "# Providers",
+    "",
+    "Generated from the plugins' declared capabilities by `npm run docs` (`marketpipe providers matrix --markdown`);",
+    "a test fails when this file is out of date. Rate limits are the documented defaults; override them per key",
+    "with `providers.<name>.rate_limit` in the config. IEX Cloud shut down on 2024-08-31: use `alpaca` with `--feed iex`.",
+    "",
+    `| ${matrixHeader.join(" | ")} |`,
+    `| ${matrixHeader.map(() => "---").join(" | ")} |`,
+    ...matrixRows(plugins).map((r) => `| ${r.map(cell).join(" | ")} |`),
+    "",
+    ...plugins.flatMap((p) => [`- **${p.name}**: ${p.description}`]),
+    ""
+  ]
+  return lines.join("\n")
+}
