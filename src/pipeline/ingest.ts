@@ -74,14 +74,16 @@ const defaultRetry = Schedule.exponential("250 millis", 2).pipe(Schedule.jittere
 const alignmentMs = (frame: Timeframe) => Math.min(timeframeMinutes(frame), frame === "1d" ? 1 : 30) * 60_000
 
 /**
- * Keeps only rows inside the requested sessions of the unit's days: a provider may send more than was asked for
- * (pre- and post-market bars between two regular sessions, days outside the unit).
+ * Keeps only bars whose interval [ts, ts + frame) overlaps a requested session of the unit's days: a provider may
+ * send more than was asked for (pre- and post-market minutes between two regular sessions, days outside the unit).
+ * Overlap, not containment, so a clock-aligned 09:00 hourly bar or a midnight-stamped daily bar is kept.
  */
 function withinSessions(
   batch: BarBatch,
   calendar: TradingCalendar,
   days: ReadonlyArray<string>,
-  session: SessionKind
+  session: SessionKind,
+  frameMs: number
 ): BarBatch {
   const windows = new Map<string, { open: number; close: number }>()
   for (const day of days) {
@@ -94,7 +96,7 @@ function withinSessions(
     if (w === undefined) continue
     for (let i = part.from; i < part.to; i++) {
       const ts = batch.ts[i] as number
-      if (ts >= w.open && ts < w.close) rows.push(i)
+      if (ts < w.close && ts + frameMs > w.open) rows.push(i)
     }
   }
   return rows.length === batch.ts.length ? batch : selectRows(batch, rows)
@@ -151,7 +153,13 @@ export const runIngest = (
       Effect.gen(function* () {
         yield* repo.markRunning(job.id, refsOf(u))
         const batches = (yield* fetchUnit(u)).filter((b) => b.symbol === u.symbol)
-        const fetched = withinSessions(concatBatches(u.symbol, batches), request.calendar, u.days, request.session)
+        const fetched = withinSessions(
+          concatBatches(u.symbol, batches),
+          request.calendar,
+          u.days,
+          request.session,
+          frameMinutes * 60_000
+        )
         const { clean, rejected } = validateBatch(fetched, alignmentMs(request.frame))
         const byDay = new Map(splitByDay(clean.ts).map((p) => [p.day, p]))
         const slices = u.days.map((day) => {

@@ -4,10 +4,11 @@
  */
 import alpaca from "../../plugins/alpaca/mod.ts"
 import fake from "../../plugins/fake/mod.ts"
+import polygon from "../../plugins/polygon/mod.ts"
 import { UsageError } from "../domain/errors.ts"
 import type { ProviderPlugin } from "./contract.ts"
 
-export const builtinPlugins: ReadonlyArray<ProviderPlugin> = [fake, alpaca]
+export const builtinPlugins: ReadonlyArray<ProviderPlugin> = [fake, alpaca, polygon]
 
 const retired: Readonly<Record<string, string>> = {
   iex: "IEX Cloud shut down on 2024-08-31 and has no successor API; for IEX exchange data use --provider alpaca --feed iex",

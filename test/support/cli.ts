@@ -1,5 +1,5 @@
 /** Runs the CLI in a child process (source or compiled binary) and captures what a user would see. */
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { resolve } from "node:path"
 
 export const root = resolve(import.meta.dir, "../..")
@@ -28,3 +28,30 @@ export function run(
 
 export const runSource = (args: ReadonlyArray<string>, options: { cwd: string; env?: Record<string, string> }) =>
   run(bunBin, [mainTs, ...args], options)
+
+/** Like `run`, but without blocking this process: needed when the test process also serves the emulator. */
+export function runAsync(
+  cmd: string,
+  args: ReadonlyArray<string>,
+  options: { cwd: string; env?: Record<string, string> }
+): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env }
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => {
+      stdout += String(d)
+    })
+    child.stderr.on("data", (d) => {
+      stderr += String(d)
+    })
+    child.on("error", reject)
+    child.on("close", (code) => resolvePromise({ code: code ?? -1, stdout, stderr }))
+  })
+}
+
+export const runSourceAsync = (args: ReadonlyArray<string>, options: { cwd: string; env?: Record<string, string> }) =>
+  runAsync(bunBin, [mainTs, ...args], options)

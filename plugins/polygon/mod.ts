@@ -1,0 +1,210 @@
+/**
+ * Polygon.io, now Massive: stock aggregates (one ticker per request, `next_url` paging) and reference tickers.
+ * Credential `POLYGON_API_KEY` or `MASSIVE_API_KEY`, sent as `Authorization: Bearer`; free plan 5 requests a minute.
+ */
+import type {
+  BarBatch,
+  BarsRequest,
+  PluginHost,
+  ProviderPlugin,
+  ProviderSettings,
+  QueryValue,
+  Symbol,
+  SymbolMeta,
+  Timeframe
+} from "../../mod.ts"
+import { pageSchemas, toBatch } from "./wire.ts"
+
+/** Our frames as Polygon's `{multiplier}/{timespan}` path segments. */
+const frames: Partial<Record<Timeframe, readonly [number, string]>> = {
+  "1m": [1, "minute"],
+  "5m": [5, "minute"],
+  "15m": [15, "minute"],
+  "30m": [30, "minute"],
+  "1h": [1, "hour"],
+  "4h": [4, "hour"],
+  "1d": [1, "day"]
+}
+
+const optionsSchema = (S: PluginHost["Schema"]) =>
+  S.Struct({
+    max_attempts: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 20 }))),
+    retry_base_ms: S.optionalKey(S.Int.check(S.isGreaterThanOrEqualTo(0))),
+    page_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 50_000 })))
+  })
+
+/** Where the next request goes: a path on the configured base URL and its query. */
+interface Cursor {
+  readonly path: string
+  readonly query: Readonly<Record<string, QueryValue>>
+}
+
+/**
+ * `next_url` is absolute, points at Polygon's own host and carries no API key: keep its path and query (the
+ * `cursor`), and let the kit re-apply the configured base URL and the auth header, as the official client does.
+ */
+function follow(nextUrl: string | null | undefined): Cursor | undefined {
+  if (nextUrl === undefined || nextUrl === null || nextUrl === "") return undefined
+  let url: URL
+  try {
+    url = new URL(nextUrl, "https://api.massive.com")
+  } catch {
+    return undefined
+  }
+  const query: Record<string, string> = {}
+  for (const [k, v] of url.searchParams) if (k !== "apiKey") query[k] = v
+  return { path: url.pathname, query }
+}
+
+const nonEmpty = (value: string | undefined) => (value === undefined || value.trim() === "" ? undefined : value.trim())
+
+const plugin: ProviderPlugin = {
+  contractVersion: 1,
+  name: "polygon",
+  description: "Massive (formerly Polygon.io) stock aggregates (free plan: 5 requests/min)",
+  capabilities: {
+    feeds: ["sip"],
+    defaultFeed: "sip",
+    timeframes: ["1m", "5m", "15m", "30m", "1h", "4h", "1d"],
+    maxBarsPerRequest: 50_000,
+    maxSymbolsPerRequest: 1,
+    historyDays: null,
+    rateLimit: { requests: 5, perSeconds: 60 },
+    adjustments: ["raw", "split"],
+    credentials: ["POLYGON_API_KEY", "MASSIVE_API_KEY"]
+  },
+  make: (host: PluginHost, settings: ProviderSettings) =>
+    host.Effect.gen(function* () {
+      const { Effect, Stream, Schema, Option, kit } = host
+      const opts = yield* Schema.decodeUnknownEffect(optionsSchema(Schema))(settings.options).pipe(
+        Effect.mapError((e) => kit.providerError(`providers.polygon: ${e.message}`, false))
+      )
+      const key = nonEmpty(settings.env.POLYGON_API_KEY) ?? nonEmpty(settings.env.MASSIVE_API_KEY)
+      if (key === undefined) {
+        return yield* kit.providerError(
+          "set POLYGON_API_KEY (or MASSIVE_API_KEY) to your Massive/Polygon API key (https://massive.com/dashboard)",
+          false,
+          true
+        )
+      }
+      const feed = settings.feed ?? plugin.capabilities.defaultFeed
+      const pageLimit = opts.page_limit ?? 50_000
+
+      /** One HTTP client per subject, so that a 404 can say which ticker is unknown. */
+      const httpFor = (subject: string) =>
+        kit.http({
+          feed,
+          baseUrl: settings.baseUrl ?? "https://api.massive.com",
+          secrets: [key],
+          rateLimit: settings.rateLimit ?? plugin.capabilities.rateLimit,
+          headers: { Authorization: `Bearer ${key}` },
+          ...(opts.max_attempts === undefined ? {} : { maxAttempts: opts.max_attempts }),
+          ...(opts.retry_base_ms === undefined ? {} : { retryBaseMs: opts.retry_base_ms }),
+          explain: (status, body) => {
+            const b = (body !== null && typeof body === "object" ? body : {}) as Record<string, unknown>
+            const message = String(b.message ?? b.error ?? "").slice(0, 200)
+            if (status === 401) {
+              return {
+                reason: `Massive/Polygon rejected the API key (HTTP 401 ${message}): check POLYGON_API_KEY (or MASSIVE_API_KEY)`,
+                fatal: true
+              }
+            }
+            if (status === 403) {
+              return { reason: `your Massive/Polygon plan does not include this data (${message || b.status})` }
+            }
+            if (status === 404) return { reason: `unknown ${subject} (${message || "not found"})` }
+            return undefined
+          }
+        })
+
+      const schemas = pageSchemas(Schema)
+      const decodeAggs = Schema.decodeUnknownEffect(schemas.aggs)
+      const decodeTickers = Schema.decodeUnknownEffect(schemas.tickers)
+
+      /** The next page, or the end; a `next_url` we cannot follow is a server fault, not the end of the data. */
+      const nextOf = (nextUrl: string | null | undefined, current: Cursor) => {
+        if (nextUrl === undefined || nextUrl === null || nextUrl === "") return Effect.succeed(Option.none<Cursor>())
+        const next = follow(nextUrl)
+        if (next === undefined) return Effect.fail(kit.providerError(`unusable next_url ${kit.mask(nextUrl)}`, true))
+        if (next.path === current.path && JSON.stringify(next.query) === JSON.stringify(current.query)) {
+          return Effect.fail(kit.providerError(`next_url repeats the page it came from (${next.path})`, true))
+        }
+        return Effect.succeed(Option.some(next))
+      }
+
+      const pages = (request: BarsRequest, symbol: Symbol, multiplier: number, timespan: string) => {
+        const http = httpFor(`ticker ${symbol}`)
+        const first: Cursor = {
+          // `from` and `to` are Unix ms and both inclusive; our `end` is exclusive.
+          path: `/v2/aggs/ticker/${encodeURIComponent(symbol)}/range/${multiplier}/${timespan}/${request.start}/${request.end - 1}`,
+          query: { adjusted: request.adjustment !== "raw", sort: "asc", limit: pageLimit }
+        }
+        return Stream.paginate(first, (cursor) =>
+          http.getJson(cursor.path, cursor.query).pipe(
+            Effect.flatMap((res) =>
+              decodeAggs(res.body).pipe(
+                Effect.mapError((e) =>
+                  kit.providerError(`unexpected Massive/Polygon aggregates page: ${e.message}`, true)
+                )
+              )
+            ),
+            Effect.flatMap((page) => {
+              const batches: Array<BarBatch> = []
+              // `resultsCount: 0` comes without a `results` key: no bars, not an error.
+              const list = page.results ?? []
+              if (list.length > 0) {
+                const batch = toBatch(kit, symbol, list)
+                if (typeof batch === "string") return Effect.fail(kit.providerError(batch, true))
+                batches.push(batch)
+              }
+              return Effect.map(nextOf(page.next_url, cursor), (next) => [batches, next] as const)
+            })
+          )
+        )
+      }
+
+      const bars = (request: BarsRequest) => {
+        const frame = frames[request.frame]
+        if (frame === undefined) {
+          return Stream.fail(kit.providerError(`Massive/Polygon has no ${request.frame} aggregates`, false))
+        }
+        // Aggregates are single-ticker: one paginated request per symbol, in order.
+        return Stream.fromIterable(request.symbols).pipe(
+          Stream.flatMap((symbol) => pages(request, symbol, frame[0], frame[1]))
+        )
+      }
+
+      const symbols = () => {
+        const http = httpFor("reference tickers")
+        const first: Cursor = { path: "/v3/reference/tickers", query: { market: "stocks", active: true, limit: 1000 } }
+        return Stream.paginate(first, (cursor) =>
+          http.getJson(cursor.path, cursor.query).pipe(
+            Effect.flatMap((res) =>
+              decodeTickers(res.body).pipe(
+                Effect.mapError((e) => kit.providerError(`unexpected Massive/Polygon tickers page: ${e.message}`, true))
+              )
+            ),
+            Effect.flatMap((page) => {
+              const metas = (page.results ?? []).flatMap((row): Array<SymbolMeta> => {
+                const symbol = kit.parseSymbol(row.ticker)
+                if (symbol === undefined) return []
+                return [
+                  {
+                    symbol,
+                    ...(row.name ? { name: row.name } : {}),
+                    ...(row.primary_exchange ? { exchange: row.primary_exchange } : {}),
+                    active: row.active !== false
+                  }
+                ]
+              })
+              return Effect.map(nextOf(page.next_url, cursor), (next) => [metas, next] as const)
+            })
+          )
+        )
+      }
+
+      return { bars, symbols }
+    })
+}
+
+export default plugin

@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
+import { makeProviderHttp, serverWaitMs } from "../../src/providers/kit/http.ts"
+import { makeTokenBucket } from "../../src/providers/kit/rate-limiter.ts"
+import { mask, registerSecret } from "../../src/providers/kit/secrets.ts"
+import { allProviderStats } from "../../src/providers/kit/stats.ts"
+import { parseIsoUtc } from "../../src/providers/kit/time.ts"
+
+describe("token bucket", () => {
+  test("allows the documented burst, then spaces requests evenly", () => {
+    const bucket = makeTokenBucket({ requests: 3, perSeconds: 3 })
+    expect([bucket.reserve(0), bucket.reserve(0), bucket.reserve(0)]).toEqual([0, 0, 0])
+    expect(bucket.reserve(0)).toBe(1000)
+    expect(bucket.reserve(0)).toBe(2000)
+    // After a quiet spell the bucket refills up to its burst, not beyond.
+    expect(bucket.reserve(60_000)).toBe(0)
+  })
+
+  test("a server-named reset pauses every request until then", () => {
+    const bucket = makeTokenBucket({ requests: 100, perSeconds: 1 })
+    bucket.pauseUntil(5_000)
+    expect(bucket.reserve(1_000)).toBe(4_000)
+  })
+})
+
+describe("server-named waits", () => {
+  test("Retry-After in seconds or as a date, X-Ratelimit-Reset in Unix seconds, capped", () => {
+    expect(serverWaitMs({ "retry-after": "3" }, 1_000)).toBe(3_000)
+    expect(serverWaitMs({ "retry-after": "Thu, 01 Jan 1970 00:00:10 GMT" }, 4_000)).toBe(6_000)
+    expect(serverWaitMs({ "x-ratelimit-reset": "100" }, 98_500)).toBe(1_500)
+    expect(serverWaitMs({ "x-ratelimit-reset": "1" }, 5_000)).toBe(0)
+    expect(serverWaitMs({ "retry-after": "999999" }, 0)).toBe(15 * 60_000)
+    expect(serverWaitMs({}, 0)).toBeUndefined()
+  })
+})
+
+describe("timestamps", () => {
+  test("RFC 3339 UTC with Z, offsets and fractions; garbage is NaN", () => {
+    expect(parseIsoUtc("2024-03-08T14:30:00Z")).toBe(Date.parse("2024-03-08T14:30:00Z"))
+    expect(parseIsoUtc("2024-03-08T09:30:00-05:00")).toBe(Date.parse("2024-03-08T14:30:00Z"))
+    expect(parseIsoUtc("2024-03-08T14:30:00+00:00")).toBe(Date.parse("2024-03-08T14:30:00Z"))
+    expect(parseIsoUtc("2024-03-08T14:30:00.25Z")).toBe(Date.parse("2024-03-08T14:30:00.250Z"))
+    expect(parseIsoUtc("2024-03-08T14:30:00.123456789Z")).toBe(Date.parse("2024-03-08T14:30:00.123Z"))
+    for (const bad of ["", "2024-03-08", "2024-03-08 14:30:00Z", "2024-03-08T14:30:00", "2024-03-08T14:3x:00Z"]) {
+      expect(parseIsoUtc(bad)).toBeNaN()
+    }
+  })
+})
+
+describe("secret masking", () => {
+  test("registered secrets and credential query parameters never print", () => {
+    registerSecret("sk-live-123456789")
+    expect(mask("key sk-live-123456789 rejected")).toBe("key *** rejected")
+    expect(mask("GET /x?apiKey=abcdefgh&limit=5&token=zzz")).toBe("GET /x?apiKey=***&limit=5&token=***")
+  })
+})
+
+describe("HTTP kit", () => {
+  let server: Server
+  let url = ""
+  const script: Array<(res: import("node:http").ServerResponse) => void> = []
+  const seen: Array<string> = []
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      seen.push(`${req.url} ${req.headers.authorization ?? ""}`)
+      const next = script.shift()
+      if (next === undefined) {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(JSON.stringify({ ok: true }))
+      } else next(res)
+    })
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+  afterAll(() => new Promise<void>((ok) => server.close(() => ok())))
+
+  const client = (extra: Partial<Parameters<typeof makeProviderHttp>[0]> = {}) =>
+    makeProviderHttp({
+      provider: "kit-test",
+      feed: "f",
+      baseUrl: url,
+      secrets: ["kit-secret-abcdef"],
+      rateLimit: null,
+      retryBaseMs: 1,
+      headers: { authorization: "Bearer kit-secret-abcdef" },
+      ...extra
+    })
+
+  test("retries 5xx, 429 and malformed bodies, then returns the JSON", async () => {
+    seen.length = 0
+    script.push(
+      (res) => res.writeHead(503).end("busy"),
+      (res) => res.writeHead(429, { "retry-after": "0" }).end("{}"),
+      (res) => res.writeHead(200, { "content-type": "application/json" }).end('{"cut": '),
+      (res) => res.writeHead(200, { "content-type": "application/json" }).end('{"bars": [1, 2]}')
+    )
+    const got = await Effect.runPromise(client().getJson("/v1/x", { a: 1, b: undefined, c: true }))
+    expect(got.body).toEqual({ bars: [1, 2] })
+    expect(seen.length).toBe(4)
+    expect(seen[0]).toBe("/v1/x?a=1&c=true Bearer kit-secret-abcdef")
+    const stats = allProviderStats().find((s) => s.provider === "kit-test")?.stats
+    expect(stats?.retries).toBeGreaterThanOrEqual(3)
+    expect(stats?.errors["5xx"]).toBeGreaterThanOrEqual(1)
+    expect(stats?.errors.body).toBeGreaterThanOrEqual(1)
+  })
+
+  test("gives up after the last try with a clear, masked error", async () => {
+    for (let i = 0; i < 3; i++)
+      script.push((res) => res.writeHead(500).end('{"message":"key kit-secret-abcdef is bad"}'))
+    const error = await Effect.runPromise(
+      Effect.flip(client({ maxAttempts: 3 }).getJson("/v1/y?token=kit-secret-abcdef"))
+    )
+    expect(error.reason).toMatch(/gave up after 3 tries: HTTP 500: key \*\*\* is bad \(GET \/v1\/y\)/)
+    expect(error.reason.includes("kit-secret-abcdef")).toBe(false)
+  })
+
+  test("client errors are not retried; explain() words them and can make them fatal", async () => {
+    seen.length = 0
+    script.push((res) => res.writeHead(403, { "content-type": "application/json" }).end('{"message":"forbidden."}'))
+    const error = await Effect.runPromise(
+      Effect.flip(
+        client({
+          explain: (status) => (status === 403 ? { reason: "check KIT_KEY", fatal: true } : undefined)
+        }).getJson("/v1/z")
+      )
+    )
+    expect(seen.length).toBe(1)
+    expect(error).toMatchObject({ fatal: true, retryable: false })
+    expect(error.reason).toMatch(/^check KIT_KEY/)
+  })
+
+  test("requests wait for rate-limit tokens on the injected clock", async () => {
+    const program = Effect.gen(function* () {
+      yield* TestClock.setTime(0)
+      const limited = client({ rateLimit: { requests: 1, perSeconds: 10 }, secrets: ["another-key-123456"] })
+      yield* limited.getJson("/v1/a")
+      const second = yield* Effect.forkChild(limited.getJson("/v1/b"))
+      yield* TestClock.adjust("5 seconds")
+      const before = seen.length
+      yield* TestClock.adjust("5 seconds")
+      yield* Fiber.join(second)
+      return before
+    })
+    seen.length = 0
+    const before = await Effect.runPromise(program.pipe(Effect.provide(TestClock.layer())))
+    expect(before).toBe(1)
+    expect(seen.length).toBe(2)
+  })
+})
