@@ -3,12 +3,13 @@
  * then, in the same run, DuckDB writing the same rows as ZSTD Parquet (the baseline). Prints bars/s and peak RSS
  * and appends the result to BENCHMARKS.md with the machine it ran on.
  */
-import { appendFileSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { cpus, tmpdir, totalmem } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
 import { Effect, Option } from "effect"
 import { ingestMain } from "../../src/cli/commands/ingest.ts"
+import { recordRow } from "./record.ts"
 
 const symbols = Array.from({ length: 100 }, (_, i) => `S${String(i).padStart(3, "0")}`).join(",")
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4)
@@ -59,7 +60,13 @@ const row = {
   duckdbBarsPerSecond: Math.round(bars / duckSeconds)
 }
 console.log(JSON.stringify(row))
-appendFileSync(
-  "BENCHMARKS.md",
-  `| ${row.date} | ingest 100 sym x 20 days 1m, concurrency ${concurrency} | ${row.bars} | ${row.seconds} s | ${row.barsPerSecond.toLocaleString("en")} | ${row.peakRssMb} MB | ${row.duckdbBarsPerSecond.toLocaleString("en")} | ${row.machine} |\n`
-)
+recordRow("ingest", [
+  row.date,
+  `ingest 100 sym x 20 days 1m, concurrency ${concurrency}`,
+  row.bars,
+  `${row.seconds} s`,
+  row.barsPerSecond.toLocaleString("en"),
+  `${row.peakRssMb} MB`,
+  row.duckdbBarsPerSecond.toLocaleString("en"),
+  row.machine
+])

@@ -4,11 +4,13 @@
  */
 import alpaca from "../../plugins/alpaca/mod.ts"
 import fake from "../../plugins/fake/mod.ts"
+import finnhub from "../../plugins/finnhub/mod.ts"
 import polygon from "../../plugins/polygon/mod.ts"
+import yahoo from "../../plugins/yahoo/mod.ts"
 import { UsageError } from "../domain/errors.ts"
 import type { ProviderPlugin } from "./contract.ts"
 
-export const builtinPlugins: ReadonlyArray<ProviderPlugin> = [fake, alpaca, polygon]
+export const builtinPlugins: ReadonlyArray<ProviderPlugin> = [fake, alpaca, polygon, finnhub, yahoo]
 
 const retired: Readonly<Record<string, string>> = {
   iex: "IEX Cloud shut down on 2024-08-31 and has no successor API; for IEX exchange data use --provider alpaca --feed iex",

@@ -13,25 +13,18 @@ export interface TokenBucket {
 }
 
 export function makeTokenBucket(limit: RateLimit): TokenBucket {
+  // GCRA, the token bucket written as one timestamp: `tat` is when the bucket would be full again; a request may go
+  // as long as it is at most `burst` intervals ahead. Idle time refills the burst, and a pause keeps it.
   const intervalMs = (limit.perSeconds * 1000) / limit.requests
-  let tokens = limit.requests
-  let updatedAt: number | undefined
+  const toleranceMs = (limit.requests - 1) * intervalMs
+  let tat = Number.NEGATIVE_INFINITY
   let pausedUntil = 0
-  // Time at which the next token is free once the bucket is empty (reservations queue up behind each other).
-  let nextFree = 0
   return {
     reserve: (now) => {
-      if (updatedAt === undefined) updatedAt = now
-      tokens = Math.min(limit.requests, tokens + (now - updatedAt) / intervalMs)
-      updatedAt = now
       const start = Math.max(now, pausedUntil)
-      if (tokens >= 1 && start === now && nextFree <= now) {
-        tokens -= 1
-        return 0
-      }
-      const at = Math.max(start, nextFree, now + (1 - Math.max(tokens, 0)) * intervalMs)
-      nextFree = at + intervalMs
-      tokens = Math.min(tokens, 0)
+      const base = Math.max(tat, start)
+      const at = Math.max(start, base - toleranceMs)
+      tat = base + intervalMs
       return at - now
     },
     pauseUntil: (until) => {

@@ -1,0 +1,184 @@
+/**
+ * Finnhub stock candles (`/stock/candle`, a paid endpoint), the US symbol list and company profiles. One symbol per
+ * request and no pagination: intraday is capped at one month a request, so the client splits the range into
+ * chunks of at most `chunk_days` days. Credential `FINNHUB_API_KEY`, sent as the `X-Finnhub-Token` header.
+ */
+import type { BarsRequest, PluginHost, ProviderPlugin, ProviderSettings, Symbol, SymbolMeta } from "../../mod.ts"
+import { type CandleWindow, type CompanyProfile, profile, toBatch, wireSchemas } from "./wire.ts"
+
+const resolutions = { "1m": "1", "5m": "5", "15m": "15", "30m": "30", "1h": "60", "1d": "D" } as const
+
+const DAY_MS = 86_400_000
+/** Finnhub returns at most one month of intraday candles per request. */
+const MAX_CHUNK_DAYS = 30
+
+const optionsSchema = (S: PluginHost["Schema"]) =>
+  S.Struct({
+    max_attempts: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 20 }))),
+    retry_base_ms: S.optionalKey(S.Int.check(S.isGreaterThanOrEqualTo(0))),
+    chunk_days: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: MAX_CHUNK_DAYS })))
+  })
+
+/** One `/stock/candle` call: `from`/`to` in Unix seconds, both inclusive, and the rows it may contribute. */
+interface Chunk extends CandleWindow {
+  readonly from: number
+  readonly to: number
+}
+
+/** The request window cut into chunks of at most `days` days (daily candles have no such limit: one chunk). */
+function chunksOf(request: BarsRequest, days: number): Array<Chunk> {
+  if (request.frame === "1d") {
+    // Daily candles are stamped 00:00 UTC of their date, before the first session opens: ask from that midnight.
+    const from = (Math.floor(request.start / DAY_MS) * DAY_MS) / 1000
+    return [{ start: request.start, end: request.end, daily: true, from, to: Math.floor((request.end - 1) / 1000) }]
+  }
+  const out: Array<Chunk> = []
+  const step = days * DAY_MS
+  for (let start = request.start; start < request.end; start += step) {
+    const end = Math.min(start + step, request.end)
+    out.push({ start, end, daily: false, from: Math.ceil(start / 1000), to: Math.floor((end - 1) / 1000) })
+  }
+  return out
+}
+
+const plugin: ProviderPlugin = {
+  contractVersion: 1,
+  name: "finnhub",
+  description: "Finnhub stock candles (paid plan), US symbol list and company profiles",
+  capabilities: {
+    feeds: ["finnhub"],
+    defaultFeed: "finnhub",
+    timeframes: ["1m", "5m", "15m", "30m", "1h", "1d"],
+    // One month of extended-session (04:00-20:00 ET) minutes.
+    maxBarsPerRequest: MAX_CHUNK_DAYS * 960,
+    maxSymbolsPerRequest: 1,
+    historyDays: null,
+    rateLimit: { requests: 60, perSeconds: 60 },
+    adjustments: ["raw"],
+    credentials: ["FINNHUB_API_KEY"]
+  },
+  make: (host: PluginHost, settings: ProviderSettings) =>
+    host.Effect.gen(function* () {
+      const { Effect, Stream, Schema, kit } = host
+      const opts = yield* Schema.decodeUnknownEffect(optionsSchema(Schema))(settings.options).pipe(
+        Effect.mapError((e) => kit.providerError(`providers.finnhub: ${e.message}`, false))
+      )
+      const key = settings.env.FINNHUB_API_KEY
+      if (key === undefined || key.trim() === "") {
+        return yield* kit.providerError("set FINNHUB_API_KEY (your Finnhub API key)", false, true)
+      }
+      const chunkDays = opts.chunk_days ?? MAX_CHUNK_DAYS
+      const http = (what: string) =>
+        kit.http({
+          feed: settings.feed ?? plugin.capabilities.defaultFeed,
+          baseUrl: settings.baseUrl ?? "https://finnhub.io/api/v1",
+          secrets: [key],
+          rateLimit: settings.rateLimit ?? plugin.capabilities.rateLimit,
+          headers: { "X-Finnhub-Token": key },
+          ...(opts.max_attempts === undefined ? {} : { maxAttempts: opts.max_attempts }),
+          ...(opts.retry_base_ms === undefined ? {} : { retryBaseMs: opts.retry_base_ms }),
+          explain: (status, body) => {
+            const message = String((body as { error?: unknown } | null)?.error ?? "")
+            // A free key gets 403 (sometimes 401) "You don't have access to this resource." on premium endpoints.
+            if (status === 403 || (status === 401 && /access to this resource/iu.test(message))) {
+              return {
+                reason: `${what} need a paid Finnhub plan (HTTP ${status} ${message}): FINNHUB_API_KEY works but has no access to ${
+                  what === "candles" ? "/stock/candle" : "this endpoint"
+                }`,
+                fatal: true
+              }
+            }
+            if (status === 401) {
+              return {
+                reason: `Finnhub rejected the API key (HTTP 401 ${message}): check FINNHUB_API_KEY`,
+                fatal: true
+              }
+            }
+            return undefined
+          }
+        })
+      const candles = http("candles")
+      const reference = http("symbol lists and profiles")
+      const schemas = wireSchemas(Schema)
+      const decodeCandle = Schema.decodeUnknownEffect(schemas.candle)
+
+      /** A 200 that carries `{"error": ...}` instead of data. */
+      const errorIn = (body: unknown) => {
+        const error = (body as { error?: unknown } | null)?.error
+        return typeof error === "string" ? kit.providerError(`Finnhub: ${error}`, false) : undefined
+      }
+
+      const fetchChunk = (symbol: Symbol, resolution: string, chunk: Chunk) =>
+        candles.getJson("/stock/candle", { symbol, resolution, from: chunk.from, to: chunk.to }).pipe(
+          Effect.flatMap((res) => {
+            const refused = errorIn(res.body)
+            if (refused !== undefined) return Effect.fail(refused)
+            return decodeCandle(res.body).pipe(
+              Effect.mapError((e) => kit.providerError(`unexpected Finnhub candle body: ${e.message}`, true))
+            )
+          }),
+          Effect.flatMap((candle) => {
+            const batch = toBatch(kit, symbol, candle, chunk)
+            return typeof batch === "string" ? Effect.fail(kit.providerError(batch, true)) : Effect.succeed(batch)
+          })
+        )
+
+      const bars = (request: BarsRequest) => {
+        const resolution = resolutions[request.frame as keyof typeof resolutions]
+        if (resolution === undefined) {
+          return Stream.fail(kit.providerError(`Finnhub has no ${request.frame} candles`, false))
+        }
+        const chunks = chunksOf(request, chunkDays)
+        return Stream.fromIterable(
+          request.symbols.flatMap((symbol) => chunks.map((chunk) => ({ symbol, chunk })))
+        ).pipe(
+          Stream.mapEffect(({ symbol, chunk }) => fetchChunk(symbol, resolution, chunk)),
+          Stream.filter((batch) => batch.ts.length > 0)
+        )
+      }
+
+      const symbols = () =>
+        Stream.fromEffect(
+          reference
+            .getJson("/stock/symbol", { exchange: "US" })
+            .pipe(
+              Effect.flatMap((res) =>
+                Schema.decodeUnknownEffect(schemas.symbols)(res.body).pipe(
+                  Effect.mapError((e) => kit.providerError(`unexpected Finnhub symbol list: ${e.message}`, true))
+                )
+              )
+            )
+        ).pipe(
+          Stream.flatMap((list) =>
+            Stream.fromIterable(
+              list.flatMap((row): Array<SymbolMeta> => {
+                const symbol = kit.parseSymbol(row.symbol)
+                if (symbol === undefined) return []
+                return [
+                  {
+                    symbol,
+                    ...(row.description ? { name: row.description } : {}),
+                    ...(row.mic ? { exchange: row.mic } : {})
+                  }
+                ]
+              })
+            )
+          )
+        )
+
+      /** `/stock/profile2` in plain units; `undefined` for a symbol Finnhub does not know. */
+      const companyProfile = (symbol: Symbol) =>
+        reference.getJson("/stock/profile2", { symbol }).pipe(
+          Effect.flatMap((res) =>
+            Schema.decodeUnknownEffect(schemas.profile)(res.body).pipe(
+              Effect.mapError((e) => kit.providerError(`unexpected Finnhub profile: ${e.message}`, true))
+            )
+          ),
+          Effect.map((wire): CompanyProfile | undefined => profile(kit, symbol, wire))
+        )
+
+      return { bars, symbols, profile: companyProfile }
+    })
+}
+
+export default plugin

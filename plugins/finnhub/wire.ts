@@ -1,0 +1,162 @@
+/**
+ * Finnhub wire format. `/stock/candle` answers in parallel arrays (`t` Unix seconds UTC bar start, `o h l c v`;
+ * no VWAP, no trade count) with `s` = `"ok"` or `"no_data"`: the shape is checked with Schema and the arrays are
+ * moved into columns in one loop. Also the `/stock/symbol` rows and `/stock/profile2` (money and shares in millions).
+ */
+import type { BarBatch, PluginHost, Symbol } from "../../mod.ts"
+
+export const wireSchemas = (S: PluginHost["Schema"]) => {
+  const column = S.optionalKey(S.NullOr(S.Array(S.Unknown)))
+  const text = S.optionalKey(S.NullOr(S.String))
+  const amount = S.optionalKey(S.NullOr(S.Number))
+  return {
+    candle: S.Struct({ s: S.String, t: column, o: column, h: column, l: column, c: column, v: column }),
+    symbols: S.Array(
+      S.Struct({ symbol: S.String, description: text, displaySymbol: text, mic: text, type: text, currency: text })
+    ),
+    // An unknown symbol is `{}`: every field is optional.
+    profile: S.Struct({
+      ticker: text,
+      name: text,
+      exchange: text,
+      country: text,
+      currency: text,
+      finnhubIndustry: text,
+      ipo: text,
+      weburl: text,
+      marketCapitalization: amount,
+      shareOutstanding: amount
+    })
+  }
+}
+
+/** A decoded `/stock/candle` body. */
+export interface Candle {
+  readonly s: string
+  readonly t?: ReadonlyArray<unknown> | null
+  readonly o?: ReadonlyArray<unknown> | null
+  readonly h?: ReadonlyArray<unknown> | null
+  readonly l?: ReadonlyArray<unknown> | null
+  readonly c?: ReadonlyArray<unknown> | null
+  readonly v?: ReadonlyArray<unknown> | null
+}
+
+/** Which rows to keep, and how to label daily bars. */
+export interface CandleWindow {
+  /** UTC ms, inclusive. */
+  readonly start: number
+  /** UTC ms, exclusive. */
+  readonly end: number
+  /**
+   * Daily candles are stamped 00:00 UTC of their date; MarketPipe labels a daily bar by its session open, so the
+   * stamp is moved there.
+   */
+  readonly daily: boolean
+}
+
+const columns = ["ts", "open", "high", "low", "close", "volume", "tradeCount", "vwap"] as const
+
+/** The trading day a Finnhub daily stamp names: its UTC date when it is midnight UTC, else its New York day. */
+function sessionOpenOf(kit: PluginHost["kit"], ms: number): number {
+  const day = ms % 86_400_000 === 0 ? new Date(ms).toISOString().slice(0, 10) : kit.tradingDayOf(ms)
+  return kit.calendar.session(day, "regular")?.open ?? ms
+}
+
+/**
+ * Moves one symbol's candle arrays into a column batch (rows outside `window` are dropped). A string names what is
+ * malformed: a missing or short array, or a value that is not a finite number.
+ */
+export function toBatch(
+  kit: PluginHost["kit"],
+  symbol: Symbol,
+  candle: Candle,
+  window?: CandleWindow
+): BarBatch | string {
+  if (candle.s === "no_data") return kit.emptyBatch(symbol, 0)
+  if (candle.s !== "ok") return `unexpected candle status "${String(candle.s).slice(0, 40)}" for ${symbol}`
+  const { t, o, h, l, c, v } = candle
+  if (!t || !o || !h || !l || !c || !v) return `candle arrays missing for ${symbol}`
+  const n = t.length
+  if (o.length !== n || h.length !== n || l.length !== n || c.length !== n || v.length !== n) {
+    return `candle arrays of unequal length for ${symbol}: t ${n}, o ${o.length}, h ${h.length}, l ${l.length}, c ${c.length}, v ${v.length}`
+  }
+  const out = kit.emptyBatch(symbol, n)
+  let k = 0
+  for (let i = 0; i < n; i++) {
+    const ti = t[i]
+    const oi = o[i]
+    const hi = h[i]
+    const li = l[i]
+    const ci = c[i]
+    const vi = v[i]
+    if (
+      typeof ti !== "number" ||
+      !Number.isFinite(ti) ||
+      typeof oi !== "number" ||
+      typeof hi !== "number" ||
+      typeof li !== "number" ||
+      typeof ci !== "number" ||
+      typeof vi !== "number"
+    ) {
+      return `malformed candle ${i} for ${symbol}: ${JSON.stringify([ti, oi, hi, li, ci, vi]).slice(0, 120)}`
+    }
+    const ms = ti * 1000
+    const ts = window?.daily === true ? sessionOpenOf(kit, ms) : ms
+    if (window !== undefined && (ts < window.start || ts >= window.end)) continue
+    out.ts[k] = ts
+    out.open[k] = oi
+    out.high[k] = hi
+    out.low[k] = li
+    out.close[k] = ci
+    out.volume[k] = vi
+    out.tradeCount[k] = Number.NaN
+    out.vwap[k] = Number.NaN
+    k++
+  }
+  if (k === n) return out
+  const trimmed = kit.emptyBatch(symbol, k)
+  for (const col of columns) trimmed[col].set(out[col].subarray(0, k))
+  return trimmed
+}
+
+/** `/stock/profile2` in plain units; `undefined` for the `{}` Finnhub sends for an unknown symbol. */
+export interface CompanyProfile {
+  readonly symbol: Symbol
+  readonly name?: string
+  readonly exchange?: string
+  readonly country?: string
+  readonly currency?: string
+  readonly industry?: string
+  readonly ipo?: string
+  readonly website?: string
+  /** US dollars (Finnhub sends millions). */
+  readonly marketCap?: number
+  /** Shares (Finnhub sends millions). */
+  readonly sharesOutstanding?: number
+}
+
+export type ProfileWire = ReturnType<typeof wireSchemas>["profile"]["Type"]
+
+const present = (s: string | null | undefined): s is string => typeof s === "string" && s !== ""
+const millions = (n: number | null | undefined): number | undefined =>
+  typeof n === "number" && Number.isFinite(n) ? Math.round(n * 1_000_000) : undefined
+
+/** Maps a decoded profile to plain units; `undefined` when it names no company. */
+export function profile(kit: PluginHost["kit"], asked: Symbol, p: ProfileWire): CompanyProfile | undefined {
+  if (!present(p.ticker) && !present(p.name)) return undefined
+  const symbol = (present(p.ticker) ? kit.parseSymbol(p.ticker) : undefined) ?? asked
+  const marketCap = millions(p.marketCapitalization)
+  const sharesOutstanding = millions(p.shareOutstanding)
+  return {
+    symbol,
+    ...(present(p.name) ? { name: p.name } : {}),
+    ...(present(p.exchange) ? { exchange: p.exchange } : {}),
+    ...(present(p.country) ? { country: p.country } : {}),
+    ...(present(p.currency) ? { currency: p.currency } : {}),
+    ...(present(p.finnhubIndustry) ? { industry: p.finnhubIndustry } : {}),
+    ...(present(p.ipo) ? { ipo: p.ipo } : {}),
+    ...(present(p.weburl) ? { website: p.weburl } : {}),
+    ...(marketCap === undefined ? {} : { marketCap }),
+    ...(sharesOutstanding === undefined ? {} : { sharesOutstanding })
+  }
+}
