@@ -207,11 +207,8 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
           })
         }
         stats.retries++
-        const backoff = baseMs * 2 ** (attempt - 1) * (0.5 + Math.random())
-        const wait = result.waitMs ?? backoff
-        if (result.waitMs === undefined && bucket !== undefined)
-          bucket.pauseUntil((yield* Clock.currentTimeMillis) + wait)
-        else yield* Effect.sleep(wait)
+        // A server-named wait already paused the whole key; a backoff delays only this request.
+        yield* Effect.sleep(result.waitMs ?? baseMs * 2 ** (attempt - 1) * (0.5 + Math.random()))
       }
     })
 
