@@ -40,7 +40,8 @@ rmSync(dir, { recursive: true, force: true })
 const requests = stats.byPath["/v2/stocks/bars"] ?? 0
 // Bars the pages carried (extended hours included) over what full pages could carry.
 const served = summary.job.barsWritten * (960 / 390)
-const floorSeconds = Math.max(0, Math.ceil(requests / quota.requests) - 1) * quota.perSeconds
+// A burst of `requests` at once, then one request every perSeconds/requests: the fastest any client may go.
+const floorSeconds = Math.max(0, requests - quota.requests) * (quota.perSeconds / quota.requests)
 const row = {
   date: new Date().toISOString().slice(0, 10),
   bars: summary.job.barsWritten,
@@ -61,6 +62,6 @@ recordRow("http", [
   row.barsPerSecond.toLocaleString("en"),
   `${row.requests} (${row.rateLimited} answered 429)`,
   row.pageFill,
-  `${row.floorSeconds} s`,
+  `${row.floorSeconds.toFixed(1)} s`,
   row.machine
 ])
