@@ -16,9 +16,11 @@ const bar = (fraction: number, width: number) => {
   return `${"█".repeat(filled)}${"░".repeat(width - filled)}`
 }
 
+const finished = (p: IngestProgress) => p.partitionsDone + p.partitionsFailed
+
 const eta = (p: IngestProgress, elapsedMs: number) => {
-  if (p.unitsDone === 0) return "--"
-  const s = Math.round(((p.unitsTotal - p.unitsDone) * elapsedMs) / p.unitsDone / 1000)
+  if (finished(p) === 0) return "--"
+  const s = Math.round(((p.partitionsTotal - finished(p)) * elapsedMs) / finished(p) / 1000)
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`
 }
 
@@ -34,12 +36,12 @@ export function makeOutput(options: { readonly json: boolean; readonly tty: bool
     },
     progress: (p, elapsedMs) => {
       const rate = elapsedMs > 0 ? Math.round((p.barsWritten * 1000) / elapsedMs) : 0
-      const counts = `${p.unitsDone}/${p.unitsTotal} files  ${p.partitionsDone} days ok  ${p.partitionsFailed} failed  ${p.barsWritten} bars  ${rate} bars/s`
+      const counts = `${finished(p)}/${p.partitionsTotal} partitions  ${p.partitionsDone} ok  ${p.partitionsFailed} failed  ${p.barsWritten} bars  ${rate} bars/s`
       if (options.tty && !options.json) {
-        const fraction = p.unitsTotal === 0 ? 1 : p.unitsDone / p.unitsTotal
+        const fraction = p.partitionsTotal === 0 ? 1 : finished(p) / p.partitionsTotal
         process.stderr.write(`\r${bar(fraction, 24)} ${counts}  ETA ${eta(p, elapsedMs)}\u001b[K`)
         drawn = true
-      } else if (!options.json && (p.unitsDone === p.unitsTotal || elapsedMs - lastPlain >= 2000)) {
+      } else if (!options.json && (finished(p) === p.partitionsTotal || elapsedMs - lastPlain >= 2000)) {
         lastPlain = elapsedMs
         process.stderr.write(`progress ${counts}\n`)
       }

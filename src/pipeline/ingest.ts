@@ -1,12 +1,13 @@
 /**
- * The ingest stream: provider pages → column batches → core validation → split by trading day → Parquet sink →
- * repository. Units run with bounded concurrency; a unit that fails is recorded as failed partitions and the job
- * goes on, so one bad symbol never costs the others their data.
+ * The ingest stream: plan (calendar × symbols × range − ledger) → provider pages → column batches → core validation
+ * → split by trading day → Parquet sink → repository. Units run with bounded concurrency; a unit that fails is
+ * recorded as failed partitions and the job goes on, so one bad symbol never costs the others their data. A
+ * partition reaches the ledger only after its file has been atomically replaced.
  */
 import { Effect, Schedule, Stream } from "effect"
 import { type BarBatch, concatBatches, selectRows } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
-import type { ProviderError, StorageError } from "../domain/errors.ts"
+import type { ProviderError, RepositoryError, StorageError } from "../domain/errors.ts"
 import { splitByDay } from "../domain/partition.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
@@ -16,7 +17,7 @@ import { mask } from "../providers/kit/secrets.ts"
 import { JobRepository } from "../repository/job-repository.ts"
 import { coverageStatus, type JobKind, type JobRecord, type PartitionResult } from "../repository/model.ts"
 import { ParquetSink } from "../storage/parquet-sink.ts"
-import { planUnits, type WorkUnit } from "./plan.ts"
+import { type Plan, planWork, type WorkUnit } from "./plan.ts"
 
 export interface IngestRequest {
   readonly kind: JobKind
@@ -31,13 +32,19 @@ export interface IngestRequest {
   readonly session: SessionKind
   readonly adjustment: string
   readonly concurrency: number
+  /** The provider's request limits, for grouping symbols (defaults: one symbol per request). */
+  readonly maxBarsPerRequest?: number
+  readonly maxSymbolsPerRequest?: number
+  /** Partitions the ledger already covers are not fetched (backfill); ingest fetches everything. */
+  readonly covered?: (symbol: string, day: string) => boolean
+  /** UTC ms; days whose session has not closed are left out. */
+  readonly now?: number
   /** Retry policy for retryable provider errors (tests pass a fast one). */
   readonly retry?: Schedule.Schedule<unknown, ProviderError>
 }
 
 export interface IngestProgress {
-  readonly unitsDone: number
-  readonly unitsTotal: number
+  readonly partitionsTotal: number
   readonly partitionsDone: number
   readonly partitionsFailed: number
   readonly barsWritten: number
@@ -52,6 +59,7 @@ export interface UnitFailure {
 
 export interface IngestSummary {
   readonly job: JobRecord
+  readonly plan: Omit<Plan, "units">
   readonly tradingDays: number
   readonly failures: ReadonlyArray<UnitFailure>
   /** Rejected bars by rule, and the first few for the report. */
@@ -59,14 +67,12 @@ export interface IngestSummary {
   readonly rejectedSample: ReadonlyArray<Rejection>
 }
 
-type UnitOutcome =
-  | {
-      readonly _tag: "Done"
-      readonly partitions: number
-      readonly bars: number
-      readonly rejected: ReadonlyArray<Rejection>
-    }
-  | { readonly _tag: "Failed"; readonly failure: UnitFailure }
+interface SymbolOutcome {
+  readonly results: ReadonlyArray<PartitionResult>
+  readonly bars: number
+  readonly rejected: ReadonlyArray<Rejection>
+  readonly failure?: UnitFailure
+}
 
 const defaultRetry = Schedule.exponential("250 millis", 2).pipe(Schedule.jittered, Schedule.upTo({ times: 4 }))
 
@@ -102,6 +108,8 @@ function withinSessions(
   return rows.length === batch.ts.length ? batch : selectRows(batch, rows)
 }
 
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
+
 export const runIngest = (
   request: IngestRequest,
   onProgress: (p: IngestProgress) => Effect.Effect<void> = () => Effect.void
@@ -109,9 +117,20 @@ export const runIngest = (
   Effect.gen(function* () {
     const repo = yield* JobRepository
     const sink = yield* ParquetSink
-    const days = request.calendar.tradingDays(request.from, request.to)
-    const units = planUnits({ ...request, days })
-    const refsOf = (u: WorkUnit) => u.days.map((day) => ({ frame: u.frame, symbol: u.symbol, day }))
+    const { units, ...plan } = planWork({
+      calendar: request.calendar,
+      symbols: request.symbols,
+      from: request.from,
+      to: request.to,
+      frame: request.frame,
+      session: request.session,
+      maxBarsPerRequest: request.maxBarsPerRequest ?? 1_000_000,
+      maxSymbolsPerRequest: request.maxSymbolsPerRequest ?? 1,
+      ...(request.covered === undefined ? {} : { covered: request.covered }),
+      ...(request.now === undefined ? {} : { now: request.now })
+    })
+    const refsOf = (u: WorkUnit, symbols: ReadonlyArray<Symbol> = u.symbols) =>
+      symbols.flatMap((symbol) => u.days.map((day) => ({ frame: u.frame, symbol, day })))
     const job = yield* repo.createJob(
       {
         kind: request.kind,
@@ -123,11 +142,10 @@ export const runIngest = (
         startDay: request.from,
         endDay: request.to
       },
-      units.flatMap(refsOf)
+      units.flatMap((u) => refsOf(u))
     )
     const progress = {
-      unitsDone: 0,
-      unitsTotal: units.length,
+      partitionsTotal: plan.partitions,
       partitionsDone: 0,
       partitionsFailed: 0,
       barsWritten: 0,
@@ -135,11 +153,20 @@ export const runIngest = (
     }
     const retry = request.retry ?? defaultRetry
     const frameMinutes = timeframeMinutes(request.frame)
+    const source = { provider: request.provider, feed: request.feed, session: request.session }
+    const metadata = (jobId: number) => ({
+      "marketpipe.provider": request.provider,
+      "marketpipe.feed": request.feed,
+      "marketpipe.adjustment": request.adjustment,
+      "marketpipe.session": request.session,
+      "marketpipe.frame": request.frame,
+      "marketpipe.job_id": String(jobId)
+    })
 
     const fetchUnit = (u: WorkUnit) =>
       Stream.runCollect(
         request.client.bars({
-          symbols: [u.symbol],
+          symbols: u.symbols,
           frame: u.frame,
           start: u.start,
           end: u.end,
@@ -149,44 +176,47 @@ export const runIngest = (
         })
       ).pipe(Effect.retry({ schedule: retry, while: (e) => e.retryable }))
 
-    const processUnit = (u: WorkUnit) =>
+    const failure = (symbol: string, days: ReadonlyArray<string>, reason: string): UnitFailure => ({
+      symbol,
+      days,
+      // Errors reach the database and the summary: never with a credential in them.
+      error: mask(reason)
+    })
+
+    /** Validates one symbol's bars and replaces its days in the file; the ledger rows are returned, not written. */
+    const writeSymbol = (u: WorkUnit, symbol: Symbol, batches: ReadonlyArray<BarBatch>) =>
       Effect.gen(function* () {
-        yield* repo.markRunning(job.id, refsOf(u))
-        const batches = (yield* fetchUnit(u)).filter((b) => b.symbol === u.symbol)
         const fetched = withinSessions(
-          concatBatches(u.symbol, batches),
+          concatBatches(symbol, batches),
           request.calendar,
           u.days,
           request.session,
           frameMinutes * 60_000
         )
         const { clean, rejected } = validateBatch(fetched, alignmentMs(request.frame))
-        const byDay = new Map(splitByDay(clean.ts).map((p) => [p.day, p]))
+        const byDay = new Map(splitByDay(clean.ts).map((p) => [p.day as string, p]))
         const slices = u.days.map((day) => {
           const part = byDay.get(day)
-          const rows = part === undefined ? [] : Array.from({ length: part.to - part.from }, (_, i) => part.from + i)
-          return { day, batch: selectRows(clean, rows), provider: request.provider, feed: request.feed }
+          return {
+            day,
+            batch: selectRows(clean, part === undefined ? [] : range(part.from, part.to)),
+            provider: request.provider,
+            feed: request.feed
+          }
         })
-        const written = yield* sink.writeDays({ frame: u.frame, symbol: u.symbol, period: u.period }, slices, {
-          "marketpipe.provider": request.provider,
-          "marketpipe.feed": request.feed,
-          "marketpipe.adjustment": request.adjustment,
-          "marketpipe.session": request.session,
-          "marketpipe.frame": request.frame,
-          "marketpipe.job_id": String(job.id)
-        })
+        const written = yield* sink.writeDays({ frame: u.frame, symbol, period: u.period }, slices, metadata(job.id))
         const rejectedPerDay = new Map<string, number>()
         for (const r of rejected) {
           const day = splitByDay(Float64Array.of(r.ts))[0]?.day ?? ""
           rejectedPerDay.set(day, (rejectedPerDay.get(day) ?? 0) + 1)
         }
-        const results: Array<PartitionResult> = slices.map((s) => {
+        const results = slices.map((s): PartitionResult => {
           const rows = s.batch.ts.length
           const dayRejected = rejectedPerDay.get(s.day) ?? 0
           const expected = request.calendar.expectedBars(s.day, request.session, frameMinutes)
           return {
             frame: u.frame,
-            symbol: u.symbol,
+            symbol,
             day: s.day,
             rows,
             rejected: dayRejected,
@@ -196,27 +226,54 @@ export const runIngest = (
             file: written.file
           }
         })
-        yield* repo.recordDone(
-          job.id,
-          { provider: request.provider, feed: request.feed, session: request.session },
-          results
-        )
-        return { _tag: "Done", partitions: results.length, bars: clean.ts.length, rejected } as UnitOutcome
+        return { results, bars: clean.ts.length, rejected } satisfies SymbolOutcome as SymbolOutcome
       }).pipe(
-        Effect.catchTags({
-          // A fatal error (rejected credentials) fails every unit alike: stop the job rather than repeat it.
-          ProviderError: (e: ProviderError) => (e.fatal === true ? Effect.fail(e) : failUnit(u, e.message)),
-          StorageError: (e: StorageError) => failUnit(u, e.message)
-        })
+        Effect.catchTag("StorageError", (e: StorageError) =>
+          Effect.succeed<SymbolOutcome>({
+            results: [],
+            bars: 0,
+            rejected: [],
+            failure: failure(symbol, u.days, e.message)
+          })
+        )
       )
 
-    const failUnit = (u: WorkUnit, reason: string) => {
-      // Errors reach the database and the summary: never with a credential in them.
-      const error = mask(reason)
-      return repo
-        .recordFailed(job.id, refsOf(u), error)
-        .pipe(Effect.as({ _tag: "Failed", failure: { symbol: u.symbol, days: u.days, error } } as UnitOutcome))
-    }
+    const processUnit = (u: WorkUnit): Effect.Effect<Array<SymbolOutcome>, ProviderError | RepositoryError> =>
+      Effect.gen(function* () {
+        yield* repo.markRunning(job.id, refsOf(u))
+        const batches = yield* fetchUnit(u)
+        const bySymbol = new Map<string, Array<BarBatch>>()
+        for (const b of batches) bySymbol.set(b.symbol, [...(bySymbol.get(b.symbol) ?? []), b])
+        const outcomes = yield* Effect.forEach(u.symbols, (symbol) =>
+          writeSymbol(u, symbol, bySymbol.get(symbol) ?? [])
+        )
+        const results = outcomes.flatMap((o) => o.results)
+        if (results.length > 0) yield* repo.recordDone(job.id, source, results)
+        for (const o of outcomes) {
+          if (o.failure !== undefined)
+            yield* repo.recordFailed(job.id, refsOf(u, [o.failure.symbol as Symbol]), o.failure.error)
+        }
+        return outcomes
+      }).pipe(
+        Effect.catchTag("ProviderError", (e: ProviderError) => {
+          // A fatal error (rejected credentials) fails every unit alike: stop the job rather than repeat it.
+          if (e.fatal === true) return Effect.fail(e)
+          // One bad symbol must not sink the others of a multi-symbol request: ask for each on its own.
+          if (u.symbols.length > 1) {
+            return Effect.map(
+              Effect.forEach(u.symbols, (symbol) =>
+                processUnit({ ...u, symbols: [symbol], expectedBars: u.expectedBars / u.symbols.length })
+              ),
+              (all) => all.flat()
+            )
+          }
+          return Effect.gen(function* () {
+            const f = failure(u.symbols.join(","), u.days, e.message)
+            yield* repo.recordFailed(job.id, refsOf(u), f.error)
+            return [{ results: [], bars: 0, rejected: [], failure: f }]
+          })
+        })
+      )
 
     const failures: Array<UnitFailure> = []
     const rejectedByRule: Record<string, number> = {}
@@ -224,24 +281,32 @@ export const runIngest = (
 
     yield* Stream.fromIterable(units).pipe(
       Stream.mapEffect(processUnit, { concurrency: request.concurrency, unordered: true }),
-      Stream.runForEach((outcome) => {
-        progress.unitsDone++
-        if (outcome._tag === "Done") {
-          progress.partitionsDone += outcome.partitions
-          progress.barsWritten += outcome.bars
-          progress.barsRejected += outcome.rejected.length
-          for (const r of outcome.rejected) {
+      Stream.runForEach((outcomes) => {
+        for (const o of outcomes) {
+          progress.partitionsDone += o.results.length
+          progress.barsWritten += o.bars
+          progress.barsRejected += o.rejected.length
+          for (const r of o.rejected) {
             rejectedByRule[r.rule] = (rejectedByRule[r.rule] ?? 0) + 1
             if (rejectedSample.length < 20) rejectedSample.push(r)
           }
-        } else {
-          progress.partitionsFailed += outcome.failure.days.length
-          failures.push(outcome.failure)
+          if (o.failure !== undefined) {
+            progress.partitionsFailed += o.failure.days.length
+            failures.push(o.failure)
+          }
         }
         return onProgress({ ...progress })
       }),
-      Effect.onInterrupt(() => repo.finishJob(job.id, progress, "interrupted").pipe(Effect.ignore))
+      Effect.onInterrupt(() => repo.finishJob(job.id, progress, "interrupted").pipe(Effect.ignore)),
+      Effect.tapError((e) => repo.finishJob(job.id, progress, mask(e.message)).pipe(Effect.ignore))
     )
     const finished = yield* repo.finishJob(job.id, progress)
-    return { job: finished, tradingDays: days.length, failures, rejectedByRule, rejectedSample } satisfies IngestSummary
+    return {
+      job: finished,
+      plan,
+      tradingDays: plan.tradingDays,
+      failures,
+      rejectedByRule,
+      rejectedSample
+    } satisfies IngestSummary
   })

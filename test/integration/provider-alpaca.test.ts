@@ -143,14 +143,14 @@ describe("alpaca plugin against the emulator", () => {
       emulator.resetStats()
       const dir = fresh()
       const summary = await ingestThrough(
-        run({ page_limit: 1000, max_attempts: 12 }),
+        run({ page_limit: 300, max_attempts: 12 }),
         dir,
         ["AAPL", "MSFT"],
         "2024-03-04",
         "2024-03-08"
       )
       const injected = Object.values(emulator.stats().faults).reduce((a, b) => a + b, 0)
-      expect(injected).toBeGreaterThan(2)
+      expect(injected, JSON.stringify(emulator.stats())).toBeGreaterThan(2)
       expect(summary.job.state).toBe("succeeded")
       expect(await lakeDigest(dir)).toEqual(await lakeDigest(clean))
     }

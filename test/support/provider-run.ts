@@ -57,6 +57,8 @@ export const ingestThrough = (
         session: "regular",
         adjustment: "raw",
         concurrency: 4,
+        maxBarsPerRequest: run.plugin.capabilities.maxBarsPerRequest,
+        maxSymbolsPerRequest: run.plugin.capabilities.maxSymbolsPerRequest,
         retry: Schedule.spaced("1 millis").pipe(Schedule.upTo({ times: 3 }))
       })
     }).pipe(Effect.provide(Layer.mergeAll(sqliteLayer(join(dataDir, "marketpipe.db")), parquetSinkLayer(dataDir))))

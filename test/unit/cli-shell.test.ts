@@ -53,7 +53,7 @@ describe("jobs commands", () => {
     await capture(() => ingestIn(cwd, ingestFlags({ symbols: "AAPL,MSFT", start: "2024-03-07", end: "2024-03-08" })))
     const text = await capture(() => Effect.runPromise(jobsShowMain({ ...common, id: 1 }, { env: {}, cwd })))
     expect(text.stdout).toMatch(/job 1: ingest partial/)
-    expect(text.stdout).toMatch(/MSFT\s+2024-03-08\s+1\s+provider fake: synthetic failure for MSFT/)
+    expect(text.stdout).toMatch(/MSFT\s+2024-03-08\s+\d+\s+provider fake: synthetic failure for MSFT/)
     const json = await capture(() =>
       Effect.runPromise(jobsListMain({ ...common, json: true, limit: 5 }, { env: {}, cwd }))
     )
@@ -69,7 +69,7 @@ describe("jobs commands", () => {
       /job 1 partial: fake\/synthetic 1m 2 symbol\(s\) 2024-03-08\.\.2024-03-08 \(1 trading days\)/
     )
     expect(r.stdout).toMatch(/bars: 390 written, 0 rejected/)
-    expect(r.stderr).toMatch(/progress 2\/2 files/)
+    expect(r.stderr).toMatch(/progress 2\/2 partitions/)
   })
 })
 
@@ -78,17 +78,17 @@ describe("output", () => {
     const r = await capture(async () => {
       const out = makeOutput({ json: false, tty: true })
       out.progress(
-        { unitsDone: 1, unitsTotal: 4, partitionsDone: 5, partitionsFailed: 0, barsWritten: 1950, barsRejected: 0 },
+        { partitionsTotal: 20, partitionsDone: 5, partitionsFailed: 0, barsWritten: 1950, barsRejected: 0 },
         1000
       )
       out.notice("notice: hello")
       out.progress(
-        { unitsDone: 2, unitsTotal: 4, partitionsDone: 10, partitionsFailed: 0, barsWritten: 3900, barsRejected: 0 },
+        { partitionsTotal: 20, partitionsDone: 9, partitionsFailed: 1, barsWritten: 3900, barsRejected: 0 },
         130_000
       )
       out.done()
     })
-    expect(r.stderr).toMatch(/^\r█{6}░{18} 1\/4 files {2}5 days ok {2}0 failed {2}1950 bars {2}1950 bars\/s {2}ETA 3s/)
+    expect(r.stderr).toMatch(/^\r█{6}░{18} 5\/20 partitions {2}5 ok {2}0 failed {2}1950 bars {2}1950 bars\/s {2}ETA 3s/)
     expect(r.stderr).toMatch(/\nnotice: hello\n/)
     expect(r.stderr).toMatch(/ETA 2m10s/)
   })

@@ -95,7 +95,9 @@ export const prepareIngest = (flags: IngestFlags, app: App) =>
       feed,
       session: Option.getOrUndefined(flags.session) ?? config.ingest?.session ?? "regular",
       adjustment: config.ingest?.adjustment ?? "raw",
-      concurrency
+      concurrency,
+      maxBarsPerRequest: caps.maxBarsPerRequest,
+      maxSymbolsPerRequest: caps.maxSymbolsPerRequest
     }
   })
 
