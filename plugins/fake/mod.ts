@@ -51,7 +51,11 @@ const plugin: ProviderPlugin = {
         const to = kit.tradingDayOf(request.end - 1)
         const days = kit.calendar.tradingDays(from, to)
         const failing = request.symbols.find((s) => failSymbols.has(s)) ?? days.find((d) => failDays.has(d))
-        if (failing !== undefined) return Stream.fail(kit.providerError(`synthetic failure for ${failing}`, false))
+        if (failing !== undefined) {
+          return Stream.fail(
+            kit.providerError(`synthetic failure for ${failing}`, false, false, failSymbols.has(failing))
+          )
+        }
         function* batches(): Generator<BarBatch> {
           for (const symbol of request.symbols) {
             for (const day of days) {

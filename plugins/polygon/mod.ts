@@ -112,7 +112,7 @@ const plugin: ProviderPlugin = {
             if (status === 403) {
               return { reason: `your Massive/Polygon plan does not include this data (${message || b.status})` }
             }
-            if (status === 404) return { reason: `unknown ${subject} (${message || "not found"})` }
+            if (status === 404) return { reason: `unknown ${subject} (${message || "not found"})`, aboutSymbol: true }
             return undefined
           }
         })

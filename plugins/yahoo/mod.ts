@@ -83,7 +83,10 @@ const plugin: ProviderPlugin = {
           explain: (status, body) => {
             const description = chartErrorOf(body)
             if (status === 404) {
-              return { reason: `Yahoo does not know symbol ${symbol}${description ? ` (${description})` : ""}` }
+              return {
+                reason: `Yahoo does not know symbol ${symbol}${description ? ` (${description})` : ""}`,
+                aboutSymbol: true
+              }
             }
             if (status === 422) {
               return { reason: `Yahoo refused the request for ${symbol}: ${description ?? "HTTP 422"}` }

@@ -38,3 +38,21 @@ export function parseRange(start: string, end: string): { from: TradingDay; to: 
     })
   return { from, to }
 }
+
+/**
+ * `--lookback 30d | 6w | 3m | 1y`: the first calendar day of a window ending on `to` (inclusive), counted in New
+ * York calendar days, weeks, months or years.
+ */
+export function lookbackStart(raw: string, to: string): TradingDay {
+  const m = /^(\d{1,4})([dwmy])$/u.exec(raw.trim())
+  if (m === null)
+    throw new UsageError({ field: "--lookback", reason: `'${raw}' is not a span; use e.g. 30d, 12w, 6m or 2y` })
+  const n = Number(m[1])
+  if (n < 1) throw new UsageError({ field: "--lookback", reason: "the span must be at least 1" })
+  const d = new Date(`${to}T00:00:00Z`)
+  if (m[2] === "d") d.setUTCDate(d.getUTCDate() - n + 1)
+  else if (m[2] === "w") d.setUTCDate(d.getUTCDate() - 7 * n + 1)
+  else if (m[2] === "m") d.setUTCMonth(d.getUTCMonth() - n, d.getUTCDate() + 1)
+  else d.setUTCFullYear(d.getUTCFullYear() - n, d.getUTCMonth(), d.getUTCDate() + 1)
+  return d.toISOString().slice(0, 10) as TradingDay
+}

@@ -8,19 +8,21 @@ import { Cause, Effect, Exit, Fiber, Option } from "effect"
 import { Command } from "effect/cli"
 import { mask } from "../providers/kit/secrets.ts"
 import { VERSION } from "../version.ts"
+import { backfillCommand } from "./commands/backfill.ts"
 import { ingestCommand } from "./commands/ingest.ts"
 import { jobsCommand } from "./commands/jobs.ts"
+import { ledgerCommand } from "./commands/ledger.ts"
 import { providersCommand } from "./commands/providers.ts"
 import { ExitCode } from "./exit-codes.ts"
 
 const ohlcv = Command.make("ohlcv").pipe(
-  Command.withDescription("OHLCV bars: ingest"),
-  Command.withSubcommands([ingestCommand])
+  Command.withDescription("OHLCV bars: ingest, backfill"),
+  Command.withSubcommands([ingestCommand, backfillCommand])
 )
 
 export const rootCommand = Command.make("marketpipe").pipe(
   Command.withDescription("Market-data pipeline: OHLCV bars from provider plugins into a validated Parquet lake"),
-  Command.withSubcommands([ohlcv, jobsCommand, providersCommand])
+  Command.withSubcommands([ohlcv, jobsCommand, ledgerCommand, providersCommand])
 )
 
 /** Maps a failed run to an exit code and prints the one-line reason (the CLI already printed parse errors). */

@@ -15,6 +15,10 @@ export class ProviderError extends Data.TaggedError("ProviderError")<{
   readonly retryable: boolean
   /** The whole run cannot succeed (rejected credentials): stop the job instead of failing partitions one by one. */
   readonly fatal?: boolean
+  /** The provider kept failing (5xx, 429, timeouts) until the retries ran out: not about this request's content. */
+  readonly exhausted?: boolean
+  /** The failure is about the symbol (unknown ticker), not the days asked for: asking for fewer days cannot help. */
+  readonly aboutSymbol?: boolean
 }> {
   override get message(): string {
     return `provider ${this.provider}: ${this.reason}`

@@ -41,6 +41,8 @@ export interface IngestRequest {
   readonly now?: number
   /** Retry policy for retryable provider errors (tests pass a fast one). */
   readonly retry?: Schedule.Schedule<unknown, ProviderError>
+  /** `host:pid` of this process, recorded on the job so a restart can tell a crash from a live run. */
+  readonly owner?: string
 }
 
 export interface IngestProgress {
@@ -108,6 +110,39 @@ function withinSessions(
   return rows.length === batch.ts.length ? batch : selectRows(batch, rows)
 }
 
+/**
+ * Two smaller units covering `u`: by symbols first, then by days (unless the error is about the symbol itself);
+ * `undefined` when there is nothing left to split.
+ */
+function splitUnit(
+  u: WorkUnit,
+  calendar: TradingCalendar,
+  session: SessionKind,
+  bySymbolOnly: boolean
+): ReadonlyArray<WorkUnit> | undefined {
+  const share = (symbols: ReadonlyArray<Symbol>, days: ReadonlyArray<TradingDay>) =>
+    (u.expectedBars * symbols.length * days.length) / (u.symbols.length * u.days.length)
+  if (u.symbols.length > 1) {
+    const mid = Math.ceil(u.symbols.length / 2)
+    return [u.symbols.slice(0, mid), u.symbols.slice(mid)].map((symbols) => ({
+      ...u,
+      symbols,
+      expectedBars: share(symbols, u.days)
+    }))
+  }
+  if (u.days.length > 1 && !bySymbolOnly) {
+    const mid = Math.ceil(u.days.length / 2)
+    return [u.days.slice(0, mid), u.days.slice(mid)].map((days) => ({
+      ...u,
+      days,
+      start: calendar.session(days[0] as string, session)?.open ?? u.start,
+      end: calendar.session(days[days.length - 1] as string, session)?.close ?? u.end,
+      expectedBars: share(u.symbols, days)
+    }))
+  }
+  return undefined
+}
+
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
 
 export const runIngest = (
@@ -140,7 +175,8 @@ export const runIngest = (
         session: request.session,
         symbols: request.symbols,
         startDay: request.from,
-        endDay: request.to
+        endDay: request.to,
+        ...(request.owner === undefined ? {} : { owner: request.owner })
       },
       units.flatMap((u) => refsOf(u))
     )
@@ -251,25 +287,23 @@ export const runIngest = (
         if (results.length > 0) yield* repo.recordDone(job.id, source, results)
         for (const o of outcomes) {
           if (o.failure !== undefined)
-            yield* repo.recordFailed(job.id, refsOf(u, [o.failure.symbol as Symbol]), o.failure.error)
+            yield* repo.recordFailed(job.id, source, refsOf(u, [o.failure.symbol as Symbol]), o.failure.error)
         }
         return outcomes
       }).pipe(
         Effect.catchTag("ProviderError", (e: ProviderError) => {
           // A fatal error (rejected credentials) fails every unit alike: stop the job rather than repeat it.
           if (e.fatal === true) return Effect.fail(e)
-          // One bad symbol must not sink the others of a multi-symbol request: ask for each on its own.
-          if (u.symbols.length > 1) {
-            return Effect.map(
-              Effect.forEach(u.symbols, (symbol) =>
-                processUnit({ ...u, symbols: [symbol], expectedBars: u.expectedBars / u.symbols.length })
-              ),
-              (all) => all.flat()
-            )
+          // One bad symbol or day must not sink the rest of a request: ask for halves until the failure is
+          // pinned down. Not when the provider is simply down (retries exhausted): that would only add load.
+          const halves =
+            e.exhausted === true ? undefined : splitUnit(u, request.calendar, request.session, e.aboutSymbol === true)
+          if (halves !== undefined) {
+            return Effect.map(Effect.forEach(halves, processUnit), (all) => all.flat())
           }
           return Effect.gen(function* () {
             const f = failure(u.symbols.join(","), u.days, e.message)
-            yield* repo.recordFailed(job.id, refsOf(u), f.error)
+            yield* repo.recordFailed(job.id, source, refsOf(u), f.error)
             return [{ results: [], bars: 0, rejected: [], failure: f }]
           })
         })

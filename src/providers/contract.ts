@@ -91,7 +91,7 @@ export interface ProviderKit {
    * Builds the error a plugin fails with (masked). Retryable errors are retried with backoff by the host; `fatal`
    * stops the run (e.g. credentials missing or rejected).
    */
-  readonly providerError: (reason: string, retryable: boolean, fatal?: boolean) => ProviderError
+  readonly providerError: (reason: string, retryable: boolean, fatal?: boolean, aboutSymbol?: boolean) => ProviderError
   /** Allocates an empty column batch of `length` rows. */
   readonly emptyBatch: (symbol: Symbol, length: number) => BarBatch
   /** The New York trading day (YYYY-MM-DD) a UTC instant falls on. */

@@ -25,8 +25,14 @@ export const makePluginHost = (provider: string, calendar: TradingCalendar): Plu
     parseIsoUtc,
     mask,
     parseCsv: (text) => parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }),
-    providerError: (reason, retryable, fatal) =>
-      new ProviderError({ provider, reason: mask(reason), retryable, fatal: fatal === true }),
+    providerError: (reason, retryable, fatal, aboutSymbol) =>
+      new ProviderError({
+        provider,
+        reason: mask(reason),
+        retryable,
+        fatal: fatal === true,
+        aboutSymbol: aboutSymbol === true
+      }),
     emptyBatch,
     tradingDayOf,
     parseSymbol

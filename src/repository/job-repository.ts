@@ -5,6 +5,7 @@
 import { Context, type Effect } from "effect"
 import type { RepositoryError } from "../domain/errors.ts"
 import type {
+  BarSource,
   CoverageRecord,
   JobRecord,
   JobSpec,
@@ -24,14 +25,21 @@ export interface JobRepositoryShape {
   /** Marks partitions done and records them in the ledger, in one transaction, after their file is in place. */
   readonly recordDone: (
     jobId: number,
-    source: { readonly provider: string; readonly feed: string; readonly session: string },
+    source: BarSource,
     results: ReadonlyArray<PartitionResult>
   ) => Effect.Effect<void, RepositoryError>
+  /** Marks partitions failed; the ledger gets `missing` with the reason where it had nothing better. */
   readonly recordFailed: (
     jobId: number,
+    source: BarSource,
     partitions: ReadonlyArray<PartitionRef>,
     error: string
   ) => Effect.Effect<void, RepositoryError>
+  /**
+   * Jobs left `running` by a process that is gone (crash, kill -9, power loss) become `abandoned` and their
+   * unfinished partitions `failed`, so the ledger-driven plan redoes them. Returns the jobs it closed.
+   */
+  readonly abandonStale: (isAlive: (owner: string) => boolean) => Effect.Effect<ReadonlyArray<number>, RepositoryError>
   readonly finishJob: (jobId: number, totals: JobTotals, error?: string) => Effect.Effect<JobRecord, RepositoryError>
   readonly listJobs: (limit: number) => Effect.Effect<ReadonlyArray<JobRecord>, RepositoryError>
   readonly getJob: (id: number) => Effect.Effect<JobRecord | undefined, RepositoryError>

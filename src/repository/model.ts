@@ -2,7 +2,7 @@
 import type { SessionKind } from "../domain/calendar.ts"
 
 export type JobKind = "ingest" | "backfill"
-export type JobState = "running" | "succeeded" | "failed" | "partial"
+export type JobState = "running" | "succeeded" | "failed" | "partial" | "abandoned"
 export type PartitionState = "pending" | "running" | "done" | "failed"
 export type CoverageStatus = "complete" | "partial" | "empty" | "missing" | "invalid"
 
@@ -15,6 +15,8 @@ export interface JobSpec {
   readonly symbols: ReadonlyArray<string>
   readonly startDay: string
   readonly endDay: string
+  /** `host:pid` of the process running the job, so a restart can tell a crashed run from a live one. */
+  readonly owner?: string
 }
 
 export interface JobTotals {
@@ -71,6 +73,15 @@ export interface CoverageRecord extends PartitionRef {
   readonly hash: string | null
   readonly jobId: number
   readonly updatedAt: string
+  /** Why the last fetch failed (status `missing`). */
+  readonly error: string | null
+}
+
+/** Where a job's bars come from; stored with every ledger row. */
+export interface BarSource {
+  readonly provider: string
+  readonly feed: string
+  readonly session: string
 }
 
 /** Ledger status of a fetched day: `partial` is normal for thin symbols (minutes with no trade have no bar). */

@@ -27,6 +27,7 @@ const jobFromRow = (r: Row): JobRecord => ({
   symbols: JSON.parse(str(r.symbols)) as Array<string>,
   startDay: str(r.start_day),
   endDay: str(r.end_day),
+  ...(r.owner === null || r.owner === undefined ? {} : { owner: str(r.owner) }),
   state: str(r.state) as JobRecord["state"],
   createdAt: str(r.created_at),
   finishedAt: strOrNull(r.finished_at),
@@ -65,7 +66,8 @@ const coverageFromRow = (r: Row): CoverageRecord => ({
   file: strOrNull(r.file),
   hash: strOrNull(r.hash),
   jobId: num(r.job_id),
-  updatedAt: str(r.updated_at)
+  updatedAt: str(r.updated_at),
+  error: strOrNull(r.error)
 })
 
 // Keeps every statement under SQLite's and Postgres' bound-parameter limits.
@@ -116,6 +118,7 @@ export const makeSqlJobRepository = Effect.gen(function* () {
               start_day: spec.startDay,
               end_day: spec.endDay,
               state: "running",
+              owner: spec.owner ?? null,
               created_at: at,
               partitions_total: partitions.length
             })} RETURNING id`
@@ -166,14 +169,61 @@ export const makeSqlJobRepository = Effect.gen(function* () {
               })} ON CONFLICT (frame, symbol, day) DO UPDATE SET session = excluded.session,
                 expected = excluded.expected, observed = excluded.observed, status = excluded.status,
                 provider = excluded.provider, feed = excluded.feed, file = excluded.file, hash = excluded.hash,
-                job_id = excluded.job_id, updated_at = excluded.updated_at`
+                job_id = excluded.job_id, updated_at = excluded.updated_at, error = NULL`
             }
           })
         )
         .pipe(Effect.mapError(toRepositoryError)),
 
-    recordFailed: (jobId, refs, error) =>
-      setPartitions(jobId, refs, { state: "failed", error }).pipe(Effect.mapError(toRepositoryError)),
+    recordFailed: (jobId, source, refs, error) =>
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            yield* setPartitions(jobId, refs, { state: "failed", error })
+            const at = yield* now
+            for (const r of refs) {
+              // A failed refetch never downgrades data the ledger already has.
+              yield* sql`INSERT INTO coverage ${sql.insert({
+                frame: r.frame,
+                symbol: r.symbol,
+                day: r.day,
+                session: source.session,
+                expected: 0,
+                observed: 0,
+                status: "missing",
+                provider: source.provider,
+                feed: source.feed,
+                file: null,
+                hash: null,
+                job_id: jobId,
+                updated_at: at,
+                error
+              })} ON CONFLICT (frame, symbol, day) DO UPDATE SET error = excluded.error, updated_at = excluded.updated_at,
+                job_id = CASE WHEN coverage.status = 'missing' THEN excluded.job_id ELSE coverage.job_id END`
+            }
+          })
+        )
+        .pipe(Effect.mapError(toRepositoryError)),
+
+    abandonStale: (isAlive) =>
+      Effect.gen(function* () {
+        const running = yield* sql<Row>`SELECT id, owner FROM jobs WHERE state = 'running'`
+        const stale = running
+          .filter((r) => r.owner !== null && r.owner !== undefined && !isAlive(str(r.owner)))
+          .map((r) => num(r.id))
+        const at = yield* now
+        for (const id of stale) {
+          yield* sql.withTransaction(
+            Effect.gen(function* () {
+              yield* sql`UPDATE partitions SET state = 'failed', error = 'abandoned: the process running it stopped', updated_at = ${at}
+                WHERE job_id = ${id} AND state IN ('pending', 'running')`
+              yield* sql`UPDATE jobs SET state = 'abandoned', finished_at = ${at},
+                error = 'the process running it stopped before it finished (crash or kill)' WHERE id = ${id}`
+            })
+          )
+        }
+        return stale
+      }).pipe(Effect.mapError(toRepositoryError)),
 
     finishJob: (jobId, totals, error) =>
       Effect.gen(function* () {

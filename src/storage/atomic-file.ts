@@ -4,6 +4,7 @@
  * temp file, which `removeOrphanTemps` clears on the next run.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs"
+import { hostname } from "node:os"
 import { basename, dirname, join } from "node:path"
 
 const TEMP_MARK = ".mp-tmp-"
@@ -11,7 +12,11 @@ const TEMP_MARK = ".mp-tmp-"
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const dir = dirname(path)
   mkdirSync(dir, { recursive: true })
-  const temp = join(dir, `.${basename(path)}${TEMP_MARK}${process.pid}-${Math.random().toString(36).slice(2, 10)}`)
+  // The temp name carries its writer (`host.pid`), so a restart removes only what a dead process left.
+  const temp = join(
+    dir,
+    `.${basename(path)}${TEMP_MARK}${hostname()}.${process.pid}.${Math.random().toString(36).slice(2, 10)}`
+  )
   try {
     const fd = openSync(temp, "w", 0o644)
     try {
@@ -43,8 +48,17 @@ function syncDirectory(dir: string): void {
 
 export const isTempFile = (name: string): boolean => name.startsWith(".") && name.includes(TEMP_MARK)
 
-/** Deletes temp files a crashed writer left under `root`; returns their paths. */
-export function removeOrphanTemps(root: string): Array<string> {
+/** `host:pid` of the process that wrote a temp file, when its name says. */
+export function tempOwner(name: string): string | undefined {
+  const m = /\.mp-tmp-(.+)\.(\d+)\.[a-z0-9]+$/u.exec(name)
+  return m === null ? undefined : `${m[1]}:${m[2]}`
+}
+
+/**
+ * Deletes temp files that crashed writers left under `root` (those whose owner is not alive; all of them when no
+ * check is given); returns their paths.
+ */
+export function removeOrphanTemps(root: string, isAlive: (owner: string) => boolean = () => false): Array<string> {
   const removed: Array<string> = []
   const walk = (dir: string) => {
     let entries: Array<import("node:fs").Dirent>
@@ -56,7 +70,7 @@ export function removeOrphanTemps(root: string): Array<string> {
     for (const e of entries) {
       const p = join(dir, e.name)
       if (e.isDirectory()) walk(p)
-      else if (isTempFile(e.name)) {
+      else if (isTempFile(e.name) && !isAlive(tempOwner(e.name) ?? "")) {
         rmSync(p, { force: true })
         removed.push(p)
       }

@@ -74,7 +74,7 @@ describe("CLI from source", () => {
     const r = runSource(ingestArgs, { cwd })
     expect(r.code).toBe(3)
     expect(r.stdout).toMatch(
-      /failed:[\s\S]*MSFT\s+2024-03-04\.\.2024-03-08\s+provider fake: synthetic failure for MSFT/
+      /failed:[\s\S]*MSFT\s+2024-03-04\.\.2024-03-08 \(5\)\s+provider fake: synthetic failure for MSFT/
     )
     expect(r.stderr).toMatch(/marketpipe jobs show 1/)
   })

@@ -61,7 +61,12 @@ describe("SQLite JobRepository", () => {
             file: ""
           }
         ])
-        yield* repo.recordFailed(job.id, parts.slice(2), "provider fake: boom")
+        yield* repo.recordFailed(
+          job.id,
+          { provider: "fake", feed: "synthetic", session: "regular" },
+          parts.slice(2),
+          "provider fake: boom"
+        )
         const finished = yield* repo.finishJob(job.id, {
           partitionsDone: 2,
           partitionsFailed: 2,
@@ -119,7 +124,11 @@ describe("SQLite JobRepository", () => {
         return yield* repo.coverage({ frame: "1m", symbols: [], from: "2024-03-07", to: "2024-03-07" })
       })
     )
-    expect(coverage.map((c) => `${c.symbol} ${c.status} ${c.observed} ${c.hash}`)).toEqual(["AAPL partial 380 h2"])
+    // MSFT's day failed in the first job: the ledger says missing, with the reason.
+    expect(coverage.map((c) => `${c.symbol} ${c.status} ${c.observed} ${c.hash} ${c.error}`)).toEqual([
+      "AAPL partial 380 h2 null",
+      "MSFT missing 0 null provider fake: boom"
+    ])
   })
 
   test("a database path that cannot be created is a RepositoryError naming it", async () => {

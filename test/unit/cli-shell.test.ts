@@ -66,7 +66,7 @@ describe("jobs commands", () => {
       ingestIn(cwd, ingestFlags({ symbols: "AAPL,MSFT", start: "2024-03-08", end: "2024-03-08", json: false }))
     )
     expect(r.stdout).toMatch(
-      /job 1 partial: fake\/synthetic 1m 2 symbol\(s\) 2024-03-08\.\.2024-03-08 \(1 trading days\)/
+      /job 1 partial: ingest fake\/synthetic 1m 2 symbol\(s\) 2024-03-08\.\.2024-03-08 \(1 trading days\)/
     )
     expect(r.stdout).toMatch(/bars: 390 written, 0 rejected/)
     expect(r.stderr).toMatch(/progress 2\/2 partitions/)

@@ -35,7 +35,7 @@ export interface HttpKitOptions {
   readonly explain?: (
     status: number,
     body: unknown
-  ) => { readonly reason: string; readonly fatal?: boolean } | undefined
+  ) => { readonly reason: string; readonly fatal?: boolean; readonly aboutSymbol?: boolean } | undefined
 }
 
 export interface HttpJsonResponse {
@@ -58,7 +58,7 @@ const MAX_SERVER_WAIT_MS = 15 * 60_000
 type Attempt =
   | { readonly _tag: "Ok"; readonly response: HttpJsonResponse }
   | { readonly _tag: "Retry"; readonly reason: string; readonly waitMs: number | undefined }
-  | { readonly _tag: "Fatal"; readonly reason: string; readonly fatal: boolean }
+  | { readonly _tag: "Fatal"; readonly reason: string; readonly fatal: boolean; readonly aboutSymbol: boolean }
 
 const messageOf = (body: unknown): string | undefined => {
   if (typeof body === "string") return body.slice(0, 200)
@@ -180,7 +180,8 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
       return {
         _tag: "Fatal",
         reason: explained?.reason ?? `HTTP ${res.status}${detail ? `: ${detail}` : ""}`,
-        fatal: explained?.fatal === true
+        fatal: explained?.fatal === true,
+        aboutSymbol: explained?.aboutSymbol === true
       } as Attempt
     }).pipe(Effect.provide(FetchHttpClient.layer))
 
@@ -196,14 +197,16 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
             provider: options.provider,
             reason: mask(`${result.reason} (GET ${where})`),
             retryable: false,
-            fatal: result.fatal
+            fatal: result.fatal,
+            aboutSymbol: result.aboutSymbol
           })
         }
         if (attempt >= maxAttempts) {
           return yield* new ProviderError({
             provider: options.provider,
             reason: mask(`gave up after ${attempt} tries: ${result.reason} (GET ${where})`),
-            retryable: false
+            retryable: false,
+            exhausted: true
           })
         }
         stats.retries++

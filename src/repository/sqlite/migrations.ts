@@ -61,6 +61,11 @@ export const sqliteMigrations = Migrator.fromRecord({
       PRIMARY KEY (frame, symbol, day)
     )`,
     "CREATE INDEX coverage_status ON coverage (status, frame)"
+  ]),
+  "2_owner_and_failure_reason": run([
+    "ALTER TABLE jobs ADD COLUMN owner TEXT",
+    "ALTER TABLE coverage ADD COLUMN error TEXT",
+    "CREATE INDEX jobs_state ON jobs (state)"
   ])
 })
 

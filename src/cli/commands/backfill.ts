@@ -1,0 +1,235 @@
+/**
+ * `marketpipe ohlcv backfill`: fetch what the ledger does not have yet. Plan = calendar × symbols × range − ledger,
+ * batched to the provider's request limits; a second run over the same range makes no provider request. `--dry-run`
+ * prints the plan and the time it needs under the rate limit without writing anything.
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { resolve } from "node:path"
+import { Clock, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import type { TradingDay } from "../../domain/calendar.ts"
+import { UsageError } from "../../domain/errors.ts"
+import { tradingDayOf } from "../../domain/partition.ts"
+import type { Symbol } from "../../domain/symbol.ts"
+import { type Plan, planWork } from "../../pipeline/plan.ts"
+import { JobRepository } from "../../repository/job-repository.ts"
+import { sqlitePath } from "../../repository/layer.ts"
+import type { CoverageStatus } from "../../repository/model.ts"
+import { parseUniverse } from "../../universe/file.ts"
+import {
+  type App,
+  type CommonFlags,
+  checkInput,
+  currentEnvironment,
+  type Environment,
+  loadApp,
+  storageLayer
+} from "../app.ts"
+import { lookbackStart, parseDay, parseSymbols } from "../inputs.ts"
+import { makeOutput, type Output } from "../output.ts"
+import {
+  connectProvider,
+  type ProviderChoice,
+  providerChoiceFlags,
+  type ResolvedProvider,
+  requestFor,
+  resolveProvider,
+  runJob
+} from "../run-setup.ts"
+import { commonFlags } from "./common.ts"
+
+export interface BackfillFlags extends CommonFlags, ProviderChoice {
+  readonly symbols: Option.Option<string>
+  readonly universe: Option.Option<string>
+  readonly from: Option.Option<string>
+  readonly to: Option.Option<string>
+  readonly lookback: Option.Option<string>
+  readonly refetch: Option.Option<string>
+  readonly dryRun: boolean
+}
+
+const refetchable: ReadonlyArray<CoverageStatus> = ["partial", "empty", "invalid", "complete"]
+
+/** Symbols from `--symbols` or `--universe FILE` (exactly one). */
+export function resolveSymbols(flags: Pick<BackfillFlags, "symbols" | "universe">, cwd: string): ReadonlyArray<Symbol> {
+  const list = Option.getOrUndefined(flags.symbols)
+  const file = Option.getOrUndefined(flags.universe)
+  if ((list === undefined) === (file === undefined)) {
+    throw new UsageError({ field: "--symbols", reason: "give either --symbols A,B,C or --universe FILE (one of them)" })
+  }
+  if (list !== undefined) return parseSymbols("--symbols", list)
+  const path = resolve(cwd, file as string)
+  if (!existsSync(path)) throw new UsageError({ field: "--universe", reason: `${path} does not exist` })
+  return parseUniverse(readFileSync(path, "utf8"), path)
+}
+
+/** The range from `--from/--to` or `--lookback` (ending `--to`, default today in New York). */
+export function resolveRange(flags: Pick<BackfillFlags, "from" | "to" | "lookback">, today: string) {
+  const to = Option.match(flags.to, { onNone: () => today as TradingDay, onSome: (t) => parseDay("--to", t) })
+  const from = Option.getOrUndefined(flags.from)
+  const lookback = Option.getOrUndefined(flags.lookback)
+  if ((from === undefined) === (lookback === undefined)) {
+    throw new UsageError({
+      field: "--from",
+      reason: "give either --from YYYY-MM-DD or --lookback SPAN (e.g. 30d, 6m, 1y)"
+    })
+  }
+  const start = from !== undefined ? parseDay("--from", from) : lookbackStart(lookback as string, to)
+  if (start > to) throw new UsageError({ field: "--from", reason: `${start} is after --to ${to}` })
+  return { from: start, to }
+}
+
+export function parseRefetch(raw: string | undefined): ReadonlySet<CoverageStatus> {
+  if (raw === undefined) return new Set()
+  const out = new Set<CoverageStatus>()
+  for (const part of raw
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")) {
+    if (part === "all") refetchable.forEach((s) => out.add(s))
+    else if ((refetchable as ReadonlyArray<string>).includes(part)) out.add(part as CoverageStatus)
+    else
+      throw new UsageError({
+        field: "--refetch",
+        reason: `'${part}' is not a ledger status to refetch; use ${refetchable.join(", ")} or all`
+      })
+  }
+  return out
+}
+
+/** Reads which (symbol, day) the ledger covers for this frame and session, except the statuses being refetched. */
+const ledgerCovers = (
+  app: App,
+  resolved: ResolvedProvider,
+  symbols: ReadonlyArray<Symbol>,
+  from: string,
+  to: string,
+  refetch: ReadonlySet<CoverageStatus>
+) =>
+  Effect.gen(function* () {
+    const records = yield* JobRepository.use((r) => r.coverage({ frame: resolved.frame, symbols, from, to }))
+    const have = new Set(
+      records
+        .filter((r) => r.session === resolved.session && r.status !== "missing" && !refetch.has(r.status))
+        .map((r) => `${r.symbol}|${r.day}`)
+    )
+    return (symbol: string, day: string) => have.has(`${symbol}|${day}`)
+  })
+
+/** Seconds the plan's requests need at least under a rate limit: a burst, then even spacing. */
+export const quotaSeconds = (
+  requests: number,
+  limit: { requests: number; perSeconds: number } | null
+): number | undefined =>
+  limit === null ? undefined : Math.max(0, requests - limit.requests) * (limit.perSeconds / limit.requests)
+
+function printPlan(
+  out: Output,
+  plan: Plan,
+  resolved: ResolvedProvider,
+  symbols: number,
+  range: { from: string; to: string },
+  json: boolean
+) {
+  const caps = resolved.plugin.capabilities
+  const seconds = quotaSeconds(plan.requests, resolved.rateLimit)
+  const { units, ...rest } = plan
+  if (json) {
+    out.result(
+      JSON.stringify({
+        dry_run: true,
+        ...rest,
+        units: units.length,
+        estimated_seconds: seconds ?? null,
+        rate_limit: resolved.rateLimit
+      })
+    )
+    return
+  }
+  const lines = [
+    `plan (dry run, nothing written): backfill ${resolved.plugin.name}/${resolved.feed} ${resolved.frame} ${resolved.session}, ${symbols} symbol(s), ${range.from}..${range.to}`,
+    `  trading days: ${plan.tradingDays}${plan.notClosed.length > 0 ? ` (+${plan.notClosed.length} not closed yet: ${plan.notClosed.join(", ")})` : ""}`,
+    `  partitions: ${plan.partitions + plan.covered} in range, ${plan.covered} already in the ledger, ${plan.partitions} to fetch`,
+    `  requests: at least ${plan.requests} in ${units.length} unit(s) (${caps.maxSymbolsPerRequest} symbol(s), ${caps.maxBarsPerRequest.toLocaleString("en")} bars a request)`,
+    `  bars expected: ${plan.expectedBars.toLocaleString("en")}`,
+    resolved.rateLimit === null
+      ? "  time: no rate limit declared; bounded by the provider and this machine"
+      : `  time at ${resolved.rateLimit.requests} requests per ${resolved.rateLimit.perSeconds} s: at least ${Math.ceil(seconds ?? 0)} s`
+  ]
+  out.result(lines.join("\n"))
+}
+
+export const backfillMain = (flags: BackfillFlags, environment: Environment = currentEnvironment()) =>
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    const out = makeOutput({ json: flags.json, tty: process.stderr.isTTY === true })
+    for (const n of app.loaded.notices) out.notice(`notice: ${n}`)
+    const now = yield* Clock.currentTimeMillis
+    const symbols = yield* checkInput(() => resolveSymbols(flags, environment.cwd))
+    const range = yield* checkInput(() => resolveRange(flags, tradingDayOf(now)))
+    const refetch = yield* checkInput(() => parseRefetch(Option.getOrUndefined(flags.refetch)))
+    const resolved = yield* resolveProvider(flags, app)
+    const planInput = {
+      calendar: app.calendar,
+      symbols,
+      from: range.from,
+      to: range.to,
+      frame: resolved.frame,
+      session: resolved.session,
+      maxBarsPerRequest: resolved.plugin.capabilities.maxBarsPerRequest,
+      maxSymbolsPerRequest: resolved.plugin.capabilities.maxSymbolsPerRequest,
+      now
+    }
+    if (flags.dryRun) {
+      // A dry run never creates the database: with none yet, the ledger is simply empty.
+      const url = app.loaded.databaseUrl
+      const fresh = url.startsWith("sqlite:") && !existsSync(sqlitePath(url))
+      const covered = fresh
+        ? () => false
+        : yield* ledgerCovers(app, resolved, symbols, range.from, range.to, refetch).pipe(
+            Effect.provide(storageLayer(app))
+          )
+      printPlan(out, planWork({ ...planInput, covered }), resolved, symbols.length, range, flags.json)
+      return undefined
+    }
+    const client = yield* connectProvider(resolved, app)
+    const covered = yield* ledgerCovers(app, resolved, symbols, range.from, range.to, refetch).pipe(
+      Effect.provide(storageLayer(app))
+    )
+    return yield* runJob(
+      { ...requestFor(resolved, app), kind: "backfill", client, symbols, from: range.from, to: range.to, covered, now },
+      app,
+      out,
+      flags.json
+    )
+  })
+
+export const backfillCommand = Command.make(
+  "backfill",
+  {
+    symbols: Flag.String("symbols").pipe(Flag.withDescription("comma-separated tickers"), Flag.optional),
+    universe: Flag.String("universe").pipe(
+      Flag.withDescription("file with one symbol per line, or a CSV with a symbol column"),
+      Flag.optional
+    ),
+    from: Flag.String("from").pipe(Flag.withDescription("first day, YYYY-MM-DD (New York)"), Flag.optional),
+    to: Flag.String("to").pipe(Flag.withDescription("last day, inclusive (default: today)"), Flag.optional),
+    lookback: Flag.String("lookback").pipe(
+      Flag.withDescription("span ending --to instead of --from: 30d, 12w, 6m, 2y"),
+      Flag.optional
+    ),
+    refetch: Flag.String("refetch").pipe(
+      Flag.withDescription(
+        "ask again for days the ledger has with these statuses: partial, empty, invalid, complete, all"
+      ),
+      Flag.optional
+    ),
+    dryRun: Flag.Boolean("dry-run").pipe(
+      Flag.withDescription("print the plan and its time under the rate limit; write nothing"),
+      Flag.withDefault(false)
+    ),
+    ...providerChoiceFlags,
+    ...commonFlags
+  },
+  (flags) => Effect.asVoid(backfillMain(flags))
+).pipe(Command.withDescription("Fetch what the ledger is missing for symbols over a range; a re-run fetches nothing"))

@@ -1,0 +1,126 @@
+/** `marketpipe ledger`: what the lake holds per symbol and range — complete, partial, empty, missing, invalid. */
+import { Clock, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { tradingDayOf } from "../../domain/partition.ts"
+import type { Timeframe } from "../../domain/timeframe.ts"
+import { timeframeMinutes, timeframes } from "../../domain/timeframe.ts"
+import { coverageReport } from "../../repository/coverage-report.ts"
+import { JobRepository } from "../../repository/job-repository.ts"
+import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
+import { parseDay, parseSymbols } from "../inputs.ts"
+import { makeOutput, table } from "../output.ts"
+import { commonFlags } from "./common.ts"
+
+export interface LedgerFlags extends CommonFlags {
+  readonly symbols: Option.Option<string>
+  readonly from: Option.Option<string>
+  readonly to: Option.Option<string>
+  readonly frame: Option.Option<Timeframe>
+  readonly session: Option.Option<"regular" | "extended">
+  readonly days: boolean
+}
+
+const pct = (a: number, b: number) => (b === 0 ? "-" : `${((100 * a) / b).toFixed(1)}%`)
+
+export const ledgerMain = (flags: LedgerFlags, environment: Environment = currentEnvironment()) =>
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    const out = makeOutput({ json: flags.json, tty: false })
+    const symbols = yield* checkInput(() =>
+      Option.match(flags.symbols, { onNone: () => [], onSome: (s) => parseSymbols("--symbols", s) })
+    )
+    const frame = Option.getOrUndefined(flags.frame) ?? app.loaded.config.ingest?.frame ?? "1m"
+    const session = Option.getOrUndefined(flags.session) ?? app.loaded.config.ingest?.session ?? "regular"
+    const records = yield* JobRepository.use((r) =>
+      r.coverage({
+        frame,
+        symbols,
+        from: Option.getOrElse(flags.from, () => "0000-01-01"),
+        to: Option.getOrElse(flags.to, () => "9999-12-31")
+      })
+    ).pipe(Effect.provide(storageLayer(app)))
+    const today = tradingDayOf(yield* Clock.currentTimeMillis)
+    const known = records.map((r) => r.day).sort()
+    const from = yield* checkInput(() =>
+      Option.match(flags.from, { onNone: () => known[0] ?? today, onSome: (d) => parseDay("--from", d) })
+    )
+    const to = yield* checkInput(() =>
+      Option.match(flags.to, { onNone: () => known[known.length - 1] ?? today, onSome: (d) => parseDay("--to", d) })
+    )
+    const report = coverageReport({
+      calendar: app.calendar,
+      records,
+      symbols,
+      frame,
+      minutes: timeframeMinutes(frame),
+      session,
+      from,
+      to
+    })
+    if (flags.json) {
+      out.result(JSON.stringify(flags.days ? { ...report, days: records } : report))
+      return
+    }
+    if (report.symbols.length === 0) {
+      out.result(`the ledger has nothing for frame ${frame} in ${from}..${to}`)
+      return
+    }
+    const row = (name: string, r: (typeof report)["totals"]) => [
+      name,
+      r.tradingDays,
+      r.counts.complete,
+      r.counts.partial,
+      r.counts.empty,
+      r.counts.missing,
+      r.counts.invalid,
+      `${r.observedBars}/${r.expectedBars}`,
+      pct(r.observedBars, r.expectedBars)
+    ]
+    const lines = [
+      `ledger ${frame} ${session} ${from}..${to}`,
+      table(
+        ["symbol", "days", "complete", "partial", "empty", "missing", "invalid", "bars", "coverage"],
+        [...report.symbols.map((s) => row(s.symbol, s)), row("total", report.totals)]
+      )
+    ]
+    if (flags.days) {
+      lines.push(
+        "",
+        table(
+          ["symbol", "day", "status", "bars", "provider", "file", "note"],
+          records.map((r) => [
+            r.symbol,
+            r.day,
+            r.status,
+            `${r.observed}/${r.expected}`,
+            `${r.provider}/${r.feed}`,
+            r.file ?? "",
+            r.error ?? ""
+          ])
+        )
+      )
+    }
+    out.result(lines.join("\n"))
+  })
+
+export const ledgerCommand = Command.make(
+  "ledger",
+  {
+    symbols: Flag.String("symbols").pipe(
+      Flag.withDescription("only these tickers (default: all in the ledger)"),
+      Flag.optional
+    ),
+    from: Flag.String("from").pipe(Flag.withDescription("first day (default: the ledger's first)"), Flag.optional),
+    to: Flag.String("to").pipe(Flag.withDescription("last day, inclusive (default: the ledger's last)"), Flag.optional),
+    frame: Flag.Literals("frame", timeframes).pipe(Flag.withDescription("timeframe (default 1m)"), Flag.optional),
+    session: Flag.Literals("session", ["regular", "extended"]).pipe(
+      Flag.withDescription("session expected bars are counted for"),
+      Flag.optional
+    ),
+    days: Flag.Boolean("days").pipe(Flag.withDescription("list every day's row too"), Flag.withDefault(false)),
+    ...commonFlags
+  },
+  (flags) => ledgerMain(flags)
+).pipe(
+  Command.withDescription("Coverage ledger per symbol: complete, partial, empty, missing and invalid days, with totals")
+)

@@ -1,0 +1,40 @@
+/**
+ * Start-of-run recovery after a crash or `kill -9`: jobs whose process is gone are closed as abandoned (their
+ * unfinished partitions failed, so the ledger-driven plan redoes them) and the temp files they left are removed.
+ * Nothing a live process on this host is doing is touched; other hosts' work is left to their leases (Postgres).
+ */
+import { hostname } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { JobRepository } from "../repository/job-repository.ts"
+import { removeOrphanTemps } from "../storage/atomic-file.ts"
+
+export const processOwner = (): string => `${hostname()}:${process.pid}`
+
+/** Whether the process named `host:pid` may still be running (unknown hosts are assumed alive). */
+export function isOwnerAlive(owner: string): boolean {
+  const at = owner.lastIndexOf(":")
+  const host = owner.slice(0, at)
+  const pid = Number(owner.slice(at + 1))
+  if (at < 0 || host !== hostname() || !Number.isInteger(pid) || pid <= 0) return host !== hostname()
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+export interface Recovered {
+  readonly abandonedJobs: ReadonlyArray<number>
+  readonly removedTemps: ReadonlyArray<string>
+}
+
+export const recover = (dataDir: string) =>
+  Effect.gen(function* () {
+    const repo = yield* JobRepository
+    const abandonedJobs = yield* repo.abandonStale(isOwnerAlive)
+    const removedTemps = yield* Effect.sync(() => removeOrphanTemps(join(dataDir, "ohlcv"), isOwnerAlive))
+    return { abandonedJobs, removedTemps } satisfies Recovered
+  })

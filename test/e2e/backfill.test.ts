@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { existsSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Exit, Option } from "effect"
+import { exitCodeOf } from "../../src/cli/main.ts"
+import { type Emulator, startEmulator } from "../emulators/server.ts"
+import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
+import { lakeDigest } from "../support/lake.ts"
+import { listFiles, removeDir, tempDir } from "../support/temp.ts"
+
+let emulator: Emulator
+const dirs: Array<string> = []
+const fresh = () => {
+  const d = tempDir("mp-backfill-")
+  dirs.push(d)
+  return d
+}
+beforeAll(async () => {
+  emulator = await startEmulator()
+})
+afterAll(async () => {
+  await emulator.stop()
+  for (const d of dirs) removeDir(d)
+})
+
+const alpacaEnv = () => ({
+  MARKETPIPE_ALPACA_BASE_URL: emulator.url,
+  ALPACA_KEY: emulator.keys.alpaca.id,
+  ALPACA_SECRET: emulator.keys.alpaca.secret
+})
+const summaryOf = (r: { stdout: string }) => JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}")
+
+describe("ohlcv backfill", () => {
+  test("a second backfill over the same range makes zero provider requests", async () => {
+    const cwd = fresh()
+    const flags = backfillFlags({
+      provider: Option.some("alpaca"),
+      feed: Option.some("sip"),
+      symbols: Option.some("AAPL,MSFT,SPY,QQQ"),
+      from: Option.some("2024-02-26"),
+      to: Option.some("2024-03-08")
+    })
+    emulator.resetStats()
+    const first = await backfillIn(cwd, flags, alpacaEnv())
+    expect(Exit.isSuccess(first.value)).toBe(true)
+    const firstRequests = emulator.stats().requests
+    // Four symbols fit one request per run of days: Feb and Mar are separate files, so two request chains.
+    expect(firstRequests).toBeGreaterThanOrEqual(2)
+    expect(summaryOf(first).job).toMatchObject({ kind: "backfill", partitionsDone: 40, barsWritten: 40 * 390 })
+
+    emulator.resetStats()
+    const second = await backfillIn(cwd, flags, alpacaEnv())
+    expect(Exit.isSuccess(second.value)).toBe(true)
+    expect(emulator.stats().requests).toBe(0)
+    expect(summaryOf(second)).toMatchObject({ job: { partitionsTotal: 0 }, plan: { covered: 40, partitions: 0 } })
+
+    // A wider range asks only for the new days.
+    emulator.resetStats()
+    const wider = await backfillIn(cwd, { ...flags, to: Option.some("2024-03-12") }, alpacaEnv())
+    expect(summaryOf(wider)).toMatchObject({ job: { partitionsDone: 8 }, plan: { covered: 40 } })
+    expect(emulator.stats().requests).toBe(1)
+  })
+
+  test("ledger statuses: thin symbol partial, a day the provider returned nothing empty, a failed day missing", async () => {
+    const cwd = fresh()
+    writeFileSync(
+      join(cwd, "marketpipe.yaml"),
+      "config_version: 1\nproviders:\n  fake:\n    missing_rate: 0.2\n    empty_days: [2024-03-06]\n    fail_days: [2024-03-11]\n"
+    )
+    const run = await backfillIn(
+      cwd,
+      backfillFlags({ symbols: Option.some("THIN"), from: Option.some("2024-03-04"), to: Option.some("2024-03-12") })
+    )
+    // The failing request is split until the failure is pinned to its day; every other day lands.
+    expect(exitCodeOf(run.value, () => {})).toBe(3)
+    const report = await ledgerJson(cwd, { days: true, from: Option.some("2024-03-04"), to: Option.some("2024-03-12") })
+    expect(report.symbols[0]).toMatchObject({
+      symbol: "THIN",
+      tradingDays: 7,
+      counts: { partial: 5, empty: 1, missing: 1, complete: 0, invalid: 0 }
+    })
+    const byDay = Object.fromEntries(report.days.map((d: { day: string; status: string }) => [d.day, d]))
+    expect(byDay["2024-03-06"]).toMatchObject({ status: "empty", observed: 0, expected: 390 })
+    expect(byDay["2024-03-11"]).toMatchObject({
+      status: "missing",
+      error: "provider fake: synthetic failure for 2024-03-11"
+    })
+    expect(byDay["2024-03-04"].observed).toBeLessThan(390)
+    expect(byDay["2024-03-04"].observed).toBeGreaterThan(250)
+
+    // The next run asks again only for the failed days; --refetch partial,empty asks for those too.
+    writeFileSync(join(cwd, "marketpipe.yaml"), "config_version: 1\nproviders:\n  fake:\n    missing_rate: 0.2\n")
+    const again = await backfillIn(
+      cwd,
+      backfillFlags({ symbols: Option.some("THIN"), from: Option.some("2024-03-04"), to: Option.some("2024-03-12") })
+    )
+    expect(summaryOf(again)).toMatchObject({ plan: { partitions: 1, covered: 6 } })
+    const refetch = await backfillIn(
+      cwd,
+      backfillFlags({
+        symbols: Option.some("THIN"),
+        from: Option.some("2024-03-04"),
+        to: Option.some("2024-03-12"),
+        refetch: Option.some("partial,empty")
+      })
+    )
+    expect(summaryOf(refetch)).toMatchObject({ plan: { partitions: 7, covered: 0 } })
+    const after = await ledgerJson(cwd)
+    expect(after.symbols[0].counts).toMatchObject({ partial: 7, missing: 0, empty: 0 })
+  })
+
+  test("--dry-run prints partitions, requests, bars and time under the rate limit, and writes nothing", async () => {
+    const cwd = fresh()
+    const r = await backfillIn(
+      cwd,
+      backfillFlags({
+        provider: Option.some("alpaca"),
+        symbols: Option.some("AAPL,MSFT"),
+        from: Option.some("2024-01-01"),
+        to: Option.some("2024-12-31"),
+        dryRun: true
+      }),
+      {}
+    )
+    expect(Exit.isSuccess(r.value)).toBe(true)
+    const plan = JSON.parse(r.stdout)
+    // 2024 had 252 sessions; 12 monthly files per symbol, each a request chain of about 2 pages.
+    expect(plan).toMatchObject({
+      dry_run: true,
+      tradingDays: 252,
+      partitions: 504,
+      covered: 0,
+      rate_limit: { requests: 200, perSeconds: 60 }
+    })
+    expect(plan.expectedBars).toBe(2 * (249 * 390 + 3 * 210))
+    expect(plan.requests).toBe(24)
+    expect(plan.estimated_seconds).toBe(0)
+    expect(listFiles(cwd)).toEqual([])
+  })
+
+  test("inputs: a universe file, --lookback, and clear errors for the rest", async () => {
+    const cwd = fresh()
+    writeFileSync(join(cwd, "universe.csv"), "symbol,name\nAAPL,Apple\nbrk/b,Berkshire\n")
+    const r = await backfillIn(
+      cwd,
+      backfillFlags({
+        universe: Option.some("universe.csv"),
+        from: Option.some("2024-03-08"),
+        to: Option.some("2024-03-08")
+      })
+    )
+    expect(summaryOf(r).job.symbols).toEqual(["AAPL", "BRK.B"])
+    writeFileSync(join(cwd, "bad.txt"), "AAPL\n# comment\n\nnot a symbol\n")
+    const cases: Array<[Partial<Parameters<typeof backfillFlags>[0]>, RegExp]> = [
+      [
+        { universe: Option.some("bad.txt"), from: Option.some("2024-03-08") },
+        /bad\.txt line 4: 'not a symbol' is not a valid symbol/
+      ],
+      [{ from: Option.some("2024-03-08") }, /give either --symbols A,B,C or --universe FILE/],
+      [{ symbols: Option.some("A"), universe: Option.some("bad.txt"), from: Option.some("2024-03-08") }, /one of them/],
+      [{ symbols: Option.some("A") }, /give either --from YYYY-MM-DD or --lookback SPAN/],
+      [{ symbols: Option.some("A"), lookback: Option.some("5 days") }, /--lookback: '5 days' is not a span/],
+      [
+        { symbols: Option.some("A"), from: Option.some("2024-03-09"), to: Option.some("2024-03-08") },
+        /--from: 2024-03-09 is after --to 2024-03-08/
+      ],
+      [
+        { symbols: Option.some("A"), from: Option.some("2024-03-08"), refetch: Option.some("everything") },
+        /--refetch: 'everything' is not a ledger status/
+      ]
+    ]
+    for (const [over, message] of cases) {
+      const bad = fresh()
+      writeFileSync(join(bad, "bad.txt"), "AAPL\n# comment\n\nnot a symbol\n")
+      const out = await backfillIn(bad, backfillFlags(over))
+      expect(exitCodeOf(out.value, () => {})).toBe(2)
+      expect(String(Exit.isFailure(out.value) ? out.value.cause : "")).toMatch(message)
+      expect(existsSync(join(bad, "data"))).toBe(false)
+    }
+  })
+
+  test("the lake after a backfill equals an ingest of the same range", async () => {
+    const a = fresh()
+    await backfillIn(
+      a,
+      backfillFlags({
+        symbols: Option.some("AAPL,MSFT"),
+        from: Option.some("2024-02-20"),
+        to: Option.some("2024-03-05")
+      })
+    )
+    const report = await ledgerJson(a)
+    expect(report.totals.counts.complete).toBe(2 * 11)
+    const digest = await lakeDigest(join(a, "data"))
+    expect(digest.n).toBe(String(2 * 11 * 390))
+  })
+})
