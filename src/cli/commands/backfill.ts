@@ -17,7 +17,6 @@ import { sqlitePath } from "../../repository/layer.ts"
 import type { CoverageStatus } from "../../repository/model.ts"
 import { parseUniverse } from "../../universe/file.ts"
 import {
-  type App,
   type CommonFlags,
   checkInput,
   currentEnvironment,
@@ -86,7 +85,7 @@ export function parseRefetch(raw: string | undefined): ReadonlySet<CoverageStatu
     .split(",")
     .map((p) => p.trim())
     .filter((p) => p !== "")) {
-    if (part === "all") refetchable.forEach((s) => out.add(s))
+    if (part === "all") for (const status of refetchable) out.add(status)
     else if ((refetchable as ReadonlyArray<string>).includes(part)) out.add(part as CoverageStatus)
     else
       throw new UsageError({
@@ -99,7 +98,6 @@ export function parseRefetch(raw: string | undefined): ReadonlySet<CoverageStatu
 
 /** Reads which (symbol, day) the ledger covers for this frame and session, except the statuses being refetched. */
 const ledgerCovers = (
-  app: App,
   resolved: ResolvedProvider,
   symbols: ReadonlyArray<Symbol>,
   from: string,
@@ -186,14 +184,12 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       const fresh = url.startsWith("sqlite:") && !existsSync(sqlitePath(url))
       const covered = fresh
         ? () => false
-        : yield* ledgerCovers(app, resolved, symbols, range.from, range.to, refetch).pipe(
-            Effect.provide(storageLayer(app))
-          )
+        : yield* ledgerCovers(resolved, symbols, range.from, range.to, refetch).pipe(Effect.provide(storageLayer(app)))
       printPlan(out, planWork({ ...planInput, covered }), resolved, symbols.length, range, flags.json)
       return undefined
     }
     const client = yield* connectProvider(resolved, app)
-    const covered = yield* ledgerCovers(app, resolved, symbols, range.from, range.to, refetch).pipe(
+    const covered = yield* ledgerCovers(resolved, symbols, range.from, range.to, refetch).pipe(
       Effect.provide(storageLayer(app))
     )
     return yield* runJob(
