@@ -2,7 +2,7 @@
  * MarketPipe's public surface: the bar and calendar model, the provider plugin SDK (contract v1), and the services
  * and layers the CLI is built from. Third-party plugins import types from here only.
  */
-export { Bar, type BarBatch, barsOf, batchFromBars, emptyBatch } from "./src/domain/bar.ts"
+export { Bar, type BarBatch, type BatchBuilder, barsOf, batchFromBars, emptyBatch } from "./src/domain/bar.ts"
 export {
   type CalendarOptions,
   makeCalendar,

@@ -23,29 +23,13 @@ export const pageSchemas = (S: PluginHost["Schema"]) => ({
 
 /** Moves one symbol's wire bars into a column batch; `undefined` names the first malformed field. */
 export function toBatch(kit: PluginHost["kit"], symbol: Symbol, raw: ReadonlyArray<unknown>): BarBatch | string {
-  const out = kit.emptyBatch(symbol, raw.length)
+  const out = kit.batchBuilder(symbol, raw.length)
   for (let i = 0; i < raw.length; i++) {
-    const b = raw[i] as Record<string, unknown>
+    const b = (raw[i] ?? {}) as Record<string, unknown>
     const t = typeof b.t === "string" ? kit.parseIsoUtc(b.t) : Number.NaN
-    const { o, h, l, c, v } = b
-    if (
-      !Number.isFinite(t) ||
-      typeof o !== "number" ||
-      typeof h !== "number" ||
-      typeof l !== "number" ||
-      typeof c !== "number" ||
-      typeof v !== "number"
-    ) {
-      return `malformed bar ${i} for ${symbol}: ${JSON.stringify(b).slice(0, 120)}`
+    if (!out.add(t, b.o, b.h, b.l, b.c, b.v, b.n, b.vw)) {
+      return `malformed bar ${i} for ${symbol}: ${JSON.stringify(raw[i]).slice(0, 120)}`
     }
-    out.ts[i] = t
-    out.open[i] = o
-    out.high[i] = h
-    out.low[i] = l
-    out.close[i] = c
-    out.volume[i] = v
-    out.tradeCount[i] = typeof b.n === "number" ? b.n : Number.NaN
-    out.vwap[i] = typeof b.vw === "number" ? b.vw : Number.NaN
   }
-  return out
+  return out.build()
 }

@@ -54,8 +54,6 @@ export interface CandleWindow {
   readonly daily: boolean
 }
 
-const columns = ["ts", "open", "high", "low", "close", "volume", "tradeCount", "vwap"] as const
-
 /** The trading day a Finnhub daily stamp names: its UTC date when it is midnight UTC, else its New York day. */
 function sessionOpenOf(kit: PluginHost["kit"], ms: number): number {
   const day = ms % 86_400_000 === 0 ? new Date(ms).toISOString().slice(0, 10) : kit.tradingDayOf(ms)
@@ -80,43 +78,17 @@ export function toBatch(
   if (o.length !== n || h.length !== n || l.length !== n || c.length !== n || v.length !== n) {
     return `candle arrays of unequal length for ${symbol}: t ${n}, o ${o.length}, h ${h.length}, l ${l.length}, c ${c.length}, v ${v.length}`
   }
-  const out = kit.emptyBatch(symbol, n)
-  let k = 0
+  const out = kit.batchBuilder(symbol, n)
   for (let i = 0; i < n; i++) {
     const ti = t[i]
-    const oi = o[i]
-    const hi = h[i]
-    const li = l[i]
-    const ci = c[i]
-    const vi = v[i]
-    if (
-      typeof ti !== "number" ||
-      !Number.isFinite(ti) ||
-      typeof oi !== "number" ||
-      typeof hi !== "number" ||
-      typeof li !== "number" ||
-      typeof ci !== "number" ||
-      typeof vi !== "number"
-    ) {
-      return `malformed candle ${i} for ${symbol}: ${JSON.stringify([ti, oi, hi, li, ci, vi]).slice(0, 120)}`
-    }
-    const ms = ti * 1000
-    const ts = window?.daily === true ? sessionOpenOf(kit, ms) : ms
+    const ms = typeof ti === "number" ? ti * 1000 : Number.NaN
+    const ts = window?.daily === true && Number.isFinite(ms) ? sessionOpenOf(kit, ms) : ms
     if (window !== undefined && (ts < window.start || ts >= window.end)) continue
-    out.ts[k] = ts
-    out.open[k] = oi
-    out.high[k] = hi
-    out.low[k] = li
-    out.close[k] = ci
-    out.volume[k] = vi
-    out.tradeCount[k] = Number.NaN
-    out.vwap[k] = Number.NaN
-    k++
+    if (!out.add(ts, o[i], h[i], l[i], c[i], v[i])) {
+      return `malformed candle ${i} for ${symbol}: ${JSON.stringify([ti, o[i], h[i], l[i], c[i], v[i]]).slice(0, 120)}`
+    }
   }
-  if (k === n) return out
-  const trimmed = kit.emptyBatch(symbol, k)
-  for (const col of columns) trimmed[col].set(out[col].subarray(0, k))
-  return trimmed
+  return out.build()
 }
 
 /** `/stock/profile2` in plain units; `undefined` for the `{}` Finnhub sends for an unknown symbol. */

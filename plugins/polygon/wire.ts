@@ -34,30 +34,13 @@ export const pageSchemas = (S: PluginHost["Schema"]) => ({
 
 /** Moves one page of a ticker's aggregates into a column batch; a string names the first malformed bar. */
 export function toBatch(kit: PluginHost["kit"], symbol: Symbol, raw: ReadonlyArray<unknown>): BarBatch | string {
-  const out = kit.emptyBatch(symbol, raw.length)
+  const out = kit.batchBuilder(symbol, raw.length)
   for (let i = 0; i < raw.length; i++) {
-    const b = raw[i] as Record<string, unknown> | null
-    if (b === null || typeof b !== "object") return `malformed bar ${i} for ${symbol}: ${String(b).slice(0, 120)}`
-    const { t, o, h, l, c, v } = b
-    if (
-      typeof t !== "number" ||
-      !Number.isFinite(t) ||
-      typeof o !== "number" ||
-      typeof h !== "number" ||
-      typeof l !== "number" ||
-      typeof c !== "number" ||
-      typeof v !== "number"
-    ) {
-      return `malformed bar ${i} for ${symbol}: ${JSON.stringify(b).slice(0, 120)}`
-    }
-    out.ts[i] = t
-    out.open[i] = o
-    out.high[i] = h
-    out.low[i] = l
-    out.close[i] = c
-    out.volume[i] = v
-    out.tradeCount[i] = typeof b.n === "number" ? b.n : Number.NaN
-    out.vwap[i] = typeof b.vw === "number" ? b.vw : Number.NaN
+    const b = raw[i]
+    const ok = b !== null && typeof b === "object" && out.add(...fields(b as Record<string, unknown>))
+    if (!ok) return `malformed bar ${i} for ${symbol}: ${JSON.stringify(b ?? null).slice(0, 120)}`
   }
-  return out
+  return out.build()
 }
+
+const fields = (b: Record<string, unknown>) => [b.t, b.o, b.h, b.l, b.c, b.v, b.n, b.vw] as const

@@ -68,45 +68,19 @@ export function toBatch(
   }
   const start = window?.start ?? Number.NEGATIVE_INFINITY
   const end = window?.end ?? Number.POSITIVE_INFINITY
-  const out = kit.emptyBatch(symbol, n)
-  let j = 0
+  const out = kit.batchBuilder(symbol, n)
   for (let i = 0; i < n; i++) {
     const t = ts[i]
-    const o = open[i]
-    const h = high[i]
-    const l = low[i]
-    const c = close[i]
-    const v = volume[i]
     if (typeof t !== "number" || !Number.isFinite(t)) {
       return `malformed timestamp ${i} for ${symbol}: ${JSON.stringify(t)}`
     }
-    if (o === null || h === null || l === null || c === null || v === null) continue
-    if (typeof o !== "number" || typeof h !== "number" || typeof l !== "number" || typeof c !== "number") {
-      return `malformed prices at ${i} for ${symbol}: ${JSON.stringify([o, h, l, c]).slice(0, 120)}`
-    }
-    if (typeof v !== "number") return `malformed volume at ${i} for ${symbol}: ${JSON.stringify(v).slice(0, 40)}`
+    // Yahoo leaves minutes without trades as nulls in every series: no bar.
+    if (open[i] === null || high[i] === null || low[i] === null || close[i] === null || volume[i] === null) continue
     const ms = t * 1000
     if (ms < start || ms >= end) continue
-    out.ts[j] = ms
-    out.open[j] = o
-    out.high[j] = h
-    out.low[j] = l
-    out.close[j] = c
-    out.volume[j] = v
-    out.tradeCount[j] = Number.NaN
-    out.vwap[j] = Number.NaN
-    j++
+    if (!out.add(ms, open[i], high[i], low[i], close[i], volume[i])) {
+      return `malformed values at ${i} for ${symbol}: ${JSON.stringify([open[i], high[i], low[i], close[i], volume[i]]).slice(0, 120)}`
+    }
   }
-  if (j === n) return out
-  return {
-    symbol,
-    ts: out.ts.slice(0, j),
-    open: out.open.slice(0, j),
-    high: out.high.slice(0, j),
-    low: out.low.slice(0, j),
-    close: out.close.slice(0, j),
-    volume: out.volume.slice(0, j),
-    tradeCount: out.tradeCount.slice(0, j),
-    vwap: out.vwap.slice(0, j)
-  }
+  return out.build()
 }

@@ -16,18 +16,26 @@ import { defaultKeys } from "../../test/emulators/server.ts"
 import { recordRow } from "./record.ts"
 
 const months = Number(process.env.BENCH_MONTHS ?? 12)
-const symbols = Array.from({ length: Number(process.env.BENCH_SYMBOLS ?? 100) }, (_, i) => `S${String(i).padStart(3, "0")}`)
+const symbols = Array.from(
+  { length: Number(process.env.BENCH_SYMBOLS ?? 100) },
+  (_, i) => `S${String(i).padStart(3, "0")}`
+)
 const from = "2024-01-01"
 const to = new Date(Date.UTC(2024, months, 0)).toISOString().slice(0, 10)
 const port = 18000 + Math.floor(Math.random() * 1000)
 
-const emulator = spawn(process.execPath, ["test/emulators/main.ts", "--port", String(port), "--rate-limit", "alpaca=200/60"], {
-  stdio: ["ignore", "pipe", "inherit"]
-})
+const emulator = spawn(
+  process.execPath,
+  ["test/emulators/main.ts", "--port", String(port), "--rate-limit", "alpaca=200/60"],
+  {
+    stdio: ["ignore", "pipe", "inherit"]
+  }
+)
 await new Promise<void>((ok) => emulator.stdout?.once("data", () => ok()))
 const url = `http://127.0.0.1:${port}`
 const cwd = mkdtempSync(join(tmpdir(), "mp-bench-backfill-"))
-const stats = () => fetch(`${url}/_emulator/stats`).then((r) => r.json() as Promise<{ requests: number; rateLimited: number }>)
+const stats = () =>
+  fetch(`${url}/_emulator/stats`).then((r) => r.json() as Promise<{ requests: number; rateLimited: number }>)
 
 const started = performance.now()
 const summary = await Effect.runPromise(
@@ -49,7 +57,14 @@ const summary = await Effect.runPromise(
       dataDir: Option.none(),
       json: true
     },
-    { env: { MARKETPIPE_ALPACA_BASE_URL: url, ALPACA_KEY: defaultKeys.alpaca.id, ALPACA_SECRET: defaultKeys.alpaca.secret }, cwd }
+    {
+      env: {
+        MARKETPIPE_ALPACA_BASE_URL: url,
+        ALPACA_KEY: defaultKeys.alpaca.id,
+        ALPACA_SECRET: defaultKeys.alpaca.secret
+      },
+      cwd
+    }
   )
 )
 const seconds = (performance.now() - started) / 1000
@@ -63,7 +78,10 @@ const calendar = makeCalendar()
 const dataset = makeDataset()
 let served = 0
 for (let m = 0; m < months; m++) {
-  const days = calendar.tradingDays(new Date(Date.UTC(2024, m, 1)).toISOString().slice(0, 10), new Date(Date.UTC(2024, m + 1, 0)).toISOString().slice(0, 10))
+  const days = calendar.tradingDays(
+    new Date(Date.UTC(2024, m, 1)).toISOString().slice(0, 10),
+    new Date(Date.UTC(2024, m + 1, 0)).toISOString().slice(0, 10)
+  )
   const open = calendar.session(days[0] as string, "regular")?.open ?? 0
   const close = calendar.session(days[days.length - 1] as string, "regular")?.close ?? 0
   served += dataset.bars(symbols[0] as string, open, close, true).length * symbols.length

@@ -112,3 +112,64 @@ export function barsOf(b: BarBatch): Array<Bar> {
   }
   return out
 }
+
+/** Fills a batch one bar at a time from provider values; plugins get it from the kit, so none hand-checks fields. */
+export interface BatchBuilder {
+  /**
+   * Appends a bar when `ts` and the five OHLCV values are finite numbers (`tradeCount` and `vwap` may be missing:
+   * they become NaN, "not reported"); returns false and appends nothing otherwise.
+   */
+  readonly add: (
+    ts: unknown,
+    open: unknown,
+    high: unknown,
+    low: unknown,
+    close: unknown,
+    volume: unknown,
+    tradeCount?: unknown,
+    vwap?: unknown
+  ) => boolean
+  readonly size: () => number
+  /** The bars added so far. */
+  readonly build: () => BarBatch
+}
+
+const finite = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x)
+
+export function makeBatchBuilder(symbol: Symbol, capacity: number): BatchBuilder {
+  const out = emptyBatch(symbol, capacity)
+  let n = 0
+  return {
+    add: (ts, open, high, low, close, volume, tradeCount, vwap) => {
+      if (
+        !finite(ts) ||
+        !finite(open) ||
+        !finite(high) ||
+        !finite(low) ||
+        !finite(close) ||
+        !finite(volume) ||
+        n >= capacity
+      ) {
+        return false
+      }
+      out.ts[n] = ts
+      out.open[n] = open
+      out.high[n] = high
+      out.low[n] = low
+      out.close[n] = close
+      out.volume[n] = volume
+      out.tradeCount[n] = finite(tradeCount) ? tradeCount : Number.NaN
+      out.vwap[n] = finite(vwap) ? vwap : Number.NaN
+      n++
+      return true
+    },
+    size: () => n,
+    build: () =>
+      n === capacity
+        ? out
+        : selectRows(
+            out,
+            Array.from({ length: n }, (_, i) => i)
+          )
+  }
+}

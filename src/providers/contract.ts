@@ -4,7 +4,7 @@
  * plugin file works from source and from the compiled binary (which cannot resolve a plugin's bare imports).
  */
 import type { Data, Duration, Effect, Option, Schedule, Schema, Stream } from "effect"
-import type { BarBatch } from "../domain/bar.ts"
+import type { BarBatch, BatchBuilder } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar } from "../domain/calendar.ts"
 import type { ProviderError } from "../domain/errors.ts"
 import type { Symbol } from "../domain/symbol.ts"
@@ -94,6 +94,8 @@ export interface ProviderKit {
   readonly providerError: (reason: string, retryable: boolean, fatal?: boolean, aboutSymbol?: boolean) => ProviderError
   /** Allocates an empty column batch of `length` rows. */
   readonly emptyBatch: (symbol: Symbol, length: number) => BarBatch
+  /** Fills a batch bar by bar, checking every value is a finite number: the tight loop every plugin needs. */
+  readonly batchBuilder: (symbol: Symbol, capacity: number) => BatchBuilder
   /** The New York trading day (YYYY-MM-DD) a UTC instant falls on. */
   readonly tradingDayOf: (utcMs: number) => string
   /** Validates a raw ticker; `undefined` when it is not a symbol. */

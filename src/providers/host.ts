@@ -1,7 +1,7 @@
 /** Builds the `PluginHost` every plugin receives, first-party and third-party alike. */
 import { parse } from "csv-parse/sync"
 import { Data, Duration, Effect, Option, Schedule, Schema, Stream } from "effect"
-import { emptyBatch } from "../domain/bar.ts"
+import { emptyBatch, makeBatchBuilder } from "../domain/bar.ts"
 import type { TradingCalendar } from "../domain/calendar.ts"
 import { ProviderError } from "../domain/errors.ts"
 import { tradingDayOf } from "../domain/partition.ts"
@@ -34,6 +34,7 @@ export const makePluginHost = (provider: string, calendar: TradingCalendar): Plu
         aboutSymbol: aboutSymbol === true
       }),
     emptyBatch,
+    batchBuilder: makeBatchBuilder,
     tradingDayOf,
     parseSymbol
   }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import type { EmulatedBar } from "./dataset.ts"
+import { type EmulatedBar, rollUp } from "./dataset.ts"
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse, ProviderRoutes } from "./types.ts"
 
 const frames: Record<string, number> = { "1Min": 1, "5Min": 5, "15Min": 15, "30Min": 30, "1Hour": 60, "1Day": 1440 }
@@ -27,31 +27,6 @@ const token = (symbol: string, lastMs: number) =>
 const untoken = (t: string): { symbol: string; afterMs: number } | undefined => {
   const [symbol, , ns] = Buffer.from(t, "base64").toString("utf8").split("|")
   return symbol && ns ? { symbol, afterMs: Number(BigInt(ns) / 1_000_000n) } : undefined
-}
-
-/** Minute bars rolled up to `minutes` (simple clock-aligned buckets, like Alpaca's own). */
-function rollUp(bars: ReadonlyArray<EmulatedBar>, minutes: number): Array<EmulatedBar> {
-  if (minutes === 1) return [...bars]
-  const out: Array<EmulatedBar> = []
-  const ms = minutes * 60_000
-  for (const b of bars) {
-    const t = minutes === 1440 ? b.t - ((b.t - 5 * 3_600_000) % 86_400_000) : b.t - (b.t % ms)
-    const last = out[out.length - 1]
-    if (last !== undefined && last.t === t) {
-      const v = last.v + b.v
-      out[out.length - 1] = {
-        t,
-        o: last.o,
-        h: Math.max(last.h, b.h),
-        l: Math.min(last.l, b.l),
-        c: b.c,
-        v,
-        n: last.n + b.n,
-        vw: Math.round(((last.vw * last.v + b.vw * b.v) / v) * 1e6) / 1e6
-      }
-    } else out.push({ ...b, t })
-  }
-  return out
 }
 
 function bars(req: EmulatorRequest, ctx: EmulatorContext, single: string | undefined): EmulatorResponse {
@@ -85,7 +60,9 @@ function bars(req: EmulatorRequest, ctx: EmulatorContext, single: string | undef
   for (const symbol of ordered) {
     if (resume !== undefined && symbol < resume.symbol) continue
     // `end` is inclusive on Alpaca.
-    const all = rollUp(ctx.dataset.bars(symbol, start, end + 1, true), minutes)
+    const all = rollUp(ctx.dataset.bars(symbol, start, end + 1, true), (t) =>
+      minutes === 1440 ? t - ((t - 5 * 3_600_000) % 86_400_000) : t - (t % (minutes * 60_000))
+    )
     const from = resume !== undefined && symbol === resume.symbol ? all.findIndex((b) => b.t > resume.afterMs) : 0
     if (from < 0) continue
     const take = all.slice(from, from + left)

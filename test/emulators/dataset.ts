@@ -81,3 +81,36 @@ export function makeDataset(options: { readonly seed?: string; readonly missingR
     }
   }
 }
+
+/**
+ * Minute bars merged into the buckets `bucketOf` names (open first, close last, high max, low min, volume and trade
+ * count summed, volume-weighted vwap rounded to `vwapDecimals`), for providers' higher timeframes.
+ */
+export function rollUp(
+  bars: ReadonlyArray<EmulatedBar>,
+  bucketOf: (t: number) => number,
+  vwapDecimals = 6
+): Array<EmulatedBar> {
+  const scale = 10 ** vwapDecimals
+  const out: Array<EmulatedBar> = []
+  for (const b of bars) {
+    const t = bucketOf(b.t)
+    const last = out[out.length - 1]
+    if (last === undefined || last.t !== t) {
+      out.push({ ...b, t })
+      continue
+    }
+    const v = last.v + b.v
+    out[out.length - 1] = {
+      t,
+      o: last.o,
+      h: Math.max(last.h, b.h),
+      l: Math.min(last.l, b.l),
+      c: b.c,
+      v,
+      n: last.n + b.n,
+      vw: v === 0 ? last.vw : Math.round(((last.vw * last.v + b.vw * b.v) / v) * scale) / scale
+    }
+  }
+  return out
+}

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { tradingDayOf } from "../../src/domain/partition.ts"
-import type { EmulatedBar } from "./dataset.ts"
+import { type EmulatedBar, rollUp } from "./dataset.ts"
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse, ProviderRoutes } from "./types.ts"
 
 const DAY_S = 86_400
@@ -29,27 +29,6 @@ const planOf = (req: EmulatorRequest, ctx: EmulatorContext): Plan | undefined =>
   const token = tokenOf(req)
   if (token === ctx.keys.finnhub) return "paid"
   return token.length > "free-".length && token.startsWith("free-") ? "free" : undefined
-}
-
-/** Bars merged into buckets keyed by `bucketOf` (open first, close last, high max, low min, volume summed). */
-function rollUp(bars: ReadonlyArray<EmulatedBar>, bucketOf: (t: number) => number): Array<EmulatedBar> {
-  const out: Array<EmulatedBar> = []
-  for (const bar of bars) {
-    const t = bucketOf(bar.t)
-    const prev = out.at(-1)
-    if (prev === undefined || prev.t !== t) {
-      out.push({ ...bar, t })
-      continue
-    }
-    out[out.length - 1] = {
-      ...prev,
-      h: Math.max(prev.h, bar.h),
-      l: Math.min(prev.l, bar.l),
-      c: bar.c,
-      v: prev.v + bar.v
-    }
-  }
-  return out
 }
 
 function candle(req: EmulatorRequest, ctx: EmulatorContext): EmulatorResponse {

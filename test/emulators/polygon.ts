@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { dayNumber, newYorkDayOf, newYorkToUtc } from "../../src/domain/calendar.ts"
-import type { EmulatedBar } from "./dataset.ts"
+import { type EmulatedBar, rollUp } from "./dataset.ts"
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse, ProviderRoutes } from "./types.ts"
 
 /** Minutes per timespan unit we can roll minute bars up to. */
@@ -45,30 +45,6 @@ function timeParam(text: string, edge: "from" | "to"): number | undefined {
 /** Start of the bucket `t` falls in: clock-aligned for minutes and hours, New York midnight for days. */
 const bucketOf = (t: number, minutes: number) =>
   minutes === 1440 ? newYorkToUtc(newYorkDayOf(t), 0, 0) : t - (t % (minutes * 60_000))
-
-/** Minute bars rolled up to `minutes` (simple aligned buckets). */
-function rollUp(bars: ReadonlyArray<EmulatedBar>, minutes: number): Array<EmulatedBar> {
-  if (minutes === 1) return [...bars]
-  const out: Array<EmulatedBar> = []
-  for (const b of bars) {
-    const t = bucketOf(b.t, minutes)
-    const last = out[out.length - 1]
-    if (last !== undefined && last.t === t) {
-      const v = last.v + b.v
-      out[out.length - 1] = {
-        t,
-        o: last.o,
-        h: Math.max(last.h, b.h),
-        l: Math.min(last.l, b.l),
-        c: b.c,
-        v,
-        n: last.n + b.n,
-        vw: Math.round(((last.vw * last.v + b.vw * b.v) / v) * 1e4) / 1e4
-      }
-    } else out.push({ ...b, t })
-  }
-  return out
-}
 
 /** The cursor is opaque to clients: unpadded base64url of the query it continues (like Polygon's own). */
 const encodeCursor = (params: { adjusted: boolean; limit: number; sort: string }) =>
@@ -121,7 +97,7 @@ function aggregates(req: EmulatorRequest, ctx: EmulatorContext, match: RegExpExe
   if (sort !== "asc" && sort !== "desc") return error(400, "sort must be asc or desc")
 
   const minutes = multiplier * unit
-  const all = rollUp(ctx.dataset.bars(ticker, from, to + 1, true), minutes)
+  const all = rollUp(ctx.dataset.bars(ticker, from, to + 1, true), (t) => bucketOf(t, minutes), 4)
   if (sort === "desc") all.reverse()
   const page = all.slice(0, limit)
   const body: Record<string, unknown> = {

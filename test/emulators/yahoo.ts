@@ -6,7 +6,7 @@
  */
 import { makeCalendar } from "../../mod.ts"
 import { tradingDayOf } from "../../src/domain/partition.ts"
-import type { EmulatedBar } from "./dataset.ts"
+import { type EmulatedBar, rollUp } from "./dataset.ts"
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse, ProviderRoutes } from "./types.ts"
 
 const calendar = makeCalendar()
@@ -46,32 +46,6 @@ const period = (startMs: number, endMs: number) => {
     end: Math.floor(endMs / 1000),
     gmtoffset
   }
-}
-
-/** Bars rolled up to `minutes`, anchored at 09:30 ET like Yahoo's (hourly bars start 09:30, 10:30, …). */
-function rollUp(bars: ReadonlyArray<EmulatedBar>, minutes: number): Array<EmulatedBar> {
-  if (minutes === 1) return [...bars]
-  const out: Array<EmulatedBar> = []
-  const ms = minutes * 60_000
-  for (const b of bars) {
-    // 09:30 ET is 14:30Z or 13:30Z: both 30 minutes past a whole UTC hour.
-    const t =
-      minutes === 1440
-        ? (calendar.session(tradingDayOf(b.t), "regular")?.open ?? b.t)
-        : b.t - ((((b.t - 1_800_000) % ms) + ms) % ms)
-    const last = out[out.length - 1]
-    if (last !== undefined && last.t === t) {
-      out[out.length - 1] = {
-        ...last,
-        h: Math.max(last.h, b.h),
-        l: Math.min(last.l, b.l),
-        c: b.c,
-        v: last.v + b.v,
-        n: last.n + b.n
-      }
-    } else out.push({ ...b, t })
-  }
-  return out
 }
 
 /** What `meta` says: the exchange's state at request time, whatever day was asked for. */
@@ -180,7 +154,14 @@ function chart(req: EmulatorRequest, ctx: EmulatorContext, raw: string): Emulato
   const prePost = (q.get("includePrePost") ?? "false").toLowerCase() === "true"
   // Yahoo spells share classes with a dash (BRK-B); the dataset is keyed by our dotted symbols.
   const datasetSymbol = symbol.replaceAll("-", ".")
-  const bars = rollUp(ctx.dataset.bars(datasetSymbol, p1 * 1000, p2 * 1000, prePost && minutes < 1440), minutes)
+  const bars = rollUp(ctx.dataset.bars(datasetSymbol, p1 * 1000, p2 * 1000, prePost && minutes < 1440), (t) =>
+    // 09:30 ET is 14:30Z or 13:30Z: both 30 minutes past a whole UTC hour.
+    minutes === 1440
+      ? (calendar.session(tradingDayOf(t), "regular")?.open ?? t)
+      : minutes === 1
+        ? t
+        : t - ((((t - 1_800_000) % (minutes * 60_000)) + minutes * 60_000) % (minutes * 60_000))
+  )
   const previousClose = ctx.dataset.bars(datasetSymbol, p1 * 1000 - 4 * DAY_S * 1000, p1 * 1000, false).at(-1)?.c
   const result: Record<string, unknown> = {
     meta: meta(symbol, datasetSymbol, ctx, interval, p1 * 1000, p2 * 1000, prePost, previousClose)

@@ -144,7 +144,7 @@ describe("yahoo plugin against the emulator", () => {
     }) as BarBatch
     expect(Array.from(windowed.ts)).toEqual([1709908320000])
     const broken = { ...result, indicators: { quote: [{ ...result.indicators.quote[0], close: [1, 2, "x", 4] }] } }
-    expect(toBatch(host.kit, "AAPL" as Symbol, broken)).toMatch(/malformed prices at 2 for AAPL/)
+    expect(toBatch(host.kit, "AAPL" as Symbol, broken)).toMatch(/malformed values at 2 for AAPL/)
     const short = { ...result, indicators: { quote: [{ ...result.indicators.quote[0], volume: [1] }] } }
     expect(toBatch(host.kit, "AAPL" as Symbol, short)).toMatch(/different lengths/)
   })

@@ -16,14 +16,7 @@ import { JobRepository } from "../../repository/job-repository.ts"
 import { sqlitePath } from "../../repository/layer.ts"
 import type { CoverageStatus } from "../../repository/model.ts"
 import { parseUniverse } from "../../universe/file.ts"
-import {
-  type CommonFlags,
-  checkInput,
-  currentEnvironment,
-  type Environment,
-  loadApp,
-  storageLayer
-} from "../app.ts"
+import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
 import { lookbackStart, parseDay, parseSymbols } from "../inputs.ts"
 import { makeOutput, type Output } from "../output.ts"
 import {
