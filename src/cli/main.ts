@@ -8,6 +8,7 @@ import { Cause, Effect, Exit, Fiber, Option } from "effect"
 import { Command } from "effect/cli"
 import { mask } from "../providers/kit/secrets.ts"
 import { VERSION } from "../version.ts"
+import { aggregateCommand } from "./commands/aggregate.ts"
 import { backfillCommand } from "./commands/backfill.ts"
 import { ingestCommand } from "./commands/ingest.ts"
 import { jobsCommand } from "./commands/jobs.ts"
@@ -16,8 +17,8 @@ import { providersCommand } from "./commands/providers.ts"
 import { ExitCode } from "./exit-codes.ts"
 
 const ohlcv = Command.make("ohlcv").pipe(
-  Command.withDescription("OHLCV bars: ingest, backfill"),
-  Command.withSubcommands([ingestCommand, backfillCommand])
+  Command.withDescription("OHLCV bars: ingest, backfill, aggregate"),
+  Command.withSubcommands([ingestCommand, backfillCommand, aggregateCommand])
 )
 
 export const rootCommand = Command.make("marketpipe").pipe(

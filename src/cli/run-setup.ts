@@ -5,7 +5,9 @@
  */
 import { Effect, Option } from "effect"
 import { Flag } from "effect/cli"
+import { type AggregateSummary, runAggregation } from "../aggregation/run.ts"
 import { providerBaseUrl } from "../config/load.ts"
+import { aggregatedFrames } from "../config/schema.ts"
 import type { SessionKind } from "../domain/calendar.ts"
 import { UsageError } from "../domain/errors.ts"
 import { type Timeframe, timeframes } from "../domain/timeframe.ts"
@@ -137,9 +139,9 @@ const summaryJson = (s: IngestSummary) => ({
   rejected_by_rule: s.rejectedByRule
 })
 
-export function printSummary(out: Output, s: IngestSummary, json: boolean): void {
+export function printSummary(out: Output, s: IngestSummary, json: boolean, aggregation?: AggregateSummary): void {
   if (json) {
-    out.result(JSON.stringify(summaryJson(s)))
+    out.result(JSON.stringify({ ...summaryJson(s), ...(aggregation === undefined ? {} : { aggregation }) }))
     return
   }
   const j = s.job
@@ -152,6 +154,10 @@ export function printSummary(out: Output, s: IngestSummary, json: boolean): void
   if (s.plan.notClosed.length > 0)
     lines.push(`  left for later (session not closed yet): ${s.plan.notClosed.join(", ")}`)
   for (const [rule, n] of Object.entries(s.rejectedByRule)) lines.push(`  rejected by ${rule}: ${n}`)
+  if (aggregation !== undefined && Object.keys(aggregation.rebuilt).length > 0) {
+    const frames = Object.entries(aggregation.rebuilt).map(([frame, n]) => `${frame} ${n}`)
+    lines.push(`  aggregated days: ${frames.join(", ")} (${aggregation.barsWritten} bars)`)
+  }
   if (s.failures.length > 0) {
     // Split requests fail day by day; show one line per symbol and reason.
     const merged = new Map<string, { symbol: string; error: string; days: Array<string> }>()
@@ -178,6 +184,24 @@ export function printSummary(out: Output, s: IngestSummary, json: boolean): void
   out.result(lines.join("\n"))
 }
 
+/** Frames built from 1m after an ingest or backfill (config `aggregation`); none for other frames or when off. */
+export const aggregationFrames = (app: App): ReadonlyArray<(typeof aggregatedFrames)[number]> =>
+  app.loaded.config.aggregation?.frames ?? aggregatedFrames
+
+/** Builds the higher frames for the days this run touched; days whose 1m data did not change are skipped. */
+const aggregateAfter = (request: IngestRequest, app: App) =>
+  request.frame !== "1m" || app.loaded.config.aggregation?.after_ingest === false
+    ? Effect.succeed(undefined)
+    : runAggregation({
+        calendar: app.calendar,
+        frames: aggregationFrames(app),
+        session: app.loaded.config.aggregation?.session ?? request.session,
+        symbols: request.symbols,
+        from: request.from,
+        to: request.to,
+        owner: processOwner()
+      })
+
 /**
  * Recovers from any crashed run, then runs the job and prints its summary. Fails with `PartitionsFailed` (exit 3)
  * when some partitions failed; they are recorded, so the next backfill retries them.
@@ -197,7 +221,8 @@ export const runJob = (request: IngestRequest, app: App, out: Output, json: bool
       Effect.sync(() => out.progress(p, Date.now() - started))
     )
     out.done()
-    printSummary(out, summary, json)
+    const aggregation = yield* aggregateAfter(request, app)
+    printSummary(out, summary, json, aggregation)
     if (summary.failures.length > 0) {
       return yield* new PartitionsFailed({ count: summary.job.partitionsFailed, jobId: summary.job.id })
     }

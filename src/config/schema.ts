@@ -40,6 +40,17 @@ export const CalendarConfig = Schema.Struct({
   early_closes: Schema.optionalKey(Schema.Array(TradingDay))
 }).annotate({ identifier: "CalendarConfig", description: "closures and 13:00 early closes the rules cannot know" })
 
+export const aggregatedFrames = ["5m", "15m", "30m", "1h", "4h", "1d"] as const
+
+export const AggregationConfig = Schema.Struct({
+  frames: Schema.optionalKey(Schema.Array(Schema.Literals(aggregatedFrames))),
+  after_ingest: Schema.optionalKey(Schema.Boolean),
+  session: Schema.optionalKey(Schema.Literals(["regular", "extended"]))
+}).annotate({
+  identifier: "AggregationConfig",
+  description: "which frames are built from 1m bars, and whether ingest and backfill build them afterwards"
+})
+
 /** Sections later versions of MarketPipe fill in; accepted as free-form maps so today's files stay valid. */
 const Section = Schema.Record(Schema.String, Schema.Unknown)
 
@@ -58,7 +69,7 @@ export const ConfigV1 = Schema.Struct({
   ingest: Schema.optionalKey(IngestConfig),
   calendar: Schema.optionalKey(CalendarConfig),
   validation: Schema.optionalKey(Section),
-  aggregation: Schema.optionalKey(Section),
+  aggregation: Schema.optionalKey(AggregationConfig),
   retention: Schema.optionalKey(Section),
   metrics: Schema.optionalKey(Section)
 }).annotate({ identifier: "MarketPipeConfigV1", description: "MarketPipe configuration, version 1" })
@@ -69,7 +80,7 @@ export const configV1JsonSchema = (): unknown => {
   const doc = Schema.toJsonSchemaDocument(ConfigV1)
   // Decoding rejects unknown keys everywhere except under a provider (plugin options); say so to editors too.
   const defs = doc.definitions as Record<string, Record<string, unknown>>
-  for (const name of ["MarketPipeConfigV1", "IngestConfig", "CalendarConfig", "RateLimit"]) {
+  for (const name of ["MarketPipeConfigV1", "IngestConfig", "CalendarConfig", "RateLimit", "AggregationConfig"]) {
     const def = defs[name]
     if (def !== undefined) def.additionalProperties = false
   }

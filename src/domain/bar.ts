@@ -33,6 +33,8 @@ export interface BarBatch {
   readonly volume: Float64Array
   readonly tradeCount: Float64Array
   readonly vwap: Float64Array
+  /** Aggregated frames only: 1 where a bucket was cut short (early close) or is missing minutes. */
+  readonly partial?: Uint8Array
 }
 
 export const batchLength = (b: BarBatch): number => b.ts.length
@@ -53,24 +55,28 @@ const columns = ["ts", "open", "high", "low", "close", "volume", "tradeCount", "
 
 /** Rows of `b` whose indexes are listed, in that order. */
 export function selectRows(b: BarBatch, rows: ArrayLike<number>): BarBatch {
-  const out = emptyBatch(b.symbol, rows.length)
+  const base = emptyBatch(b.symbol, rows.length)
+  const out = b.partial === undefined ? base : { ...base, partial: new Uint8Array(rows.length) }
   for (const c of columns) {
     const src = b[c]
     const dst = out[c]
     for (let i = 0; i < rows.length; i++) dst[i] = src[rows[i] as number] as number
   }
+  if (b.partial !== undefined && out.partial !== undefined) {
+    for (let i = 0; i < rows.length; i++) out.partial[i] = b.partial[rows[i] as number] as number
+  }
   return out
 }
 
-/** Concatenates batches of the same symbol. */
+/** Concatenates batches of the same symbol (with `partial` flags when any part has them). */
 export function concatBatches(symbol: Symbol, parts: ReadonlyArray<BarBatch>): BarBatch {
-  const out = emptyBatch(
-    symbol,
-    parts.reduce((n, p) => n + p.ts.length, 0)
-  )
+  const length = parts.reduce((n, p) => n + p.ts.length, 0)
+  const base = emptyBatch(symbol, length)
+  const out = parts.some((p) => p.partial !== undefined) ? { ...base, partial: new Uint8Array(length) } : base
   let offset = 0
   for (const p of parts) {
     for (const c of columns) out[c].set(p[c], offset)
+    if (p.partial !== undefined) out.partial?.set(p.partial, offset)
     offset += p.ts.length
   }
   return out

@@ -1,7 +1,7 @@
 /** Records the repository keeps: jobs, their partitions (the unit of work) and the coverage ledger. */
 import type { SessionKind } from "../domain/calendar.ts"
 
-export type JobKind = "ingest" | "backfill"
+export type JobKind = "ingest" | "backfill" | "aggregate"
 export type JobState = "running" | "succeeded" | "failed" | "partial" | "abandoned"
 export type PartitionState = "pending" | "running" | "done" | "failed"
 export type CoverageStatus = "complete" | "partial" | "empty" | "missing" | "invalid"

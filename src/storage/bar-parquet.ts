@@ -23,7 +23,7 @@ export interface DaySlice {
 // hyparquet-writer bundles its own hyparquet types, so take the schema type from the writer itself.
 type WriterSchema = ConstructorParameters<typeof ParquetWriter>[0]["schema"]
 
-const schema: WriterSchema = [
+const baseSchema: WriterSchema = [
   { name: "schema", num_children: 11 },
   {
     name: "symbol",
@@ -61,6 +61,13 @@ const schema: WriterSchema = [
   }
 ]
 
+/** Aggregated frames add `is_partial`: the bucket was cut short by an early close or misses minutes. */
+const aggregatedSchema: WriterSchema = [
+  { name: "schema", num_children: 12 },
+  ...baseSchema.slice(1),
+  { name: "is_partial", type: "BOOLEAN", repetition_type: "REQUIRED" }
+]
+
 const zstd = (input: Uint8Array): Uint8Array => new Uint8Array(zstdCompressSync(input))
 
 const nullable = <A>(src: Float64Array, f: (x: number) => A): Array<A | null> => {
@@ -91,6 +98,8 @@ export function encodeBars(
   }
   const provider = new Array<string>(rows)
   const feed = new Array<string>(rows)
+  const aggregated = slices.some((s) => s.batch.partial !== undefined)
+  const partial = new Array<boolean>(aggregated ? rows : 0)
   let at = 0
   let minTs = Number.POSITIVE_INFINITY
   let maxTs = Number.NEGATIVE_INFINITY
@@ -100,6 +109,7 @@ export function encodeBars(
     for (const k of ["open", "high", "low", "close", "volume", "tradeCount", "vwap"] as const) cols[k].set(b[k], at)
     provider.fill(s.provider, at, at + b.ts.length)
     feed.fill(s.feed, at, at + b.ts.length)
+    if (aggregated) for (let i = 0; i < b.ts.length; i++) partial[at + i] = b.partial?.[i] === 1
     if (b.ts.length > 0) {
       minTs = Math.min(minTs, b.ts[0] as number)
       maxTs = Math.max(maxTs, b.ts[b.ts.length - 1] as number)
@@ -118,7 +128,7 @@ export function encodeBars(
   }
   const pw = new ParquetWriter({
     writer,
-    schema,
+    schema: aggregated ? aggregatedSchema : baseSchema,
     codec: "ZSTD",
     compressors: { ZSTD: zstd },
     kvMetadata: Object.entries(kv).map(([key, value]) => ({ key, value })),
@@ -136,7 +146,8 @@ export function encodeBars(
       { name: "trade_count", data: nullable(cols.tradeCount, BigInt) },
       { name: "vwap", data: nullable(cols.vwap, (x) => x) },
       { name: "provider", data: provider },
-      { name: "feed", data: feed }
+      { name: "feed", data: feed },
+      ...(aggregated ? [{ name: "is_partial", data: partial }] : [])
     ],
     rowGroupSize: 100_000
   })
@@ -163,7 +174,8 @@ export async function decodeBars(symbol: Symbol, bytes: Uint8Array): Promise<Dec
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
   const metadata = parquetMetadata(buffer)
   const rows = Number(metadata.num_rows)
-  const batch = emptyBatch(symbol, rows)
+  const aggregated = metadata.schema.some((c) => c.name === "is_partial")
+  const batch = aggregated ? { ...emptyBatch(symbol, rows), partial: new Uint8Array(rows) } : emptyBatch(symbol, rows)
   const provider = new Array<string>(rows)
   const feed = new Array<string>(rows)
   const target: Record<string, Float64Array> = {
@@ -187,6 +199,9 @@ export async function decodeBars(symbol: Symbol, bytes: Uint8Array): Promise<Dec
       else if (chunk.columnName === "provider" || chunk.columnName === "feed") {
         const out = chunk.columnName === "provider" ? provider : feed
         for (let i = 0; i < chunk.columnData.length; i++) out[chunk.rowStart + i] = String(chunk.columnData[i])
+      } else if (chunk.columnName === "is_partial" && batch.partial !== undefined) {
+        for (let i = 0; i < chunk.columnData.length; i++)
+          batch.partial[chunk.rowStart + i] = chunk.columnData[i] ? 1 : 0
       }
     }
   })

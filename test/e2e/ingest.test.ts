@@ -22,16 +22,21 @@ describe("ingest end to end (fake provider)", () => {
   test("3 symbols x 5 trading days land as Hive-partitioned Parquet that hyparquet and DuckDB read", async () => {
     const exit = await ingestIn(cwd, threeByFive)
     expect(Exit.isSuccess(exit)).toBe(true)
-    expect(listFiles(dataDir)).toEqual(
-      [
-        "marketpipe.db",
-        "ohlcv/frame=1m/symbol=AAPL/2024-03.parquet",
-        "ohlcv/frame=1m/symbol=MSFT/2024-03.parquet",
-        "ohlcv/frame=1m/symbol=SPY/2024-03.parquet"
-      ]
-        .concat(listFiles(dataDir).filter((f) => f.startsWith("marketpipe.db-")))
-        .sort()
-    )
+    expect(listFiles(join(dataDir, "ohlcv/frame=1m"))).toEqual([
+      "symbol=AAPL/2024-03.parquet",
+      "symbol=MSFT/2024-03.parquet",
+      "symbol=SPY/2024-03.parquet"
+    ])
+    // Higher frames are built after the ingest: monthly files up to 30m, yearly from 1h.
+    expect(listFiles(join(dataDir, "ohlcv")).filter((f) => f.includes("symbol=AAPL/"))).toEqual([
+      "frame=15m/symbol=AAPL/2024-03.parquet",
+      "frame=1d/symbol=AAPL/2024.parquet",
+      "frame=1h/symbol=AAPL/2024.parquet",
+      "frame=1m/symbol=AAPL/2024-03.parquet",
+      "frame=30m/symbol=AAPL/2024-03.parquet",
+      "frame=4h/symbol=AAPL/2024.parquet",
+      "frame=5m/symbol=AAPL/2024-03.parquet"
+    ])
 
     const rows = await readLakeWithHyparquet(dataDir)
     expect(rows.length).toBe(3 * 5 * 390)

@@ -8,8 +8,8 @@ import { listFiles } from "./temp.ts"
 
 export async function readLakeWithHyparquet(dataDir: string): Promise<Array<Record<string, unknown>>> {
   const rows: Array<Record<string, unknown>> = []
-  for (const file of listFiles(join(dataDir, "ohlcv")).filter((f) => f.endsWith(".parquet"))) {
-    const bytes = readFileSync(join(dataDir, "ohlcv", file))
+  for (const file of listFiles(join(dataDir, "ohlcv", "frame=1m")).filter((f) => f.endsWith(".parquet"))) {
+    const bytes = readFileSync(join(dataDir, "ohlcv", "frame=1m", file))
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
     rows.push(...(await parquetReadObjects({ file: buffer, compressors })))
   }
@@ -28,8 +28,9 @@ export async function duckdb<T = Record<string, unknown>>(sql: string): Promise<
   }
 }
 
-export const lakeGlob = (dataDir: string) =>
-  `read_parquet('${join(dataDir, "ohlcv")}/*/*/*.parquet', hive_partitioning = true)`
+/** The lake's files of one frame (default 1m), read the way users read them: hive keys `frame` and `symbol` exposed. */
+export const lakeGlob = (dataDir: string, frame = "1m") =>
+  `read_parquet('${join(dataDir, "ohlcv")}/frame=${frame}/*/*.parquet', hive_partitioning = true)`
 
 /** Row count and a digest of every value in the lake, for "equals a clean run" comparisons. */
 export const lakeDigest = async (dataDir: string): Promise<{ n: string; h: string }> => {

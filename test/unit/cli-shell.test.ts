@@ -57,7 +57,11 @@ describe("jobs commands", () => {
     const json = await capture(() =>
       Effect.runPromise(jobsListMain({ ...common, json: true, limit: 5 }, { env: {}, cwd }))
     )
-    expect(JSON.parse(json.stdout)[0]).toMatchObject({ id: 1, state: "partial", partitionsFailed: 2 })
+    expect(JSON.parse(json.stdout).find((j: { kind: string }) => j.kind === "ingest")).toMatchObject({
+      id: 1,
+      state: "partial",
+      partitionsFailed: 2
+    })
   })
 
   test("the human summary of an ingest names counts and failures", async () => {

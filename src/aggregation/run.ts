@@ -1,0 +1,176 @@
+/**
+ * Aggregation: 1m days from the lake → 5m … 1d files, written through the same sink and recorded in the same
+ * ledger. Incremental: a frame's ledger row keeps the content hash of the 1m day it was built from, so only days
+ * whose 1m data changed (or were never aggregated) are done again.
+ */
+import { Effect } from "effect"
+import { aggregateSession } from "../domain/aggregate.ts"
+import { type BarBatch, selectRows } from "../domain/bar.ts"
+import type { SessionKind, TradingCalendar } from "../domain/calendar.ts"
+import { filePeriod, splitByDay } from "../domain/partition.ts"
+import type { Symbol } from "../domain/symbol.ts"
+import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
+import { JobRepository } from "../repository/job-repository.ts"
+import { type CoverageRecord, coverageStatus, type JobRecord, type PartitionResult } from "../repository/model.ts"
+import type { DaySlice } from "../storage/bar-parquet.ts"
+import { ParquetSink } from "../storage/parquet-sink.ts"
+
+export interface AggregateRequest {
+  readonly calendar: TradingCalendar
+  readonly frames: ReadonlyArray<Exclude<Timeframe, "1m">>
+  readonly session: SessionKind
+  /** Empty: every symbol the 1m ledger has in the range. */
+  readonly symbols: ReadonlyArray<string>
+  readonly from: string
+  readonly to: string
+  /** Rebuild even days whose 1m data did not change. */
+  readonly force?: boolean
+  readonly owner?: string
+}
+
+export interface AggregateSummary {
+  readonly job: JobRecord | undefined
+  /** Days rebuilt per frame. */
+  readonly rebuilt: Readonly<Record<string, number>>
+  /** Days left as they were because their 1m data did not change. */
+  readonly unchanged: number
+  readonly barsWritten: number
+}
+
+const key = (symbol: string, day: string) => `${symbol}|${day}`
+
+export const runAggregation = (request: AggregateRequest) =>
+  Effect.gen(function* () {
+    const repo = yield* JobRepository
+    const sink = yield* ParquetSink
+    const source = (yield* repo.coverage({
+      frame: "1m",
+      symbols: request.symbols,
+      from: request.from,
+      to: request.to
+    })).filter(
+      (r) =>
+        (r.status === "complete" || r.status === "partial") &&
+        (r.session === request.session || r.session === "extended")
+    )
+    // Which (frame, symbol, day) need building: new days and days whose 1m hash moved on.
+    const todo = new Map<string, Array<CoverageRecord>>()
+    let unchanged = 0
+    for (const frame of request.frames) {
+      const built = new Map(
+        (yield* repo.coverage({ frame, symbols: request.symbols, from: request.from, to: request.to })).map((r) => [
+          key(r.symbol, r.day),
+          r.hash
+        ])
+      )
+      const needed = source.filter((r) => request.force === true || built.get(key(r.symbol, r.day)) !== r.hash)
+      unchanged += source.length - needed.length
+      todo.set(frame, needed)
+    }
+    const total = [...todo.values()].reduce((n, list) => n + list.length, 0)
+    if (total === 0) return { job: undefined, rebuilt: {}, unchanged, barsWritten: 0 } satisfies AggregateSummary
+    const symbols = [...new Set(source.map((r) => r.symbol))].sort()
+    const job = yield* repo.createJob(
+      {
+        kind: "aggregate",
+        provider: "marketpipe",
+        feed: "derived",
+        frame: request.frames.join(","),
+        session: request.session,
+        symbols,
+        startDay: request.from,
+        endDay: request.to,
+        ...(request.owner === undefined ? {} : { owner: request.owner })
+      },
+      [...todo].flatMap(([frame, list]) => list.map((r) => ({ frame, symbol: r.symbol, day: r.day })))
+    )
+    const rebuilt: Record<string, number> = {}
+    let barsWritten = 0
+
+    // One symbol and 1m month at a time: read the month once, build every frame's days from it.
+    const months = new Map<string, { symbol: Symbol; period: string; days: Map<string, CoverageRecord> }>()
+    for (const [, list] of todo) {
+      for (const r of list) {
+        const id = `${r.symbol}|${filePeriod("1m", r.day)}`
+        const entry = months.get(id) ?? { symbol: r.symbol as Symbol, period: filePeriod("1m", r.day), days: new Map() }
+        entry.days.set(r.day, r)
+        months.set(id, entry)
+      }
+    }
+    for (const { symbol, period, days } of months.values()) {
+      const file = yield* sink.readFile({ frame: "1m", symbol, period })
+      const byDay = new Map<string, BarBatch>()
+      if (file !== undefined) {
+        for (const part of splitByDay(file.batch.ts)) {
+          if (days.has(part.day))
+            byDay.set(
+              part.day,
+              selectRows(
+                file.batch,
+                Array.from({ length: part.to - part.from }, (_, i) => part.from + i)
+              )
+            )
+        }
+      }
+      for (const frame of request.frames) {
+        const wanted = (todo.get(frame) ?? []).filter((r) => r.symbol === symbol && filePeriod("1m", r.day) === period)
+        // Frames stored per year still take this month's days in one write per target file.
+        const slices = new Map<string, Array<DaySlice>>()
+        const results: Array<PartitionResult & { source: CoverageRecord }> = []
+        for (const r of wanted) {
+          const session = request.calendar.session(r.day, request.session)
+          const bars = byDay.get(r.day)
+          if (session === undefined || bars === undefined) continue
+          const batch = aggregateSession(bars, session, request.session, timeframeMinutes(frame))
+          const target = filePeriod(frame, r.day)
+          slices.set(target, [...(slices.get(target) ?? []), { day: r.day, batch, provider: r.provider, feed: r.feed }])
+          const expected = request.calendar.expectedBars(r.day, request.session, timeframeMinutes(frame))
+          results.push({
+            frame,
+            symbol,
+            day: r.day,
+            rows: batch.ts.length,
+            rejected: 0,
+            expected,
+            status: coverageStatus(batch.ts.length, expected, 0),
+            hash: r.hash ?? "",
+            file: "",
+            source: r
+          })
+        }
+        for (const [target, daySlices] of slices) {
+          const written = yield* sink.writeDays({ frame, symbol, period: target }, daySlices, {
+            "marketpipe.frame": frame,
+            "marketpipe.session": request.session,
+            "marketpipe.aggregated_from": "1m",
+            "marketpipe.job_id": String(job.id)
+          })
+          for (const r of results) if (filePeriod(frame, r.day) === target) Object.assign(r, { file: written.file })
+          barsWritten += daySlices.reduce((n, s) => n + s.batch.ts.length, 0)
+        }
+        // The ledger row of a derived day carries its source's provider and feed, and the 1m hash it was built from.
+        const groups = new Map<string, Array<PartitionResult & { source: CoverageRecord }>>()
+        for (const r of results)
+          groups.set(`${r.source.provider}|${r.source.feed}`, [
+            ...(groups.get(`${r.source.provider}|${r.source.feed}`) ?? []),
+            r
+          ])
+        for (const group of groups.values()) {
+          const first = group[0] as (typeof group)[0]
+          yield* repo.recordDone(
+            job.id,
+            { provider: first.source.provider, feed: first.source.feed, session: request.session },
+            group.map(({ source: _s, ...r }) => r)
+          )
+        }
+        rebuilt[frame] = (rebuilt[frame] ?? 0) + results.length
+      }
+    }
+    const finished = yield* repo.finishJob(job.id, {
+      partitionsDone: Object.values(rebuilt).reduce((a, b) => a + b, 0),
+      partitionsFailed: 0,
+      barsWritten,
+      barsRejected: 0
+    })
+    return { job: finished, rebuilt, unchanged, barsWritten } satisfies AggregateSummary
+  })
