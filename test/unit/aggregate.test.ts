@@ -87,7 +87,7 @@ describe("session-anchored aggregation", () => {
 
   test("a holiday week: no session on the 4th, a 13:00 close on the 3rd", () => {
     const days = calendar.tradingDays("2024-07-01", "2024-07-05")
-    expect(days as Array<string>).toEqual(["2024-07-01", "2024-07-02", "2024-07-03", "2024-07-05"])
+    expect([...days] as Array<string>).toEqual(["2024-07-01", "2024-07-02", "2024-07-03", "2024-07-05"])
     const counts = days.map((d) => aggregateSession(minutesOf(sessionOf(d)), sessionOf(d), "regular", 30).ts.length)
     expect(counts).toEqual([13, 13, 7, 13])
   })
