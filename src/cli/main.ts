@@ -14,11 +14,12 @@ import { ingestCommand } from "./commands/ingest.ts"
 import { jobsCommand } from "./commands/jobs.ts"
 import { ledgerCommand } from "./commands/ledger.ts"
 import { providersCommand } from "./commands/providers.ts"
+import { validateCommand } from "./commands/validate.ts"
 import { ExitCode } from "./exit-codes.ts"
 
 const ohlcv = Command.make("ohlcv").pipe(
-  Command.withDescription("OHLCV bars: ingest, backfill, aggregate"),
-  Command.withSubcommands([ingestCommand, backfillCommand, aggregateCommand])
+  Command.withDescription("OHLCV bars: ingest, backfill, aggregate, validate"),
+  Command.withSubcommands([ingestCommand, backfillCommand, aggregateCommand, validateCommand])
 )
 
 export const rootCommand = Command.make("marketpipe").pipe(

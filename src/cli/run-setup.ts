@@ -16,6 +16,8 @@ import { processOwner, recover } from "../pipeline/recovery.ts"
 import type { ProviderPlugin, RateLimit } from "../providers/contract.ts"
 import { makePluginHost } from "../providers/host.ts"
 import { findPlugin } from "../providers/registry.ts"
+import { writeValidationReport } from "../validation/report.ts"
+import { ruleSettings } from "../validation/settings.ts"
 import { type App, storageLayer } from "./app.ts"
 import { PartitionsFailed } from "./exit-codes.ts"
 import { type Output, table } from "./output.ts"
@@ -136,7 +138,8 @@ const summaryJson = (s: IngestSummary) => ({
   trading_days: s.tradingDays,
   plan: s.plan,
   failures: s.failures,
-  rejected_by_rule: s.rejectedByRule
+  rejected_by_rule: s.rejectedByRule,
+  warnings_by_rule: s.warningsByRule
 })
 
 export function printSummary(out: Output, s: IngestSummary, json: boolean, aggregation?: AggregateSummary): void {
@@ -153,7 +156,11 @@ export function printSummary(out: Output, s: IngestSummary, json: boolean, aggre
   if (s.tradingDays === 0) lines.push("  no trading days in this range (weekends and holidays only)")
   if (s.plan.notClosed.length > 0)
     lines.push(`  left for later (session not closed yet): ${s.plan.notClosed.join(", ")}`)
-  for (const [rule, n] of Object.entries(s.rejectedByRule)) lines.push(`  rejected by ${rule}: ${n}`)
+  for (const [rule, n] of Object.entries(s.rejectedByRule)) lines.push(`  quarantined by ${rule}: ${n}`)
+  for (const [rule, n] of Object.entries(s.warningsByRule)) lines.push(`  warnings from ${rule}: ${n}`)
+  if (Object.keys(s.rejectedByRule).length + Object.keys(s.warningsByRule).length > 0) {
+    lines.push(`  report: marketpipe ohlcv validate --show ${j.id}`)
+  }
   if (aggregation !== undefined && Object.keys(aggregation.rebuilt).length > 0) {
     const frames = Object.entries(aggregation.rebuilt).map(([frame, n]) => `${frame} ${n}`)
     lines.push(`  aggregated days: ${frames.join(", ")} (${aggregation.barsWritten} bars)`)
@@ -217,10 +224,18 @@ export const runJob = (request: IngestRequest, app: App, out: Output, json: bool
     if (recovered.removedTemps.length > 0)
       out.notice(`notice: removed ${recovered.removedTemps.length} temp file(s) a stopped writer left`)
     const started = Date.now()
-    const summary = yield* runIngest({ ...request, owner: processOwner() }, (p) =>
-      Effect.sync(() => out.progress(p, Date.now() - started))
+    const summary = yield* runIngest(
+      { ...request, owner: processOwner(), rules: ruleSettings(app.loaded.config) },
+      (p) => Effect.sync(() => out.progress(p, Date.now() - started))
     )
     out.done()
+    yield* writeValidationReport(app.loaded.dataDir, {
+      jobId: summary.job.id,
+      kind: summary.job.kind,
+      findings: summary.findings,
+      errorsByRule: summary.rejectedByRule,
+      warningsByRule: summary.warningsByRule
+    })
     const aggregation = yield* aggregateAfter(request, app)
     printSummary(out, summary, json, aggregation)
     if (summary.failures.length > 0) {

@@ -51,6 +51,31 @@ export const AggregationConfig = Schema.Struct({
   description: "which frames are built from 1m bars, and whether ingest and backfill build them afterwards"
 })
 
+const Severity = Schema.Literals(["error", "warning", "off"])
+
+export const ValidationConfig = Schema.Struct({
+  rules: Schema.optionalKey(
+    Schema.Struct({
+      ohlc_consistency: Schema.optionalKey(Severity),
+      non_positive_price: Schema.optionalKey(Severity),
+      negative_volume: Schema.optionalKey(Severity),
+      misaligned_timestamp: Schema.optionalKey(Severity),
+      outside_session: Schema.optionalKey(Severity),
+      zero_volume_price_move: Schema.optionalKey(Severity),
+      price_jump: Schema.optionalKey(Severity),
+      volume_spike: Schema.optionalKey(Severity),
+      session_gap: Schema.optionalKey(Severity)
+    }).annotate({
+      identifier: "RuleSeverities",
+      description: "error: quarantine the bar; warning: keep and report; off"
+    })
+  ),
+  price_jump_threshold: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0))),
+  volume_spike_factor: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(1))),
+  volume_spike_window: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 3, maximum: 10_000 }))),
+  gap_minutes: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
+}).annotate({ identifier: "ValidationConfig", description: "bar rules: a severity each, and their thresholds" })
+
 /** Sections later versions of MarketPipe fill in; accepted as free-form maps so today's files stay valid. */
 const Section = Schema.Record(Schema.String, Schema.Unknown)
 
@@ -68,7 +93,7 @@ export const ConfigV1 = Schema.Struct({
   plugins: Schema.optionalKey(Schema.Array(NonEmpty)),
   ingest: Schema.optionalKey(IngestConfig),
   calendar: Schema.optionalKey(CalendarConfig),
-  validation: Schema.optionalKey(Section),
+  validation: Schema.optionalKey(ValidationConfig),
   aggregation: Schema.optionalKey(AggregationConfig),
   retention: Schema.optionalKey(Section),
   metrics: Schema.optionalKey(Section)
@@ -80,7 +105,15 @@ export const configV1JsonSchema = (): unknown => {
   const doc = Schema.toJsonSchemaDocument(ConfigV1)
   // Decoding rejects unknown keys everywhere except under a provider (plugin options); say so to editors too.
   const defs = doc.definitions as Record<string, Record<string, unknown>>
-  for (const name of ["MarketPipeConfigV1", "IngestConfig", "CalendarConfig", "RateLimit", "AggregationConfig"]) {
+  for (const name of [
+    "MarketPipeConfigV1",
+    "IngestConfig",
+    "CalendarConfig",
+    "RateLimit",
+    "AggregationConfig",
+    "ValidationConfig",
+    "RuleSeverities"
+  ]) {
     const def = defs[name]
     if (def !== undefined) def.additionalProperties = false
   }

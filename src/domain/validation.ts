@@ -1,35 +1,130 @@
 /**
- * Core bar rules that every batch passes before it can reach the lake. A rule rejects single bars, never a batch:
- * one bad bar must not take good bars of the same symbol with it.
+ * The bar rule set. Each rule has a severity (configurable, `validation.rules` in the config): `error` keeps the
+ * bar out of the lake and sends it to quarantine, `warning` keeps it and reports it, `off` skips the rule. Structural
+ * rules (non-finite values, duplicate or out-of-order timestamps) are always errors: such bars cannot be stored.
+ * A rule judges single bars, never a batch: one bad bar must not take good bars of the same symbol with it.
  */
 import { type BarBatch, selectRows } from "./bar.ts"
 
-export type CoreRule =
-  | "ohlc_consistency"
-  | "non_positive_price"
-  | "negative_volume"
-  | "non_finite_value"
-  | "misaligned_timestamp"
-  | "duplicate_timestamp"
-  | "out_of_order_timestamp"
+export const configurableRules = [
+  "ohlc_consistency",
+  "non_positive_price",
+  "negative_volume",
+  "misaligned_timestamp",
+  "outside_session",
+  "zero_volume_price_move",
+  "price_jump",
+  "volume_spike",
+  "session_gap"
+] as const
+export const structuralRules = ["non_finite_value", "duplicate_timestamp", "out_of_order_timestamp"] as const
 
-export interface Rejection {
+export type ConfigurableRule = (typeof configurableRules)[number]
+export type Rule = ConfigurableRule | (typeof structuralRules)[number]
+export type Severity = "error" | "warning" | "off"
+
+export interface RuleSettings {
+  readonly severity: Readonly<Record<ConfigurableRule, Severity>>
+  /** `price_jump`: relative move of the open against the previous close (0.5 = 50%). */
+  readonly jumpThreshold: number
+  /** `volume_spike`: volume above this many times the trailing median. */
+  readonly spikeFactor: number
+  /** `volume_spike`: bars in the trailing window. */
+  readonly spikeWindow: number
+  /** `session_gap`: report gaps of at least this many minutes between bars of one session. */
+  readonly gapMinutes: number
+}
+
+export const defaultRuleSettings: RuleSettings = {
+  severity: {
+    ohlc_consistency: "error",
+    non_positive_price: "error",
+    negative_volume: "error",
+    misaligned_timestamp: "error",
+    outside_session: "error",
+    zero_volume_price_move: "warning",
+    price_jump: "warning",
+    volume_spike: "warning",
+    session_gap: "warning"
+  },
+  jumpThreshold: 0.5,
+  spikeFactor: 10,
+  spikeWindow: 30,
+  gapMinutes: 15
+}
+
+export interface Finding {
   readonly symbol: string
   readonly ts: number
-  readonly rule: CoreRule
+  readonly rule: Rule
+  readonly severity: "error" | "warning"
   readonly detail: string
+  readonly open: number
+  readonly high: number
+  readonly low: number
+  readonly close: number
+  readonly volume: number
 }
 
-export interface ValidationOutcome {
+export interface ValidationResult {
+  /** Bars that go to the lake (warnings included). */
   readonly clean: BarBatch
-  readonly rejected: ReadonlyArray<Rejection>
+  /** Bars that go to quarantine, and the error rules each broke (comma-separated). */
+  readonly quarantined: BarBatch
+  readonly quarantineRules: ReadonlyArray<string>
+  readonly findings: ReadonlyArray<Finding>
 }
 
-/** Checks one batch: bars must sit on `frameMs` boundaries and timestamps must strictly increase. */
-export function validateBatch(batch: BarBatch, frameMs: number): ValidationOutcome {
+export interface ValidationContext {
+  /** Bars start on multiples of this (ms). */
+  readonly alignMs: number
+  /** The session window a bar start must fall in (any session of its day, extended hours included). */
+  readonly sessionOf: (ts: number) => { readonly open: number; readonly close: number } | undefined
+  /** Bar length, for gaps between bars (ms). */
+  readonly frameMs: number
+  readonly settings?: RuleSettings
+}
+
+/** A sorted window for trailing medians: O(window) per bar instead of sorting each time. */
+function trailingMedian(window: number) {
+  const order: Array<number> = []
+  const queue: Array<number> = []
+  const insert = (x: number) => {
+    let lo = 0
+    let hi = order.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((order[mid] as number) < x) lo = mid + 1
+      else hi = mid
+    }
+    order.splice(lo, 0, x)
+  }
+  return {
+    median: () => (order.length === 0 ? Number.NaN : (order[order.length >> 1] as number)),
+    size: () => order.length,
+    push: (x: number) => {
+      queue.push(x)
+      insert(x)
+      if (queue.length > window) {
+        const old = queue.shift() as number
+        order.splice(order.indexOf(old), 1)
+      }
+    }
+  }
+}
+
+/** Runs every rule over one symbol's bars (in the order received). */
+export function validateBars(batch: BarBatch, ctx: ValidationContext): ValidationResult {
+  const settings = ctx.settings ?? defaultRuleSettings
+  const sev = settings.severity
   const keep: Array<number> = []
-  const rejected: Array<Rejection> = []
+  const quarantine: Array<number> = []
+  const quarantineRules: Array<string> = []
+  const findings: Array<Finding> = []
+  const volumes = trailingMedian(settings.spikeWindow)
   let lastTs = Number.NEGATIVE_INFINITY
+  let prevClose = Number.NaN
+  let prevSessionOpen = Number.NaN
   for (let i = 0; i < batch.ts.length; i++) {
     const ts = batch.ts[i] as number
     const o = batch.open[i] as number
@@ -37,19 +132,94 @@ export function validateBatch(batch: BarBatch, frameMs: number): ValidationOutco
     const l = batch.low[i] as number
     const c = batch.close[i] as number
     const v = batch.volume[i] as number
-    const reject = (rule: CoreRule, detail: string) => rejected.push({ symbol: batch.symbol, ts, rule, detail })
-    if (![ts, o, h, l, c, v].every(Number.isFinite)) reject("non_finite_value", `o=${o} h=${h} l=${l} c=${c} v=${v}`)
-    else if (o <= 0 || h <= 0 || l <= 0 || c <= 0) reject("non_positive_price", `o=${o} h=${h} l=${l} c=${c}`)
-    else if (l > Math.min(o, c) || h < Math.max(o, c) || l > h)
-      reject("ohlc_consistency", `o=${o} h=${h} l=${l} c=${c}`)
-    else if (v < 0) reject("negative_volume", `volume=${v}`)
-    else if (ts % frameMs !== 0) reject("misaligned_timestamp", `ts is not on a ${frameMs / 60_000}-minute boundary`)
-    else if (ts === lastTs) reject("duplicate_timestamp", "same bar start as the previous bar")
-    else if (ts < lastTs) reject("out_of_order_timestamp", "earlier than the previous bar")
+    const errors: Array<Rule> = []
+    const report = (rule: Rule, severity: Severity, detail: string) => {
+      if (severity === "off") return
+      findings.push({ symbol: batch.symbol, ts, rule, severity, detail, open: o, high: h, low: l, close: c, volume: v })
+      if (severity === "error") errors.push(rule)
+    }
+    if (![ts, o, h, l, c, v].every(Number.isFinite))
+      report("non_finite_value", "error", "a value is not a finite number")
+    else if (ts === lastTs) report("duplicate_timestamp", "error", "same bar start as the previous bar")
+    else if (ts < lastTs) report("out_of_order_timestamp", "error", "earlier than the previous bar")
     else {
+      if (o <= 0 || h <= 0 || l <= 0 || c <= 0)
+        report("non_positive_price", sev.non_positive_price, "a price is zero or negative")
+      if (l > Math.min(o, c) || h < Math.max(o, c) || l > h)
+        report("ohlc_consistency", sev.ohlc_consistency, "low/high do not bound open/close")
+      if (v < 0) report("negative_volume", sev.negative_volume, `volume ${v}`)
+      if (ts % ctx.alignMs !== 0)
+        report("misaligned_timestamp", sev.misaligned_timestamp, `not on a ${ctx.alignMs / 60_000}-minute boundary`)
+      const session = ctx.sessionOf(ts)
+      if (session === undefined || ts < session.open || ts >= session.close) {
+        report("outside_session", sev.outside_session, "outside every trading session of its day")
+      }
+      if (v === 0 && (h !== l || o !== c))
+        report("zero_volume_price_move", sev.zero_volume_price_move, "price moved with no volume")
+      if (Number.isFinite(prevClose) && prevClose > 0 && Math.abs(o / prevClose - 1) > settings.jumpThreshold) {
+        report(
+          "price_jump",
+          sev.price_jump,
+          `open ${o} is ${((o / prevClose - 1) * 100).toFixed(1)}% from the previous close ${prevClose}`
+        )
+      }
+      const median = volumes.median()
+      if (volumes.size() >= Math.min(settings.spikeWindow, 10) && median > 0 && v > settings.spikeFactor * median) {
+        report(
+          "volume_spike",
+          sev.volume_spike,
+          `volume ${v} is ${(v / median).toFixed(1)}x the trailing median ${median}`
+        )
+      }
+      if (
+        session !== undefined &&
+        session.open === prevSessionOpen &&
+        ts - lastTs >= settings.gapMinutes * 60_000 + ctx.frameMs
+      ) {
+        report(
+          "session_gap",
+          sev.session_gap,
+          `${Math.round((ts - lastTs - ctx.frameMs) / 60_000)} minutes without a bar before this one`
+        )
+      }
+      prevSessionOpen = session?.open ?? Number.NaN
+    }
+    if (errors.length === 0) {
       keep.push(i)
       lastTs = ts
+      prevClose = c
+      volumes.push(v)
+    } else {
+      quarantine.push(i)
+      quarantineRules.push(errors.join(","))
+      // A structurally sound but rejected bar still fixes the order for the next ones.
+      if (Number.isFinite(ts) && ts > lastTs) lastTs = ts
     }
   }
-  return { clean: keep.length === batch.ts.length ? batch : selectRows(batch, keep), rejected }
+  return {
+    clean: keep.length === batch.ts.length ? batch : selectRows(batch, keep),
+    quarantined: selectRows(batch, quarantine),
+    quarantineRules,
+    findings
+  }
+}
+
+/** Core checks only, with no session information (kept for callers that validate loose bars). */
+export function validateBatch(batch: BarBatch, frameMs: number) {
+  const result = validateBars(batch, {
+    alignMs: frameMs,
+    frameMs,
+    sessionOf: () => ({ open: Number.NEGATIVE_INFINITY, close: Number.POSITIVE_INFINITY }),
+    settings: {
+      ...defaultRuleSettings,
+      severity: {
+        ...defaultRuleSettings.severity,
+        zero_volume_price_move: "off",
+        price_jump: "off",
+        volume_spike: "off",
+        session_gap: "off"
+      }
+    }
+  })
+  return { clean: result.clean, rejected: result.findings.filter((f) => f.severity === "error") }
 }

@@ -8,10 +8,10 @@ import { Effect, Schedule, Stream } from "effect"
 import { type BarBatch, concatBatches, selectRows } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
 import type { ProviderError, RepositoryError, StorageError } from "../domain/errors.ts"
-import { splitByDay } from "../domain/partition.ts"
+import { filePeriod, splitByDay, tradingDayOf } from "../domain/partition.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
-import { type Rejection, validateBatch } from "../domain/validation.ts"
+import { type Finding, type RuleSettings, validateBars } from "../domain/validation.ts"
 import type { ProviderClient } from "../providers/contract.ts"
 import { mask } from "../providers/kit/secrets.ts"
 import { JobRepository } from "../repository/job-repository.ts"
@@ -43,6 +43,8 @@ export interface IngestRequest {
   readonly retry?: Schedule.Schedule<unknown, ProviderError>
   /** `host:pid` of this process, recorded on the job so a restart can tell a crash from a live run. */
   readonly owner?: string
+  /** Rule severities and thresholds (config `validation`); the defaults otherwise. */
+  readonly rules?: RuleSettings
 }
 
 export interface IngestProgress {
@@ -64,15 +66,21 @@ export interface IngestSummary {
   readonly plan: Omit<Plan, "units">
   readonly tradingDays: number
   readonly failures: ReadonlyArray<UnitFailure>
-  /** Rejected bars by rule, and the first few for the report. */
+  /** Quarantined bars by rule, warnings by rule. */
   readonly rejectedByRule: Readonly<Record<string, number>>
-  readonly rejectedSample: ReadonlyArray<Rejection>
+  readonly warningsByRule: Readonly<Record<string, number>>
+  /** Every finding, for the validation report (at most `FINDINGS_KEPT`; the counts above are complete). */
+  readonly findings: ReadonlyArray<Finding>
 }
+
+/** Findings kept in memory for one run's report; beyond this only the counts grow. */
+export const FINDINGS_KEPT = 200_000
 
 interface SymbolOutcome {
   readonly results: ReadonlyArray<PartitionResult>
   readonly bars: number
-  readonly rejected: ReadonlyArray<Rejection>
+  readonly rejected: number
+  readonly findings: ReadonlyArray<Finding>
   readonly failure?: UnitFailure
 }
 
@@ -82,29 +90,31 @@ const defaultRetry = Schedule.exponential("250 millis", 2).pipe(Schedule.jittere
 const alignmentMs = (frame: Timeframe) => Math.min(timeframeMinutes(frame), frame === "1d" ? 1 : 30) * 60_000
 
 /**
- * Keeps only bars whose interval [ts, ts + frame) overlaps a requested session of the unit's days: a provider may
- * send more than was asked for (pre- and post-market minutes between two regular sessions, days outside the unit).
- * Overlap, not containment, so a clock-aligned 09:00 hourly bar or a midnight-stamped daily bar is kept.
+ * Sorts out what a provider sent for a unit. Bars of the unit's days that overlap the requested session stay (overlap,
+ * not containment, so a clock-aligned 09:00 hourly or a midnight-stamped daily bar counts); pre- and post-market bars
+ * of those days were simply not asked for and are dropped; bars on other trading days belong to other units. What is
+ * left — bars outside every session of their day, or on a day the market was closed — stays, so the
+ * `outside_session` rule can quarantine and report it.
  */
-function withinSessions(
+function withinRequest(
   batch: BarBatch,
   calendar: TradingCalendar,
-  days: ReadonlyArray<string>,
+  unit: { readonly days: ReadonlyArray<string>; readonly start: number; readonly end: number },
   session: SessionKind,
   frameMs: number
 ): BarBatch {
-  const windows = new Map<string, { open: number; close: number }>()
-  for (const day of days) {
-    const s = calendar.session(day, session)
-    if (s !== undefined) windows.set(day, s)
-  }
+  const days = new Set(unit.days)
   const rows: Array<number> = []
   for (const part of splitByDay(batch.ts)) {
-    const w = windows.get(part.day)
-    if (w === undefined) continue
+    const requested = days.has(part.day) ? calendar.session(part.day, session) : undefined
+    const extended = calendar.session(part.day, "extended")
     for (let i = part.from; i < part.to; i++) {
       const ts = batch.ts[i] as number
-      if (ts < w.close && ts + frameMs > w.open) rows.push(i)
+      if (requested !== undefined) {
+        const inRequested = ts < requested.close && ts + frameMs > requested.open
+        const inExtended = extended !== undefined && ts >= extended.open && ts < extended.close
+        if (inRequested || !inExtended) rows.push(i)
+      } else if (extended === undefined && ts >= unit.start && ts < unit.end) rows.push(i)
     }
   }
   return rows.length === batch.ts.length ? batch : selectRows(batch, rows)
@@ -141,6 +151,12 @@ function splitUnit(
     }))
   }
   return undefined
+}
+
+const groupBy = <A>(xs: ReadonlyArray<A>, key: (a: A) => string): Map<string, Array<A>> => {
+  const out = new Map<string, Array<A>>()
+  for (const x of xs) out.set(key(x), [...(out.get(key(x)) ?? []), x])
+  return out
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
@@ -222,30 +238,41 @@ export const runIngest = (
     /** Validates one symbol's bars and replaces its days in the file; the ledger rows are returned, not written. */
     const writeSymbol = (u: WorkUnit, symbol: Symbol, batches: ReadonlyArray<BarBatch>) =>
       Effect.gen(function* () {
-        const fetched = withinSessions(
+        const fetched = withinRequest(
           concatBatches(symbol, batches),
           request.calendar,
-          u.days,
+          u,
           request.session,
           frameMinutes * 60_000
         )
-        const { clean, rejected } = validateBatch(fetched, alignmentMs(request.frame))
-        const byDay = new Map(splitByDay(clean.ts).map((p) => [p.day as string, p]))
-        const slices = u.days.map((day) => {
-          const part = byDay.get(day)
-          return {
-            day,
-            batch: selectRows(clean, part === undefined ? [] : range(part.from, part.to)),
-            provider: request.provider,
-            feed: request.feed
-          }
+        const { clean, quarantined, quarantineRules, findings } = validateBars(fetched, {
+          alignMs: alignmentMs(request.frame),
+          frameMs: frameMinutes * 60_000,
+          sessionOf: (ts) => request.calendar.session(tradingDayOf(ts), request.session),
+          ...(request.rules === undefined ? {} : { settings: request.rules })
         })
-        const written = yield* sink.writeDays({ frame: u.frame, symbol, period: u.period }, slices, metadata(job.id))
-        const rejectedPerDay = new Map<string, number>()
-        for (const r of rejected) {
-          const day = splitByDay(Float64Array.of(r.ts))[0]?.day ?? ""
-          rejectedPerDay.set(day, (rejectedPerDay.get(day) ?? 0) + 1)
+        const daySlices = (batch: BarBatch, rules?: ReadonlyArray<string>) => {
+          const byDay = new Map(splitByDay(batch.ts).map((p) => [p.day as string, p]))
+          return [...new Set([...u.days, ...byDay.keys()])].sort().map((day) => {
+            const part = byDay.get(day)
+            const rows = part === undefined ? [] : range(part.from, part.to)
+            return {
+              day: day as TradingDay,
+              batch: selectRows(batch, rows),
+              provider: request.provider,
+              feed: request.feed,
+              ...(rules === undefined ? {} : { rules: rows.map((i) => rules[i] ?? "") })
+            }
+          })
         }
+        const slices = daySlices(clean).filter((s) => u.days.includes(s.day))
+        const written = yield* sink.writeDays({ frame: u.frame, symbol, period: u.period }, slices, metadata(job.id))
+        // Quarantine mirrors the lake: the same days are replaced, so a re-run never duplicates a rejected bar.
+        const rejectedSlices = daySlices(quarantined, quarantineRules)
+        for (const [period, group] of groupBy(rejectedSlices, (s) => filePeriod(u.frame, s.day))) {
+          yield* sink.writeQuarantine({ frame: u.frame, symbol, period }, group, metadata(job.id))
+        }
+        const rejectedPerDay = new Map(rejectedSlices.map((s) => [s.day as string, s.batch.ts.length]))
         const results = slices.map((s): PartitionResult => {
           const rows = s.batch.ts.length
           const dayRejected = rejectedPerDay.get(s.day) ?? 0
@@ -262,13 +289,19 @@ export const runIngest = (
             file: written.file
           }
         })
-        return { results, bars: clean.ts.length, rejected } satisfies SymbolOutcome as SymbolOutcome
+        return {
+          results,
+          bars: clean.ts.length,
+          rejected: quarantined.ts.length,
+          findings
+        } satisfies SymbolOutcome as SymbolOutcome
       }).pipe(
         Effect.catchTag("StorageError", (e: StorageError) =>
           Effect.succeed<SymbolOutcome>({
             results: [],
             bars: 0,
-            rejected: [],
+            rejected: 0,
+            findings: [],
             failure: failure(symbol, u.days, e.message)
           })
         )
@@ -304,14 +337,15 @@ export const runIngest = (
           return Effect.gen(function* () {
             const f = failure(u.symbols.join(","), u.days, e.message)
             yield* repo.recordFailed(job.id, source, refsOf(u), f.error)
-            return [{ results: [], bars: 0, rejected: [], failure: f }]
+            return [{ results: [], bars: 0, rejected: 0, findings: [], failure: f }]
           })
         })
       )
 
     const failures: Array<UnitFailure> = []
     const rejectedByRule: Record<string, number> = {}
-    const rejectedSample: Array<Rejection> = []
+    const warningsByRule: Record<string, number> = {}
+    const findings: Array<Finding> = []
 
     yield* Stream.fromIterable(units).pipe(
       Stream.mapEffect(processUnit, { concurrency: request.concurrency, unordered: true }),
@@ -319,10 +353,11 @@ export const runIngest = (
         for (const o of outcomes) {
           progress.partitionsDone += o.results.length
           progress.barsWritten += o.bars
-          progress.barsRejected += o.rejected.length
-          for (const r of o.rejected) {
-            rejectedByRule[r.rule] = (rejectedByRule[r.rule] ?? 0) + 1
-            if (rejectedSample.length < 20) rejectedSample.push(r)
+          progress.barsRejected += o.rejected
+          for (const f of o.findings) {
+            const counts = f.severity === "error" ? rejectedByRule : warningsByRule
+            counts[f.rule] = (counts[f.rule] ?? 0) + 1
+            if (findings.length < FINDINGS_KEPT) findings.push(f)
           }
           if (o.failure !== undefined) {
             progress.partitionsFailed += o.failure.days.length
@@ -341,6 +376,7 @@ export const runIngest = (
       tradingDays: plan.tradingDays,
       failures,
       rejectedByRule,
-      rejectedSample
+      warningsByRule,
+      findings
     } satisfies IngestSummary
   })

@@ -12,7 +12,8 @@ import type {
   JobTotals,
   PartitionRecord,
   PartitionRef,
-  PartitionResult
+  PartitionResult,
+  ValidationRun
 } from "./model.ts"
 
 export interface JobRepositoryShape {
@@ -40,6 +41,10 @@ export interface JobRepositoryShape {
    * unfinished partitions `failed`, so the ledger-driven plan redoes them. Returns the jobs it closed.
    */
   readonly abandonStale: (isAlive: (owner: string) => boolean) => Effect.Effect<ReadonlyArray<number>, RepositoryError>
+  /** Records a validation report and its totals (one per job). */
+  readonly recordValidation: (run: Omit<ValidationRun, "createdAt">) => Effect.Effect<void, RepositoryError>
+  readonly listValidations: (limit: number) => Effect.Effect<ReadonlyArray<ValidationRun>, RepositoryError>
+  readonly getValidation: (jobId: number) => Effect.Effect<ValidationRun | undefined, RepositoryError>
   readonly finishJob: (jobId: number, totals: JobTotals, error?: string) => Effect.Effect<JobRecord, RepositoryError>
   readonly listJobs: (limit: number) => Effect.Effect<ReadonlyArray<JobRecord>, RepositoryError>
   readonly getJob: (id: number) => Effect.Effect<JobRecord | undefined, RepositoryError>

@@ -1,7 +1,7 @@
 /** Records the repository keeps: jobs, their partitions (the unit of work) and the coverage ledger. */
 import type { SessionKind } from "../domain/calendar.ts"
 
-export type JobKind = "ingest" | "backfill" | "aggregate"
+export type JobKind = "ingest" | "backfill" | "aggregate" | "validate"
 export type JobState = "running" | "succeeded" | "failed" | "partial" | "abandoned"
 export type PartitionState = "pending" | "running" | "done" | "failed"
 export type CoverageStatus = "complete" | "partial" | "empty" | "missing" | "invalid"
@@ -75,6 +75,19 @@ export interface CoverageRecord extends PartitionRef {
   readonly updatedAt: string
   /** Why the last fetch failed (status `missing`). */
   readonly error: string | null
+}
+
+/** One validation report: a job's findings, where the files are, and totals by rule and severity. */
+export interface ValidationRun {
+  readonly jobId: number
+  readonly kind: string
+  readonly createdAt: string
+  readonly reportCsv: string
+  readonly reportJson: string
+  readonly findings: number
+  readonly errors: number
+  readonly warnings: number
+  readonly totals: ReadonlyArray<{ readonly rule: string; readonly severity: string; readonly count: number }>
 }
 
 /** Where a job's bars come from; stored with every ledger row. */

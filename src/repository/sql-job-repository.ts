@@ -6,7 +6,7 @@ import { Clock, Effect } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { RepositoryError } from "../domain/errors.ts"
 import type { JobRepositoryShape } from "./job-repository.ts"
-import type { CoverageRecord, JobRecord, PartitionRecord } from "./model.ts"
+import type { CoverageRecord, JobRecord, PartitionRecord, ValidationRun } from "./model.ts"
 
 type Row = Record<string, unknown>
 
@@ -101,6 +101,22 @@ export const makeSqlJobRepository = Effect.gen(function* () {
           WHERE job_id = ${jobId} AND (frame || '|' || symbol || '|' || day) IN ${sql.in(days)}`
       }
     })
+
+  const validationFromRow = (r: Row) =>
+    Effect.map(
+      sql<Row>`SELECT rule, severity, count FROM validation_results WHERE job_id = ${num(r.job_id)} ORDER BY severity, count DESC, rule`,
+      (totals): ValidationRun => ({
+        jobId: num(r.job_id),
+        kind: str(r.kind),
+        createdAt: str(r.created_at),
+        reportCsv: str(r.report_csv),
+        reportJson: str(r.report_json),
+        findings: num(r.findings),
+        errors: num(r.errors),
+        warnings: num(r.warnings),
+        totals: totals.map((t) => ({ rule: str(t.rule), severity: str(t.severity), count: num(t.count) }))
+      })
+    )
 
   const repo: JobRepositoryShape = {
     createJob: (spec, partitions) =>
@@ -204,6 +220,42 @@ export const makeSqlJobRepository = Effect.gen(function* () {
           })
         )
         .pipe(Effect.mapError(toRepositoryError)),
+
+    recordValidation: (run) =>
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const at = yield* now
+            yield* sql`DELETE FROM validation_results WHERE job_id = ${run.jobId}`
+            yield* sql`DELETE FROM validation_runs WHERE job_id = ${run.jobId}`
+            yield* sql`INSERT INTO validation_runs ${sql.insert({
+              job_id: run.jobId,
+              kind: run.kind,
+              created_at: at,
+              report_csv: run.reportCsv,
+              report_json: run.reportJson,
+              findings: run.findings,
+              errors: run.errors,
+              warnings: run.warnings
+            })}`
+            for (const t of run.totals) {
+              yield* sql`INSERT INTO validation_results ${sql.insert({ job_id: run.jobId, rule: t.rule, severity: t.severity, count: t.count })}`
+            }
+          })
+        )
+        .pipe(Effect.mapError(toRepositoryError)),
+
+    listValidations: (limit) =>
+      Effect.gen(function* () {
+        const runs = yield* sql<Row>`SELECT * FROM validation_runs ORDER BY job_id DESC LIMIT ${limit}`
+        return yield* Effect.forEach(runs, (r) => validationFromRow(r))
+      }).pipe(Effect.mapError(toRepositoryError)),
+
+    getValidation: (jobId) =>
+      Effect.gen(function* () {
+        const runs = yield* sql<Row>`SELECT * FROM validation_runs WHERE job_id = ${jobId}`
+        return runs[0] === undefined ? undefined : yield* validationFromRow(runs[0])
+      }).pipe(Effect.mapError(toRepositoryError)),
 
     abandonStale: (isAlive) =>
       Effect.gen(function* () {

@@ -18,6 +18,8 @@ export interface DaySlice {
   readonly batch: BarBatch
   readonly provider: string
   readonly feed: string
+  /** Quarantine only: the error rules each bar broke (comma-separated), one per row. */
+  readonly rules?: ReadonlyArray<string>
 }
 
 // hyparquet-writer bundles its own hyparquet types, so take the schema type from the writer itself.
@@ -54,6 +56,26 @@ const baseSchema: WriterSchema = [
   },
   {
     name: "feed",
+    type: "BYTE_ARRAY",
+    converted_type: "UTF8",
+    logical_type: { type: "STRING" },
+    repetition_type: "REQUIRED"
+  }
+]
+
+/** Quarantined bars add the rules they broke and their severity. */
+const quarantineSchema: WriterSchema = [
+  { name: "schema", num_children: 13 },
+  ...baseSchema.slice(1),
+  {
+    name: "rule",
+    type: "BYTE_ARRAY",
+    converted_type: "UTF8",
+    logical_type: { type: "STRING" },
+    repetition_type: "REQUIRED"
+  },
+  {
+    name: "severity",
     type: "BYTE_ARRAY",
     converted_type: "UTF8",
     logical_type: { type: "STRING" },
@@ -100,6 +122,8 @@ export function encodeBars(
   const feed = new Array<string>(rows)
   const aggregated = slices.some((s) => s.batch.partial !== undefined)
   const partial = new Array<boolean>(aggregated ? rows : 0)
+  const quarantine = slices.some((s) => s.rules !== undefined)
+  const rules = new Array<string>(quarantine ? rows : 0)
   let at = 0
   let minTs = Number.POSITIVE_INFINITY
   let maxTs = Number.NEGATIVE_INFINITY
@@ -110,6 +134,7 @@ export function encodeBars(
     provider.fill(s.provider, at, at + b.ts.length)
     feed.fill(s.feed, at, at + b.ts.length)
     if (aggregated) for (let i = 0; i < b.ts.length; i++) partial[at + i] = b.partial?.[i] === 1
+    if (quarantine) for (let i = 0; i < b.ts.length; i++) rules[at + i] = s.rules?.[i] ?? ""
     if (b.ts.length > 0) {
       minTs = Math.min(minTs, b.ts[0] as number)
       maxTs = Math.max(maxTs, b.ts[b.ts.length - 1] as number)
@@ -128,7 +153,7 @@ export function encodeBars(
   }
   const pw = new ParquetWriter({
     writer,
-    schema: aggregated ? aggregatedSchema : baseSchema,
+    schema: quarantine ? quarantineSchema : aggregated ? aggregatedSchema : baseSchema,
     codec: "ZSTD",
     compressors: { ZSTD: zstd },
     kvMetadata: Object.entries(kv).map(([key, value]) => ({ key, value })),
@@ -147,7 +172,13 @@ export function encodeBars(
       { name: "vwap", data: nullable(cols.vwap, (x) => x) },
       { name: "provider", data: provider },
       { name: "feed", data: feed },
-      ...(aggregated ? [{ name: "is_partial", data: partial }] : [])
+      ...(aggregated ? [{ name: "is_partial", data: partial }] : []),
+      ...(quarantine
+        ? [
+            { name: "rule", data: rules },
+            { name: "severity", data: new Array<string>(rows).fill("error") }
+          ]
+        : [])
     ],
     rowGroupSize: 100_000
   })
@@ -159,6 +190,8 @@ export interface DecodedFile {
   readonly batch: BarBatch
   readonly provider: ReadonlyArray<string>
   readonly feed: ReadonlyArray<string>
+  /** Quarantine files: the rules each row broke. */
+  readonly rules: ReadonlyArray<string> | undefined
   readonly metadata: Readonly<Record<string, string>>
 }
 
@@ -178,6 +211,7 @@ export async function decodeBars(symbol: Symbol, bytes: Uint8Array): Promise<Dec
   const batch = aggregated ? { ...emptyBatch(symbol, rows), partial: new Uint8Array(rows) } : emptyBatch(symbol, rows)
   const provider = new Array<string>(rows)
   const feed = new Array<string>(rows)
+  const rules = metadata.schema.some((c) => c.name === "rule") ? new Array<string>(rows) : undefined
   const target: Record<string, Float64Array> = {
     ts: batch.ts,
     open: batch.open,
@@ -196,8 +230,13 @@ export async function decodeBars(symbol: Symbol, bytes: Uint8Array): Promise<Dec
     onChunk: (chunk: ColumnData) => {
       const numeric = target[chunk.columnName]
       if (numeric !== undefined) toNumbers(chunk.columnData, numeric, chunk.rowStart)
-      else if (chunk.columnName === "provider" || chunk.columnName === "feed") {
-        const out = chunk.columnName === "provider" ? provider : feed
+      else if (
+        chunk.columnName === "provider" ||
+        chunk.columnName === "feed" ||
+        (chunk.columnName === "rule" && rules)
+      ) {
+        const out =
+          chunk.columnName === "provider" ? provider : chunk.columnName === "feed" ? feed : (rules as Array<string>)
         for (let i = 0; i < chunk.columnData.length; i++) out[chunk.rowStart + i] = String(chunk.columnData[i])
       } else if (chunk.columnName === "is_partial" && batch.partial !== undefined) {
         for (let i = 0; i < chunk.columnData.length; i++)
@@ -207,5 +246,5 @@ export async function decodeBars(symbol: Symbol, bytes: Uint8Array): Promise<Dec
   })
   const kv: Record<string, string> = {}
   for (const { key, value } of metadata.key_value_metadata ?? []) kv[key] = value ?? ""
-  return { batch, provider, feed, metadata: kv }
+  return { batch, provider, feed, rules, metadata: kv }
 }

@@ -2,7 +2,7 @@
  * The Parquet sink: merges days into a symbol's month (or year) file and replaces the file atomically. Writing a
  * day again replaces that day only, so re-runs never duplicate bars and the file's other days are never lost.
  */
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { Context, Effect, Layer } from "effect"
 import { selectRows } from "../domain/bar.ts"
@@ -28,7 +28,15 @@ export interface ParquetSinkShape {
     metadata: Readonly<Record<string, string>>
   ) => Effect.Effect<WrittenFile, StorageError>
   readonly readFile: (key: FileKey) => Effect.Effect<DecodedFile | undefined, StorageError>
+  /** The same, for the quarantine tree (`quarantine/frame=…`): bars an error rule kept out, with the rules. */
+  readonly writeQuarantine: (
+    key: FileKey,
+    days: ReadonlyArray<DaySlice>,
+    metadata: Readonly<Record<string, string>>
+  ) => Effect.Effect<WrittenFile, StorageError>
 }
+
+type Root = "ohlcv" | "quarantine"
 
 export class ParquetSink extends Context.Service<ParquetSink, ParquetSinkShape>()("marketpipe/ParquetSink") {}
 
@@ -41,43 +49,53 @@ function existingSlices(file: DecodedFile): Array<DaySlice> {
       Array.from({ length: to - from }, (_, i) => from + i)
     ),
     provider: file.provider[from] ?? "",
-    feed: file.feed[from] ?? ""
+    feed: file.feed[from] ?? "",
+    ...(file.rules === undefined ? {} : { rules: file.rules.slice(from, to) })
   }))
 }
 
 export const makeParquetSink = (dataDir: string): ParquetSinkShape => {
-  const pathOf = (key: FileKey) => join(dataDir, fileRelativePath("ohlcv", key))
+  const pathOf = (root: Root, key: FileKey) => join(dataDir, fileRelativePath(root, key))
   const fail = (path: string) => (cause: unknown) =>
     new StorageError({ path, reason: cause instanceof Error ? cause.message : String(cause) })
 
-  const readFile = (key: FileKey) => {
-    const path = pathOf(key)
+  const read = (root: Root, key: FileKey) => {
+    const path = pathOf(root, key)
     return Effect.tryPromise({
       try: async () => (existsSync(path) ? decodeBars(key.symbol, readFileSync(path)) : undefined),
       catch: fail(path)
     })
   }
 
-  const writeDays = (key: FileKey, days: ReadonlyArray<DaySlice>, metadata: Readonly<Record<string, string>>) =>
-    Effect.gen(function* () {
-      const path = pathOf(key)
-      const current = yield* readFile(key)
-      const replaced = new Set(days.map((d) => d.day))
-      const kept = current === undefined ? [] : existingSlices(current).filter((s) => !replaced.has(s.day))
-      const merged = [...kept, ...days.filter((d) => d.batch.ts.length > 0)].sort((a, b) => (a.day < b.day ? -1 : 1))
-      const hashes = new Map(days.map((d) => [d.day, batchHash(d.batch)]))
-      // Nothing to keep and nothing new: leave no empty file behind.
-      if (merged.length === 0 && current === undefined) return { file: "", rows: 0, hashes }
-      const bytes = yield* Effect.try({ try: () => encodeBars(key.symbol, merged, metadata), catch: fail(path) })
-      yield* Effect.try({ try: () => writeFileAtomic(path, bytes), catch: fail(path) })
-      return {
-        file: fileRelativePath("ohlcv", key),
-        rows: merged.reduce((n, s) => n + s.batch.ts.length, 0),
-        hashes
-      }
-    })
+  const write =
+    (root: Root) => (key: FileKey, days: ReadonlyArray<DaySlice>, metadata: Readonly<Record<string, string>>) =>
+      Effect.gen(function* () {
+        const path = pathOf(root, key)
+        const current = yield* read(root, key)
+        const replaced = new Set(days.map((d) => d.day))
+        const kept = current === undefined ? [] : existingSlices(current).filter((s) => !replaced.has(s.day))
+        const merged = [...kept, ...days.filter((d) => d.batch.ts.length > 0)].sort((a, b) => (a.day < b.day ? -1 : 1))
+        const hashes = new Map(days.map((d) => [d.day, batchHash(d.batch)]))
+        // Nothing to keep and nothing new: leave no empty file behind (and remove one that only held these days).
+        if (merged.length === 0) {
+          if (current !== undefined) yield* Effect.try({ try: () => rmSync(path, { force: true }), catch: fail(path) })
+          return { file: "", rows: 0, hashes }
+        }
+        const bytes = yield* Effect.try({ try: () => encodeBars(key.symbol, merged, metadata), catch: fail(path) })
+        yield* Effect.try({ try: () => writeFileAtomic(path, bytes), catch: fail(path) })
+        return {
+          file: fileRelativePath(root, key),
+          rows: merged.reduce((n, s) => n + s.batch.ts.length, 0),
+          hashes
+        }
+      })
 
-  return { dataDir, writeDays, readFile }
+  return {
+    dataDir,
+    writeDays: write("ohlcv"),
+    readFile: (key) => read("ohlcv", key),
+    writeQuarantine: write("quarantine")
+  }
 }
 
 export const parquetSinkLayer = (dataDir: string) => Layer.succeed(ParquetSink, makeParquetSink(dataDir))

@@ -37,7 +37,7 @@ describe("core validation rules", () => {
     test(`${rule} rejects only the bad bar (${JSON.stringify(change)})`, () => {
       const batch = batchFromBars(sym, [good(0), { ...good(1), ...change }, good(2)])
       const { clean, rejected } = validateBatch(batch, 60_000)
-      expect(rejected.map((r) => r.rule as string)).toEqual([rule])
+      expect(rejected.map((r) => r.rule as string)).toContain(rule)
       expect(barsOf(clean).map((b) => b.ts)).toEqual([good(0).ts, good(2).ts])
     })
   }

@@ -66,6 +66,25 @@ export const sqliteMigrations = Migrator.fromRecord({
     "ALTER TABLE jobs ADD COLUMN owner TEXT",
     "ALTER TABLE coverage ADD COLUMN error TEXT",
     "CREATE INDEX jobs_state ON jobs (state)"
+  ]),
+  "3_validation_reports": run([
+    `CREATE TABLE validation_runs (
+      job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+      kind TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      report_csv TEXT NOT NULL,
+      report_json TEXT NOT NULL,
+      findings INTEGER NOT NULL,
+      errors INTEGER NOT NULL,
+      warnings INTEGER NOT NULL
+    )`,
+    `CREATE TABLE validation_results (
+      job_id INTEGER NOT NULL REFERENCES validation_runs(job_id) ON DELETE CASCADE,
+      rule TEXT NOT NULL,
+      severity TEXT NOT NULL,
+      count INTEGER NOT NULL,
+      PRIMARY KEY (job_id, rule, severity)
+    )`
   ])
 })
 

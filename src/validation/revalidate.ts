@@ -1,0 +1,49 @@
+/**
+ * `ohlcv validate` over data already in the lake: reads the 1m files of the symbols and days asked for, runs every
+ * rule with the current settings and reports what they find. The lake itself is not changed.
+ */
+import { Effect } from "effect"
+import { type BarBatch, selectRows } from "../domain/bar.ts"
+import type { SessionKind, TradingCalendar } from "../domain/calendar.ts"
+import { filePeriod, splitByDay, tradingDayOf } from "../domain/partition.ts"
+import type { Symbol } from "../domain/symbol.ts"
+import { type Finding, type RuleSettings, validateBars } from "../domain/validation.ts"
+import { ParquetSink } from "../storage/parquet-sink.ts"
+
+export interface RevalidateRequest {
+  readonly calendar: TradingCalendar
+  readonly symbols: ReadonlyArray<Symbol>
+  readonly from: string
+  readonly to: string
+  readonly session: SessionKind
+  readonly rules: RuleSettings
+}
+
+export const revalidateLake = (request: RevalidateRequest) =>
+  Effect.gen(function* () {
+    const sink = yield* ParquetSink
+    const days = request.calendar.tradingDays(request.from, request.to)
+    const periods = [...new Set(days.map((d) => filePeriod("1m", d)))]
+    const findings: Array<Finding> = []
+    let bars = 0
+    for (const symbol of request.symbols) {
+      for (const period of periods) {
+        const file = yield* sink.readFile({ frame: "1m", symbol, period })
+        if (file === undefined) continue
+        const rows = splitByDay(file.batch.ts)
+          .filter((p) => p.day >= request.from && p.day <= request.to)
+          .flatMap((p) => Array.from({ length: p.to - p.from }, (_, i) => p.from + i))
+        const batch: BarBatch = selectRows(file.batch, rows)
+        bars += batch.ts.length
+        findings.push(
+          ...validateBars(batch, {
+            alignMs: 60_000,
+            frameMs: 60_000,
+            sessionOf: (ts) => request.calendar.session(tradingDayOf(ts), request.session),
+            settings: request.rules
+          }).findings
+        )
+      }
+    }
+    return { bars, findings }
+  })
