@@ -14,6 +14,7 @@ import { ingestCommand } from "./commands/ingest.ts"
 import { jobsCommand } from "./commands/jobs.ts"
 import { ledgerCommand } from "./commands/ledger.ts"
 import { providersCommand } from "./commands/providers.ts"
+import { queryCommand } from "./commands/query.ts"
 import { validateCommand } from "./commands/validate.ts"
 import { ExitCode } from "./exit-codes.ts"
 
@@ -24,7 +25,7 @@ const ohlcv = Command.make("ohlcv").pipe(
 
 export const rootCommand = Command.make("marketpipe").pipe(
   Command.withDescription("Market-data pipeline: OHLCV bars from provider plugins into a validated Parquet lake"),
-  Command.withSubcommands([ohlcv, jobsCommand, ledgerCommand, providersCommand])
+  Command.withSubcommands([ohlcv, jobsCommand, ledgerCommand, providersCommand, queryCommand])
 )
 
 /** Maps a failed run to an exit code and prints the one-line reason (the CLI already printed parse errors). */

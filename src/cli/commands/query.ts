@@ -1,0 +1,121 @@
+/**
+ * `marketpipe query "SQL"`: one read-only SELECT over the lake with DuckDB. Views `bars_1m` … `bars_1d` and
+ * `quarantine` expose the Hive keys `frame` and `symbol`; output is a table, CSV (`--csv`) or JSON (`--json`), at
+ * most `--limit` rows (0 = all). Nothing the query says can write a file or change a setting.
+ */
+import { stringify } from "csv-stringify/sync"
+import { Effect, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { loadConfig } from "../../config/load.ts"
+import { UsageError } from "../../domain/errors.ts"
+import { type Cell, type Column, loadDuckDB, openLake, type RowSink, runQuery } from "../../query/duckdb.ts"
+import { type CommonFlags, checkInput, currentEnvironment, type Environment } from "../app.ts"
+import { makeOutput, table } from "../output.ts"
+import { commonFlags } from "./common.ts"
+
+export interface QueryFlags extends CommonFlags {
+  readonly sql: string
+  readonly csv: boolean
+  readonly limit: number
+}
+
+export const DEFAULT_LIMIT = 1000
+
+const text = (cell: Cell, nullAs: string): string =>
+  cell === null ? nullAs : typeof cell === "object" ? JSON.stringify(cell) : String(cell)
+
+const csv = (rows: ReadonlyArray<ReadonlyArray<string>>) => stringify(rows as Array<Array<string>>)
+
+const write = (s: string) => {
+  process.stdout.write(s)
+}
+
+/** CSV and JSON stream as chunks arrive; a table needs every row for its column widths. */
+function makeSink(format: "table" | "csv" | "json", print: (s: string) => void) {
+  let names: ReadonlyArray<string> = []
+  let first = true
+  const tableRows: Array<ReadonlyArray<string>> = []
+  const sink: RowSink = {
+    columns: (columns: ReadonlyArray<Column>) => {
+      names = columns.map((c) => c.name)
+      if (format === "csv") write(csv([names]))
+      if (format === "json") write("[")
+    },
+    rows: (rows) => {
+      if (format === "table") for (const r of rows) tableRows.push(r.map((c) => text(c, "NULL")))
+      else if (format === "csv") write(csv(rows.map((r) => r.map((c) => text(c, "")))))
+      else {
+        const objects = rows.map((r) => JSON.stringify(Object.fromEntries(names.map((n, i) => [n, r[i] ?? null]))))
+        write(`${first ? "" : ","}${objects.join(",")}`)
+        first = false
+      }
+    }
+  }
+  const finish = () => {
+    if (format === "json") write("]\n")
+    if (format === "table") print(table(names, tableRows))
+  }
+  return { sink, finish }
+}
+
+export const queryMain = (flags: QueryFlags, environment: Environment = currentEnvironment()) =>
+  Effect.gen(function* () {
+    if (flags.csv && flags.json)
+      return yield* new UsageError({ field: "--csv", reason: "choose one of --csv and --json (default: a table)" })
+    if (flags.limit < 0)
+      return yield* new UsageError({ field: "--limit", reason: `${flags.limit} is negative; 0 prints every row` })
+    if (flags.sql.trim() === "") return yield* new UsageError({ field: "SQL", reason: "the query is empty" })
+    const loaded = yield* loadConfig({
+      path: Option.getOrUndefined(flags.config),
+      dataDir: Option.getOrUndefined(flags.dataDir),
+      env: environment.env,
+      cwd: environment.cwd
+    })
+    yield* checkInput(() => {
+      if (/[*?[]/u.test(loaded.dataDir))
+        throw new UsageError({
+          field: "data_dir",
+          reason: `'${loaded.dataDir}' contains a glob character (* ? [), which DuckDB would expand`
+        })
+    })
+    const out = makeOutput({ json: flags.json, tty: false })
+    for (const n of loaded.notices) out.notice(`notice: ${n}`)
+    const duck = yield* loadDuckDB(environment.env)
+    const format = flags.csv ? "csv" : flags.json ? "json" : "table"
+    const outcome = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const session = yield* openLake(duck, loaded.dataDir)
+        if (session.views.every((v) => v.glob === undefined))
+          out.notice(`notice: no Parquet files under ${loaded.dataDir} yet; every view is empty`)
+        const { sink, finish } = makeSink(format, out.result)
+        const outcome = yield* runQuery(session, flags.sql, flags.limit, sink)
+        finish()
+        return outcome
+      })
+    )
+    if (outcome.truncated)
+      out.notice(`notice: showing the first ${flags.limit} rows; --limit N shows more, --limit 0 shows every row`)
+    return outcome
+  })
+
+export const queryCommand = Command.make(
+  "query",
+  {
+    sql: Argument.String("SQL").pipe(
+      Argument.withDescription(
+        "one SELECT over the views bars_1m, bars_5m, bars_15m, bars_30m, bars_1h, bars_4h, bars_1d and quarantine"
+      )
+    ),
+    csv: Flag.Boolean("csv").pipe(Flag.withDescription("print CSV (header + rows)"), Flag.withDefault(false)),
+    limit: Flag.Int("limit").pipe(
+      Flag.withDescription(`print at most N rows (default ${DEFAULT_LIMIT}; 0 = every row)`),
+      Flag.withDefault(DEFAULT_LIMIT)
+    ),
+    ...commonFlags
+  },
+  (flags) => Effect.asVoid(queryMain(flags))
+).pipe(
+  Command.withDescription(
+    "Read-only SQL (DuckDB) over the lake: views bars_<frame> and quarantine with Hive keys frame and symbol; a table, --csv or --json"
+  )
+)

@@ -1,0 +1,229 @@
+/**
+ * DuckDB over the lake, loaded lazily: only `marketpipe query` pays for the native library (70 MB), and nothing here
+ * imports `@duckdb/node-api` until a query runs. From source (Bun, Deno) the package loads as is; the compiled
+ * binary first makes its embedded library loadable (`native.ts`).
+ *
+ * A session is an in-memory database with the lake's views and the read-only lock-down of `read-only.ts`.
+ */
+import type {
+  DuckDBConnection,
+  DuckDBInstance,
+  DuckDBType,
+  DuckDBValue,
+  DuckDBValueConverter,
+  Json
+} from "@duckdb/node-api"
+import { Data, Effect } from "effect"
+import { StorageError, UsageError } from "../domain/errors.ts"
+import { instanceOptions, lockConfiguration, prepareReadOnly, restrictAccess } from "./read-only.ts"
+import { lakeRoots, lakeViews } from "./views.ts"
+
+export type DuckDBModule = typeof import("@duckdb/node-api")
+
+/** DuckDB could not be loaded or failed in a way that is not about the query (exit 1). */
+export class QueryEngineError extends Data.TaggedError("QueryEngineError")<{ readonly reason: string }> {
+  override get message(): string {
+    return `duckdb: ${this.reason}`
+  }
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+const isCompiledBinary = () => typeof Bun !== "undefined" && Bun.isStandaloneExecutable === true
+
+let loading: Promise<DuckDBModule> | undefined
+
+async function load(env: Readonly<Record<string, string | undefined>>): Promise<DuckDBModule> {
+  if (isCompiledBinary()) {
+    const { preloadEmbeddedDuckDB } = await import("./native.ts")
+    await preloadEmbeddedDuckDB(env)
+  }
+  return await import("@duckdb/node-api")
+}
+
+/** Loads `@duckdb/node-api` once per process. */
+export const loadDuckDB = (
+  env: Readonly<Record<string, string | undefined>> = process.env
+): Effect.Effect<DuckDBModule, QueryEngineError> =>
+  Effect.tryPromise({
+    try: () => {
+      loading ??= load(env).catch((e: unknown) => {
+        loading = undefined
+        throw e
+      })
+      return loading
+    },
+    catch: (e) => {
+      const reason = message(e)
+      return new QueryEngineError({
+        reason: /allow-ffi/u.test(reason)
+          ? `DuckDB is a native library: under Deno run with --allow-ffi (${reason})`
+          : `could not load DuckDB: ${reason}`
+      })
+    }
+  })
+
+/** A cell as printed: JSON-compatible, timestamps as ISO-8601 UTC, integers as numbers when exact. */
+export type Cell = Json
+
+export interface Column {
+  readonly name: string
+  readonly type: string
+}
+
+export interface LakeSession {
+  readonly duck: DuckDBModule
+  readonly instance: DuckDBInstance
+  readonly connection: DuckDBConnection
+  /** The views created, and the files each reads (none: the view is empty). */
+  readonly views: ReadonlyArray<{ readonly name: string; readonly glob: string | undefined }>
+}
+
+const run = (connection: DuckDBConnection, sql: string) =>
+  Effect.tryPromise({ try: () => connection.run(sql), catch: (e) => new QueryEngineError({ reason: message(e) }) })
+
+/**
+ * Opens an in-memory DuckDB with the lake's views, locked down to read the lake only; closed with the scope.
+ * A broken file in the lake fails view creation with a `StorageError`.
+ */
+export const openLake = (duck: DuckDBModule, dataDir: string) =>
+  Effect.gen(function* () {
+    const { instance, connection } = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          const instance = await duck.DuckDBInstance.create(":memory:", { ...instanceOptions })
+          return { instance, connection: await instance.connect() }
+        },
+        catch: (e) => new QueryEngineError({ reason: message(e) })
+      }),
+      (s) =>
+        Effect.sync(() => {
+          s.connection.closeSync()
+          s.instance.closeSync()
+        })
+    )
+    const roots = lakeRoots(dataDir)
+    for (const statement of restrictAccess([roots.ohlcv, roots.quarantine])) yield* run(connection, statement)
+    const views = lakeViews(dataDir)
+    for (const view of views)
+      yield* Effect.tryPromise({
+        try: () => connection.run(view.sql),
+        catch: (e) => new StorageError({ path: view.glob ?? view.name, reason: message(e) })
+      })
+    yield* run(connection, lockConfiguration)
+    const session: LakeSession = {
+      duck,
+      instance,
+      connection,
+      views: views.map((v) => ({ name: v.name, glob: v.glob }))
+    }
+    return session
+  })
+
+const isoFrom = (epochMillis: bigint, subMillis: string): string | undefined => {
+  const ms = Number(epochMillis)
+  if (!Number.isSafeInteger(ms) || Math.abs(ms) > 8.64e15) return undefined
+  const iso = new Date(ms).toISOString()
+  return /^0*$/u.test(subMillis) ? iso : `${iso.slice(0, -1)}${subMillis}Z`
+}
+
+/** `epoch * unit` → ISO-8601 UTC with the precision the value has; `undefined` for ±infinity and out-of-range. */
+const isoFromUnits = (value: bigint, perMilli: bigint, digits: number): string | undefined => {
+  let millis = value / perMilli
+  let rest = value % perMilli
+  if (rest < 0n) {
+    millis -= 1n
+    rest += perMilli
+  }
+  return isoFrom(millis, digits === 0 ? "" : rest.toString().padStart(digits, "0"))
+}
+
+const exactNumber = (n: bigint): Json =>
+  n >= Number.MIN_SAFE_INTEGER && n <= Number.MAX_SAFE_INTEGER ? Number(n) : n.toString()
+
+/** DuckDB values → cells. Nested values (lists, structs) recurse through it, so their timestamps are ISO too. */
+export function cellConverter(duck: DuckDBModule): DuckDBValueConverter<Json> {
+  const convert = (value: DuckDBValue, type: DuckDBType, self: DuckDBValueConverter<Json>): Json | null => {
+    if (value === null) return null
+    if (typeof value === "bigint") return exactNumber(value)
+    if (value instanceof duck.DuckDBTimestampTZValue || value instanceof duck.DuckDBTimestampValue)
+      return isoFromUnits(value.micros, 1000n, 3) ?? value.toString()
+    if (value instanceof duck.DuckDBTimestampMillisecondsValue)
+      return isoFromUnits(value.millis, 1n, 0) ?? value.toString()
+    if (value instanceof duck.DuckDBTimestampSecondsValue)
+      return isoFromUnits(value.seconds * 1000n, 1n, 0) ?? value.toString()
+    if (value instanceof duck.DuckDBTimestampNanosecondsValue)
+      return isoFromUnits(value.nanos, 1_000_000n, 6) ?? value.toString()
+    if (value instanceof duck.DuckDBDecimalValue) return value.width <= 15 ? value.toDouble() : value.toString()
+    return duck.JsonDuckDBValueConverter(value, type, self)
+  }
+  return convert
+}
+
+/** DuckDB's error messages carry their class first ("Binder Error: …"); these are not about the query. */
+const engineFailure = /^(?:Out of Memory|INTERNAL|FATAL|Fatal|Internal) Error/u
+
+const sqlError = (e: unknown) => {
+  const reason = message(e)
+  return engineFailure.test(reason) ? new QueryEngineError({ reason }) : new UsageError({ field: "SQL", reason })
+}
+
+/** Where rows go as they arrive, so large results never sit in memory whole (unless a table needs widths). */
+export interface RowSink {
+  readonly columns: (columns: ReadonlyArray<Column>) => void
+  readonly rows: (rows: ReadonlyArray<ReadonlyArray<Cell>>) => void
+}
+
+export interface QueryOutcome {
+  readonly columns: ReadonlyArray<Column>
+  readonly rows: number
+  /** More rows existed than `limit` allowed. */
+  readonly truncated: boolean
+}
+
+/** Awaits a DuckDB call; interrupting the fiber interrupts the running query. */
+const call = <A>(connection: DuckDBConnection, f: () => Promise<A>) =>
+  Effect.tryPromise({
+    try: (signal) => {
+      const stop = () => connection.interrupt()
+      signal.addEventListener("abort", stop, { once: true })
+      return f().finally(() => signal.removeEventListener("abort", stop))
+    },
+    catch: sqlError
+  })
+
+/**
+ * Runs one read-only SELECT and streams at most `limit` rows (0 = all) into `sink`. Refused or failing SQL fails
+ * with a `UsageError` (field `SQL`).
+ */
+export const runQuery = (session: LakeSession, sql: string, limit: number, sink: RowSink) =>
+  Effect.gen(function* () {
+    const { connection, duck } = session
+    const prepared = yield* prepareReadOnly(connection, duck.StatementType.SELECT, sql)
+    const result = yield* call(connection, () => prepared.stream())
+    const names = result.deduplicatedColumnNames()
+    const columns = names.map((name, i) => ({ name, type: result.columnType(i).toString() }))
+    sink.columns(columns)
+    const converter = cellConverter(duck)
+    let rows = 0
+    let truncated = false
+    while (true) {
+      const chunk = yield* call(connection, () => result.fetchChunk())
+      if (chunk === null || chunk.rowCount === 0) break
+      let batch: ReadonlyArray<ReadonlyArray<Cell>> = chunk.convertRows(converter)
+      if (limit > 0 && rows + batch.length > limit) {
+        batch = batch.slice(0, limit - rows)
+        truncated = true
+      }
+      rows += batch.length
+      if (batch.length > 0) sink.rows(batch)
+      if (truncated) break
+      // Exactly `limit` rows so far: one more chunk tells whether there were more.
+      if (limit > 0 && rows === limit) {
+        const next = yield* call(connection, () => result.fetchChunk())
+        truncated = next !== null && next.rowCount > 0
+        break
+      }
+    }
+    return { columns, rows, truncated } satisfies QueryOutcome
+  })
