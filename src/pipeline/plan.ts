@@ -96,9 +96,8 @@ export function planWork(input: PlanInput): Plan {
     const last = calendar.session(runDays[runDays.length - 1] as string, session)
     if (first === undefined || last === undefined) continue
     const perSymbol = runDays.reduce((n, d) => n + (expected.get(d) ?? 0), 0)
-    // As many symbols as fit the memory budget: a multi-symbol provider then packs its pages full (Alpaca counts a
-    // page's 10,000 bars across symbols), where one symbol per request would leave each chain's last page part-empty.
-    const size = Math.max(1, Math.min(input.maxSymbolsPerRequest, Math.floor(UNIT_BAR_CAP / Math.max(perSymbol, 1))))
+    const budget = Math.min(input.maxBarsPerRequest, UNIT_BAR_CAP)
+    const size = Math.max(1, Math.min(input.maxSymbolsPerRequest, Math.floor(budget / Math.max(perSymbol, 1))))
     for (let i = 0; i < symbols.length; i += size) {
       const group = symbols.slice(i, i + size)
       units.push({

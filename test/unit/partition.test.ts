@@ -55,14 +55,11 @@ describe("partitions and files", () => {
     ])
     expect(new Date(single.units[2]?.start ?? 0).toISOString()).toBe("2024-03-01T14:30:00.000Z")
     expect(new Date(single.units[2]?.end ?? 0).toISOString()).toBe("2024-03-04T21:00:00.000Z")
-    // Alpaca-like limits: 2 days x 390 bars = 780 per symbol; 64 symbols fit the 50,000-bar unit budget, so all 30
-    // share one request chain per file, whose pages the provider fills across symbols.
+    // Alpaca-like limits: 2 days x 390 bars = 780 per symbol, so 12 symbols fill a 10,000-bar page.
     const symbols = Array.from({ length: 30 }, (_, i) => `S${i}` as Symbol)
     const multi = planWork({ ...base, symbols, maxBarsPerRequest: 10_000, maxSymbolsPerRequest: 100 })
-    expect(multi.units.map((u) => u.symbols.length)).toEqual([30, 30])
+    expect(multi.units.map((u) => u.symbols.length)).toEqual([12, 12, 6, 12, 12, 6])
     expect(multi).toMatchObject({ tradingDays: 4, partitions: 120, covered: 0, expectedBars: 120 * 390, requests: 6 })
-    const capped = planWork({ ...base, symbols, maxBarsPerRequest: 10_000, maxSymbolsPerRequest: 8 })
-    expect(capped.units.map((u) => u.symbols.length)).toEqual([8, 8, 8, 6, 8, 8, 8, 6])
   })
 
   test("the ledger's days are skipped, and a gap splits a run", () => {
