@@ -46,7 +46,10 @@ const showRun = (
   json: boolean,
   sample: ReadonlyArray<Record<string, unknown>>
 ): void => {
-  if (json) return out.result(JSON.stringify({ ...run, sample }))
+  if (json) {
+    out.result(JSON.stringify({ ...run, sample }))
+    return
+  }
   out.result(
     [
       `report for job ${run.jobId} (${run.kind}, ${run.createdAt}): ${run.errors} bar(s) quarantined, ${run.warnings} warning(s)`,
