@@ -1,6 +1,7 @@
 /**
- * MarketPipe's public surface: the bar and calendar model, the provider plugin SDK (contract v1), and the services
- * and layers the CLI is built from. Third-party plugins import types from here only.
+ * MarketPipe's public surface: the bar and calendar model, `loadOhlcv()` for research (columnar bars from the lake),
+ * the provider plugin SDK (contract v1), and the services and layers the CLI is built from. Third-party plugins import
+ * types from here only.
  */
 export { Bar, type BarBatch, type BatchBuilder, barsOf, batchFromBars, emptyBatch } from "./src/domain/bar.ts"
 export {
@@ -14,6 +15,20 @@ export {
 export { ProviderError, RepositoryError, StorageError, UsageError } from "./src/domain/errors.ts"
 export { normaliseSymbol, parseSymbol, Symbol } from "./src/domain/symbol.ts"
 export { Timeframe, timeframes } from "./src/domain/timeframe.ts"
+export {
+  type LoadOhlcvOptions,
+  loadOhlcv,
+  loadOhlcvEffect,
+  type OhlcvColumn,
+  type OhlcvColumnData,
+  type OhlcvFrame,
+  type OhlcvRow,
+  type OhlcvRowValue,
+  type OhlcvSegment,
+  ohlcvColumns,
+  type SessionFilter,
+  type TimeInput
+} from "./src/library/load-ohlcv.ts"
 export {
   type BarsRequest,
   type HttpJsonResponse,

@@ -1,0 +1,1046 @@
+/**
+ * `loadOhlcv()`: bars from the lake into typed-array columns, for notebooks, scripts and research code.
+ *
+ * The time range is half-open, `[start, end)`, on bar starts (`ts`). `start` and `end` are a `Date`, epoch
+ * milliseconds, or a string: `YYYY-MM-DD` means midnight in New York at the start of that date (so
+ * `start: "2024-03-01", end: "2024-04-01"` is March 2024 in New York), `YYYY-MM-DDTHH:mm[:ss[.SSS]]` without an offset is
+ * a New York wall-clock time, and an ISO date-time with `Z` or an offset is that instant.
+ *
+ * Only the files whose period (month for 1m–30m, year for 1h–1d) overlaps the range are opened: their paths follow
+ * from the layout (a range of more than 36 periods lists the symbol's own directory instead). First every file's
+ * footer is read; row groups whose `ts` statistics fall outside the range are not read at all. The rows of the
+ * remaining row groups get their place in the result's typed arrays, and each file's requested column chunks are
+ * read and decoded straight into that place; the exact boundaries are cut by binary search on the sorted `ts`, and
+ * the kept rows are moved together at the end. Decoding handles the layouts the lake's writers produce and leaves
+ * anything else to hyparquet.
+ *
+ * Rows come sorted by symbol (in code-unit order, as SQL `ORDER BY symbol` over ASCII tickers), then by `ts`. A symbol
+ * with no files, or a range without data, gives an empty result (`length` 0), never an error. Symbols are validated
+ * with the lake's rules before any path is built from them, so nothing passed in can point outside the data dir.
+ */
+import type { FileHandle } from "node:fs/promises"
+import { open, readdir } from "node:fs/promises"
+import { join, resolve, sep } from "node:path"
+import process from "node:process"
+import * as zlib from "node:zlib"
+import { Effect } from "effect"
+import {
+  type AsyncBuffer,
+  type ColumnData,
+  type CompressionCodec,
+  type Compressors,
+  type FileMetaData,
+  type PageHeader,
+  parquetMetadataAsync,
+  parquetRead,
+  parquetSchema,
+  type RowGroup,
+  type SchemaElement,
+  type SchemaTree
+} from "hyparquet"
+import { parquetHeader } from "hyparquet/src/column.js"
+import { compressors as portableCompressors } from "hyparquet-compressors"
+import { dayFromNumber, dayNumber, makeCalendar, newYorkDayOf, newYorkOffsetMinutes } from "../domain/calendar.ts"
+import { StorageError, UsageError } from "../domain/errors.ts"
+import { parseSymbol, type Symbol } from "../domain/symbol.ts"
+import { fileGranularity, type Timeframe, timeframes } from "../domain/timeframe.ts"
+
+/** The value columns `loadOhlcv` can return; `symbol` and `ts` always come. */
+export const ohlcvColumns = ["open", "high", "low", "close", "volume", "trade_count", "vwap", "is_partial"] as const
+export type OhlcvColumn = (typeof ohlcvColumns)[number]
+
+/**
+ * A column's array: `Float64Array` for prices, volume, `trade_count` and `vwap` (NaN where the provider reported
+ * nothing), `Uint8Array` for `is_partial` (1 = the bucket was cut short; 0 where a file has no such column, as 1m
+ * bars never are).
+ */
+export type OhlcvColumnData<K extends OhlcvColumn> = K extends "is_partial" ? Uint8Array : Float64Array
+
+/** A row's value: `null` for a missing `trade_count` / `vwap`, a boolean for `is_partial`. */
+export type OhlcvRowValue<K extends OhlcvColumn> = K extends "trade_count" | "vwap"
+  ? number | null
+  : K extends "is_partial"
+    ? boolean
+    : number
+
+/** A point in time: a `Date`, UTC epoch milliseconds, `YYYY-MM-DD` (New York midnight) or an ISO date-time. */
+export type TimeInput = Date | number | string
+
+/** Which bars to keep: everything stored (`all`), or only those starting inside the NYSE session of their day. */
+export type SessionFilter = "regular" | "extended" | "all"
+
+export interface LoadOhlcvOptions<C extends OhlcvColumn = OhlcvColumn> {
+  /** One ticker or several (`BRK/B` is read as `BRK.B`); duplicates are dropped. */
+  readonly symbols: string | ReadonlyArray<string>
+  /** First bar start included. */
+  readonly start: TimeInput
+  /** First bar start excluded: the range is `[start, end)`. */
+  readonly end: TimeInput
+  /** Default `1m`. */
+  readonly timeframe?: Timeframe | undefined
+  /** Value columns to read (default: all of {@link ohlcvColumns}); `symbol` and `ts` always come. */
+  readonly columns?: ReadonlyArray<C> | undefined
+  /**
+   * Default `all` (whatever is stored). `regular` keeps bars starting in 09:30–16:00 New York (13:00 on early
+   * closes) on NYSE trading days; `extended` keeps 04:00–20:00 (17:00 on early closes).
+   */
+  readonly session?: SessionFilter | undefined
+  /** Default `$MARKETPIPE_DATA_DIR`, else `./data`, relative to the working directory. */
+  readonly dataDir?: string | undefined
+}
+
+/** The rows of one symbol inside a frame: indexes `[from, to)`. */
+export interface OhlcvSegment {
+  readonly symbol: string
+  readonly from: number
+  readonly to: number
+}
+
+export type OhlcvRow<C extends OhlcvColumn = OhlcvColumn> = { readonly symbol: string; readonly ts: Date } & {
+  readonly [K in C]: OhlcvRowValue<K>
+}
+
+/** Bars in columns: index `i` of every array is one bar. */
+export type OhlcvFrame<C extends OhlcvColumn = OhlcvColumn> = {
+  readonly timeframe: Timeframe
+  /** The range asked for, resolved: `[start, end)`. */
+  readonly start: Date
+  readonly end: Date
+  /** The value columns present in this frame. */
+  readonly columns: ReadonlyArray<C>
+  /** Number of bars. */
+  readonly length: number
+  /** The symbol of each bar (one entry per row). */
+  readonly symbols: Array<string>
+  /** Bar start of each bar, UTC epoch milliseconds. */
+  readonly ts: Float64Array
+  /** Where each symbol's rows are, in order. */
+  readonly segments: ReadonlyArray<OhlcvSegment>
+  /** The same bars as objects (`ts` as a `Date`); built on each call, so prefer the columns for large frames. */
+  readonly rows: () => Array<OhlcvRow<C>>
+} & { readonly [K in C]: OhlcvColumnData<K> }
+
+const DAY_MS = 86_400_000
+/** The first read of a file's footer; a bigger footer takes a second read. */
+const FOOTER_BYTES = 16 * 1024
+const PLAN_CONCURRENCY = 16
+const READ_CONCURRENCY = 4
+/** Up to this many candidate periods per symbol are opened by path; beyond that the symbol's directory is read. */
+const MAX_PROBED_PERIODS = 36
+
+const parsers = { timestampFromMilliseconds: (ms: bigint) => Number(ms) }
+
+// The lake is ZSTD. Bun's own decoder is the fastest; node:zlib decodes it natively in Deno and Node >= 22.15 (one
+// output chunk of the known size avoids concatenating 16 KiB pieces); the pure-JS decoder is the last resort.
+const bunZstd = (globalThis as { Bun?: { zstdDecompressSync?: (input: Uint8Array) => Uint8Array } }).Bun
+  ?.zstdDecompressSync
+const zlibZstd = (zlib as { zstdDecompressSync?: (input: Uint8Array, options: { chunkSize: number }) => Uint8Array })
+  .zstdDecompressSync
+const bunZstdAsync = (globalThis as { Bun?: { zstdDecompress?: (input: Uint8Array) => Promise<Uint8Array> } }).Bun
+  ?.zstdDecompress
+const compressors: Compressors = {
+  ...portableCompressors,
+  ...(bunZstd !== undefined
+    ? { ZSTD: (input: Uint8Array) => bunZstd(input) }
+    : zlibZstd !== undefined
+      ? { ZSTD: (input: Uint8Array, size: number) => zlibZstd(input, { chunkSize: Math.max(64, size) }) }
+      : {})
+}
+
+const calendar = makeCalendar()
+
+// ---------------------------------------------------------------------------------------------------------------
+// Options
+
+const isoDate = /^(\d{4})-(\d{2})-(\d{2})$/u
+const wallClock = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?$/u
+const withZone = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/iu
+
+const realDate = (day: string): boolean => {
+  const n = Date.parse(`${day}T00:00:00Z`)
+  return Number.isFinite(n) && new Date(n).toISOString().slice(0, 10) === day
+}
+
+/** UTC ms of a New York wall-clock time. Before 02:00 the previous day's offset holds (DST switches at 02:00). */
+const newYorkWallClock = (day: string, hour: number, minute: number, second: number, ms: number): number => {
+  const n = dayNumber(day)
+  const offset = newYorkOffsetMinutes(hour < 2 ? n - 1 : n)
+  return n * DAY_MS + ((hour * 60 + minute + offset) * 60 + second) * 1000 + ms
+}
+
+/** Resolves a {@link TimeInput} to UTC epoch milliseconds. */
+export function resolveTime(field: string, value: TimeInput): number {
+  const bad = (what: string) =>
+    new UsageError({
+      field,
+      reason: `${what} is not a time: use a Date, epoch milliseconds, YYYY-MM-DD (New York midnight), a New York wall-clock time YYYY-MM-DDTHH:mm, or an ISO date-time with Z or an offset`
+    })
+  if (value instanceof Date) {
+    const t = value.getTime()
+    if (!Number.isFinite(t)) throw bad("an invalid Date")
+    return t
+  }
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw bad(String(value))
+    return value
+  }
+  if (typeof value !== "string") throw bad(`a ${typeof value}`)
+  const s = value.trim()
+  if (isoDate.test(s)) {
+    if (!realDate(s)) throw bad(JSON.stringify(value))
+    return newYorkWallClock(s, 0, 0, 0, 0)
+  }
+  const wall = wallClock.exec(s)
+  if (wall !== null) {
+    const [, day = "", h = "0", m = "0", sec = "0", frac = "0"] = wall
+    const [hour, minute, second] = [Number(h), Number(m), Number(sec)]
+    if (!realDate(day) || hour > 23 || minute > 59 || second > 59) throw bad(JSON.stringify(value))
+    return newYorkWallClock(day, hour, minute, second, Number(frac.padEnd(3, "0")))
+  }
+  if (withZone.test(s)) {
+    const t = Date.parse(s)
+    if (Number.isFinite(t)) return t
+  }
+  throw bad(JSON.stringify(value))
+}
+
+const symbolRule = "a ticker of 1-15 characters: A-Z, 0-9, '.', '-' (share classes as BRK.B, BRK-B or BRK/B)"
+
+function resolveSymbols(raw: string | ReadonlyArray<string>): Array<Symbol> {
+  const list = typeof raw === "string" ? [raw] : raw
+  if (!Array.isArray(list))
+    throw new UsageError({ field: "symbols", reason: "expected a string or an array of strings" })
+  const out = new Set<Symbol>()
+  for (const s of list as ReadonlyArray<unknown>) {
+    const symbol = typeof s === "string" ? parseSymbol(s) : undefined
+    if (symbol === undefined) {
+      throw new UsageError({ field: "symbols", reason: `${JSON.stringify(s)} is not a valid symbol (${symbolRule})` })
+    }
+    out.add(symbol)
+  }
+  return [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
+function resolveColumns<C extends OhlcvColumn>(raw: ReadonlyArray<C> | undefined): Array<C> {
+  if (raw === undefined) return [...ohlcvColumns] as Array<C>
+  if (!Array.isArray(raw)) throw new UsageError({ field: "columns", reason: "expected an array of column names" })
+  const known: ReadonlyArray<string> = ohlcvColumns
+  const out: Array<C> = []
+  for (const c of raw as ReadonlyArray<unknown>) {
+    if (c === "ts" || c === "symbol") continue
+    if (typeof c !== "string" || !known.includes(c)) {
+      throw new UsageError({
+        field: "columns",
+        reason: `unknown column ${JSON.stringify(c)} (choose from ${ohlcvColumns.join(", ")}; ts and symbol always come)`
+      })
+    }
+    if (!out.includes(c as C)) out.push(c as C)
+  }
+  return out
+}
+
+interface Resolved<C extends OhlcvColumn> {
+  readonly symbols: ReadonlyArray<Symbol>
+  readonly start: number
+  readonly end: number
+  readonly timeframe: Timeframe
+  readonly columns: ReadonlyArray<C>
+  readonly session: SessionFilter
+  readonly lake: string
+}
+
+function resolveOptions<C extends OhlcvColumn>(options: LoadOhlcvOptions<C>): Resolved<C> {
+  if (typeof options !== "object" || options === null) {
+    throw new UsageError({ field: "options", reason: "expected { symbols, start, end, ... }" })
+  }
+  const timeframe = options.timeframe ?? "1m"
+  if (!(timeframes as ReadonlyArray<string>).includes(timeframe)) {
+    throw new UsageError({
+      field: "timeframe",
+      reason: `${JSON.stringify(timeframe)} is not a timeframe (choose from ${timeframes.join(", ")})`
+    })
+  }
+  const session = options.session ?? "all"
+  if (session !== "all" && session !== "regular" && session !== "extended") {
+    throw new UsageError({ field: "session", reason: `${JSON.stringify(session)}: choose regular, extended or all` })
+  }
+  const env = process.env.MARKETPIPE_DATA_DIR
+  const dataDir = options.dataDir ?? (env !== undefined && env !== "" ? env : "data")
+  return {
+    symbols: resolveSymbols(options.symbols),
+    start: resolveTime("start", options.start),
+    end: resolveTime("end", options.end),
+    timeframe,
+    columns: resolveColumns(options.columns),
+    session,
+    lake: resolve(process.cwd(), dataDir, "ohlcv")
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Which files
+
+const FIRST_DAY = dayNumber("0000-01-01")
+const LAST_DAY = dayNumber("9999-12-31")
+
+/** File periods (`YYYY-MM` or `YYYY`) of `frame` that can hold bars starting in [start, end), oldest first. */
+function periodsFor(frame: Timeframe, start: number, end: number): { first: string; last: string; count: number } {
+  // Files are keyed by the New York day of their bars.
+  const from = Math.max(FIRST_DAY, newYorkDayOf(start))
+  const to = Math.min(LAST_DAY, newYorkDayOf(end - 1))
+  if (start >= end || from > to) return { first: "", last: "", count: 0 }
+  const [a, b] = [dayFromNumber(from), dayFromNumber(to)]
+  const [ya, yb] = [Number(a.slice(0, 4)), Number(b.slice(0, 4))]
+  if (fileGranularity(frame) === "year") return { first: a.slice(0, 4), last: b.slice(0, 4), count: yb - ya + 1 }
+  const count = (yb - ya) * 12 + Number(b.slice(5, 7)) - Number(a.slice(5, 7)) + 1
+  return { first: a.slice(0, 7), last: b.slice(0, 7), count }
+}
+
+function enumeratePeriods(frame: Timeframe, first: string, count: number): Array<string> {
+  const out: Array<string> = []
+  let year = Number(first.slice(0, 4))
+  if (fileGranularity(frame) === "year") {
+    for (let i = 0; i < count; i++) out.push(String(year + i).padStart(4, "0"))
+    return out
+  }
+  let month = Number(first.slice(5, 7))
+  for (let i = 0; i < count; i++) {
+    out.push(`${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}`)
+    if (++month > 12) [year, month] = [year + 1, 1]
+  }
+  return out
+}
+
+const errorCode = (e: unknown): string | undefined =>
+  typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : undefined
+
+const absent = (e: unknown): boolean => {
+  const code = errorCode(e)
+  return code === "ENOENT" || code === "ENOTDIR"
+}
+
+const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/** The lake files of one symbol that may hold the range, in time order (paths checked to stay inside the lake). */
+async function candidateFiles(r: Resolved<OhlcvColumn>, symbol: Symbol): Promise<Array<string>> {
+  const { first, last, count } = periodsFor(r.timeframe, r.start, r.end)
+  if (count === 0) return []
+  const dir = join(r.lake, `frame=${r.timeframe}`, `symbol=${symbol}`)
+  if (!dir.startsWith(r.lake + sep)) throw new UsageError({ field: "symbols", reason: `${symbol} leaves the lake` })
+  if (count <= MAX_PROBED_PERIODS) {
+    return enumeratePeriods(r.timeframe, first, count).map((p) => join(dir, `${p}.parquet`))
+  }
+  // A very wide range: list this symbol's directory (never the whole lake) instead of probing every period.
+  let names: Array<string>
+  try {
+    names = await readdir(dir)
+  } catch (e) {
+    if (absent(e)) return []
+    throw new StorageError({ path: dir, reason: reason(e) })
+  }
+  const shape = fileGranularity(r.timeframe) === "year" ? /^\d{4}\.parquet$/u : /^\d{4}-\d{2}\.parquet$/u
+  return names
+    .filter((n) => shape.test(n))
+    .map((n) => n.slice(0, -".parquet".length))
+    .filter((p) => p >= first && p <= last)
+    .sort()
+    .map((p) => join(dir, `${p}.parquet`))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading: plan every file from its footer, reserve the output, decode each file into its place, then compact.
+
+/** An open lake file as hyparquet's `AsyncBuffer`; the footer read (the file's tail) serves later slices it covers. */
+interface OpenFile {
+  readonly handle: FileHandle
+  readonly file: AsyncBuffer
+  /** Changes when the file is replaced (writes are atomic renames) or rewritten. */
+  readonly identity: string
+}
+
+async function openFile(path: string): Promise<OpenFile | undefined> {
+  let handle: FileHandle
+  try {
+    handle = await open(path, "r")
+  } catch (e) {
+    if (absent(e)) return undefined
+    throw new StorageError({ path, reason: reason(e) })
+  }
+  try {
+    const stat = await handle.stat()
+    const size = stat.size
+    let tail: { start: number; bytes: ArrayBuffer } | undefined
+    const read = async (start: number, end: number): Promise<ArrayBuffer> => {
+      const bytes = new Uint8Array(end - start)
+      let done = 0
+      while (done < bytes.length) {
+        const { bytesRead } = await handle.read(bytes, done, bytes.length - done, start + done)
+        if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${start + done} of ${size}`)
+        done += bytesRead
+      }
+      return bytes.buffer
+    }
+    const file: AsyncBuffer = {
+      byteLength: size,
+      slice: async (start, end = size) => {
+        if (tail !== undefined && start >= tail.start) return tail.bytes.slice(start - tail.start, end - tail.start)
+        const bytes = await read(start, end)
+        if (end === size && tail === undefined) tail = { start, bytes }
+        return bytes
+      }
+    }
+    return { handle, file, identity: `${stat.dev}:${stat.ino}:${size}:${stat.mtimeMs}` }
+  } catch (e) {
+    await handle.close()
+    throw new StorageError({ path, reason: reason(e) })
+  }
+}
+
+/** Runs `f` on an open file and closes it; read and format failures become a `StorageError` naming the file. */
+async function withFile<A>(path: string, f: (file: OpenFile) => Promise<A>): Promise<A | undefined> {
+  const opened = await openFile(path)
+  if (opened === undefined) return undefined
+  try {
+    return await f(opened)
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof StorageError || e instanceof LakeChanged) throw e
+    throw new StorageError({ path, reason: `cannot read it as a lake file: ${reason(e)}` })
+  } finally {
+    await opened.handle.close()
+  }
+}
+
+/** A file was replaced by a bigger one between planning and reading: the load starts over. */
+class LakeChanged extends Error {}
+
+const readMetadata = (file: AsyncBuffer): Promise<FileMetaData> =>
+  parquetMetadataAsync(file, { parsers, initialFetchSize: FOOTER_BYTES })
+
+/** Row groups whose `ts` statistics overlap `[start, end)` (all of them when a group has no statistics). */
+function selectGroups(r: Resolved<OhlcvColumn>, metadata: FileMetaData): { groups: Array<number>; rows: number } {
+  const groups: Array<number> = []
+  let rows = 0
+  metadata.row_groups.forEach((g, index) => {
+    const n = Number(g.num_rows)
+    const stats = g.columns.find((c) => c.meta_data?.path_in_schema[0] === "ts")?.meta_data?.statistics
+    const min = stats?.min_value ?? stats?.min
+    const max = stats?.max_value ?? stats?.max
+    const outside = typeof min === "number" && typeof max === "number" && (max < r.start || min >= r.end)
+    if (n > 0 && !outside) {
+      groups.push(index)
+      rows += n
+    }
+  })
+  return { groups, rows }
+}
+
+interface FilePlan {
+  readonly symbol: Symbol
+  readonly path: string
+  readonly identity: string
+  readonly metadata: FileMetaData
+  readonly groups: ReadonlyArray<number>
+  /** Rows of the selected row groups: the room this file gets in the output. */
+  readonly rows: number
+}
+
+/** Phase 1: the footer only. `undefined` when the file is missing or no row group can hold the range. */
+const planFile = (r: Resolved<OhlcvColumn>, symbol: Symbol, path: string): Promise<FilePlan | undefined> =>
+  withFile(path, async ({ file, identity }) => {
+    const metadata = await readMetadata(file)
+    const { groups, rows } = selectGroups(r, metadata)
+    return rows === 0 ? undefined : { symbol, path, identity, metadata, groups, rows }
+  })
+
+interface Output {
+  readonly ts: Float64Array
+  readonly columns: ReadonlyMap<OhlcvColumn, Float64Array | Uint8Array>
+}
+
+/** Where one column of a row group goes. */
+interface Target {
+  readonly name: string
+  readonly dest: Float64Array | Uint8Array
+}
+
+/**
+ * Phase 2: decodes the planned row groups of a file into `out` from `offset` (at most `plan.rows` rows) and returns
+ * the output ranges `[from, to)` to keep: inside `[start, end)` and, when asked, inside the sessions.
+ */
+async function decodeFile(
+  r: Resolved<OhlcvColumn>,
+  plan: FilePlan,
+  out: Output,
+  offset: number
+): Promise<Array<readonly [number, number]>> {
+  const kept = await withFile(plan.path, async ({ file, identity }) => {
+    let { metadata, groups, rows } = plan
+    if (identity !== plan.identity) {
+      // Replaced since phase 1 (a writer renamed a new version in): plan it again; it must still fit.
+      metadata = await readMetadata(file)
+      ;({ groups, rows } = selectGroups(r, metadata))
+      if (rows > plan.rows) throw new LakeChanged()
+    }
+    const elements = new Map(parquetSchema(metadata).children.map((c) => [c.element.name, c]))
+    if (!elements.has("ts")) throw new Error("it has no ts column")
+    const targets: Array<Target> = [{ name: "ts", dest: out.ts }]
+    for (const [c, dest] of out.columns) {
+      if (elements.has(c)) targets.push({ name: c, dest })
+      // A column this file does not have: "not reported" (NaN), or not partial (0, as allocated).
+      else if (dest instanceof Float64Array) dest.fill(Number.NaN, offset, offset + rows)
+    }
+    const starts: Array<number> = []
+    metadata.row_groups.reduce((at, g) => (starts.push(at), at + Number(g.num_rows)), 0)
+    let at = offset
+    for (const index of groups) {
+      const group = metadata.row_groups[index]
+      if (group === undefined) continue
+      const n = Number(group.num_rows)
+      await readGroup(file, metadata, group, elements, targets, at, starts[index] ?? 0, n)
+      at += n
+    }
+    return keep(r, out.ts, offset, at)
+  })
+  return kept ?? []
+}
+
+/** Reads byte ranges, merging neighbours less than 64 KiB apart into one read. */
+async function readRanges(
+  file: AsyncBuffer,
+  ranges: ReadonlyArray<{ readonly start: number; readonly end: number }>
+): Promise<Array<Uint8Array>> {
+  const order = ranges.map((_, i) => i).sort((x, y) => (ranges[x]?.start ?? 0) - (ranges[y]?.start ?? 0))
+  const out = new Array<Uint8Array>(ranges.length)
+  const reads: Array<Promise<void>> = []
+  for (let i = 0; i < order.length; ) {
+    const start = ranges[order[i] as number]?.start ?? 0
+    let end = ranges[order[i] as number]?.end ?? 0
+    let j = i + 1
+    while (j < order.length && (ranges[order[j] as number]?.start ?? 0) - end < 65_536) {
+      end = Math.max(end, ranges[order[j] as number]?.end ?? 0)
+      j++
+    }
+    const members = order.slice(i, j)
+    reads.push(
+      Promise.resolve(file.slice(start, end)).then((buffer) => {
+        for (const m of members) {
+          const range = ranges[m]
+          if (range !== undefined) out[m] = new Uint8Array(buffer, range.start - start, range.end - range.start)
+        }
+      })
+    )
+    i = j
+  }
+  await Promise.all(reads)
+  return out
+}
+
+/** Decodes the target columns of one row group into `dest[at, at + rows)`; hyparquet decodes what we do not. */
+async function readGroup(
+  file: AsyncBuffer,
+  metadata: FileMetaData,
+  group: RowGroup,
+  elements: ReadonlyMap<string, SchemaTree>,
+  targets: ReadonlyArray<Target>,
+  at: number,
+  fileRow: number,
+  rows: number
+): Promise<void> {
+  const chunks = targets.map((target) => {
+    const meta = group.columns.find(
+      (c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === target.name
+    )?.meta_data
+    const start = meta === undefined ? 0 : Number(meta.dictionary_page_offset ?? meta.data_page_offset)
+    return { target, meta, start, end: meta === undefined ? 0 : start + Number(meta.total_compressed_size) }
+  })
+  const located = chunks.filter((c) => c.meta !== undefined && c.end > c.start)
+  const bytes = await readRanges(file, located)
+  const fallback = chunks.filter((c) => !located.includes(c)).map((c) => c.target)
+  const decoded = await Promise.all(
+    located.map(async (c, i) => {
+      const element = elements.get(c.target.name)?.element
+      const data = bytes[i]
+      if (c.meta === undefined || element === undefined || data === undefined) return false
+      if (!decodable(element, c.target.dest)) return false
+      try {
+        return decodePages(await pagesOf(data, c.meta.codec), element, c.target.dest, at, rows)
+      } catch (e) {
+        if (e instanceof Unsupported) return false
+        throw e
+      }
+    })
+  )
+  located.forEach((c, i) => {
+    if (decoded[i] !== true) fallback.push(c.target)
+  })
+  for (const t of fallback) {
+    await parquetRead({
+      file,
+      metadata,
+      columns: [t.name],
+      rowStart: fileRow,
+      rowEnd: fileRow + rows,
+      compressors,
+      parsers,
+      onChunk: (chunk: ColumnData) => {
+        if (chunk.rowStart >= fileRow) place(t.dest, chunk.columnData, at + chunk.rowStart - fileRow, at + rows)
+      }
+    })
+  }
+}
+
+/** Copies values hyparquet decoded into `target[offset, limit)`; nulls become NaN (numbers) or 0 (flags). */
+function place(target: Float64Array | Uint8Array, data: ArrayLike<unknown>, offset: number, limit: number): void {
+  const n = Math.min(data.length, limit - offset)
+  if (target instanceof Uint8Array) {
+    for (let i = 0; i < n; i++) target[offset + i] = data[i] === true ? 1 : 0
+    return
+  }
+  for (let i = 0; i < n; i++) {
+    const v = data[i]
+    target[offset + i] = v === null || v === undefined ? Number.NaN : Number(v)
+  }
+}
+
+/** First index in `[lo, hi)` whose value is ≥ `x` (`hi` when none). */
+function lowerBound(a: Float64Array, x: number, lo: number, hi: number): number {
+  let l = lo
+  let h = hi
+  while (l < h) {
+    const m = (l + h) >>> 1
+    if ((a[m] as number) < x) l = m + 1
+    else h = m
+  }
+  return l
+}
+
+/** The ranges of sorted `ts[from, to)` inside `[start, end)` and, when asked, inside the sessions of their days. */
+function keep(r: Resolved<OhlcvColumn>, ts: Float64Array, from: number, to: number): Array<readonly [number, number]> {
+  const lo = lowerBound(ts, r.start, from, to)
+  const hi = lowerBound(ts, r.end, lo, to)
+  if (hi <= lo) return []
+  if (r.session === "all") return [[lo, hi]]
+  const out: Array<readonly [number, number]> = []
+  for (let d = newYorkDayOf(ts[lo] as number), last = newYorkDayOf(ts[hi - 1] as number); d <= last; d++) {
+    const s = calendar.session(dayFromNumber(d), r.session)
+    if (s === undefined) continue
+    const a = lowerBound(ts, s.open, lo, hi)
+    const b = lowerBound(ts, s.close, a, hi)
+    if (b > a) out.push([a, b])
+  }
+  return out
+}
+
+/** Runs `f` over `items` with at most `limit` in flight; results keep the input order. */
+async function mapLimited<A, B>(items: ReadonlyArray<A>, limit: number, f: (a: A) => Promise<B>): Promise<Array<B>> {
+  const out = new Array<B>(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await f(items[i] as A)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Column chunks: a direct decoder for the layouts the lake uses (PLAIN, DELTA_BINARY_PACKED and dictionary pages of
+// INT64 / DOUBLE / BOOLEAN, nullable or not, data pages v1 and v2), writing straight into typed arrays. hyparquet
+// decodes values one boxed value at a time (and INT64 through BigInt); this avoids both. Anything else returns
+// false and hyparquet reads that column chunk instead.
+
+class Unsupported extends Error {}
+
+interface Bytes {
+  readonly b: Uint8Array
+  pos: number
+}
+
+function varint(r: Bytes): number {
+  let out = 0
+  let scale = 1
+  for (;;) {
+    const byte = r.b[r.pos++]
+    if (byte === undefined) throw new Error("truncated varint")
+    out += (byte & 0x7f) * scale
+    if (byte < 0x80) return out
+    scale *= 128
+  }
+}
+
+const zigzag = (n: number): number => (n % 2 === 0 ? n / 2 : -(n + 1) / 2)
+
+/** `width` bits (≤ 53) starting at bit `bit` of `b`, least significant first. */
+function bitsAt(b: Uint8Array, bit: number, width: number): number {
+  let out = 0
+  let got = 0
+  let p = bit
+  while (got < width) {
+    const off = p & 7
+    const take = Math.min(8 - off, width - got)
+    out += (((b[p >> 3] ?? 0) >> off) & ((1 << take) - 1)) * 2 ** got
+    got += take
+    p += take
+  }
+  return out
+}
+
+/** RLE / bit-packed hybrid (levels, dictionary indexes, booleans): `count` values into `out`; returns the end. */
+function hybrid(b: Uint8Array, start: number, end: number, width: number, count: number, out: Uint32Array): number {
+  const r: Bytes = { b, pos: start }
+  const bytesPerValue = (width + 7) >> 3
+  let n = 0
+  while (n < count && r.pos < end) {
+    const header = varint(r)
+    if (header % 2 === 0) {
+      const run = Math.min(header / 2, count - n)
+      let v = 0
+      for (let i = 0; i < bytesPerValue; i++) v += (b[r.pos + i] ?? 0) * 2 ** (8 * i)
+      r.pos += bytesPerValue
+      out.fill(v, n, n + run)
+      n += run
+    } else {
+      const values = ((header - 1) / 2) * 8
+      const take = Math.min(values, count - n)
+      const bit = r.pos * 8
+      for (let i = 0; i < take; i++) out[n + i] = bitsAt(b, bit + i * width, width)
+      r.pos += (values * width) / 8
+      n += take
+    }
+  }
+  if (n < count) throw new Error("truncated RLE run")
+  return r.pos
+}
+
+/** DELTA_BINARY_PACKED integers (INT32 or INT64) as numbers, exact below 2^53 (timestamps in ms are). */
+function deltaPacked(b: Uint8Array, start: number, count: number, out: Float64Array, at: number): void {
+  const r: Bytes = { b, pos: start }
+  const blockSize = varint(r)
+  const miniblocks = varint(r)
+  const total = varint(r)
+  let value = zigzag(varint(r))
+  if (total !== count || miniblocks === 0 || blockSize % (miniblocks * 8) !== 0) throw new Unsupported()
+  const perMiniblock = blockSize / miniblocks
+  let n = 0
+  if (count > 0) out[at + n++] = value
+  while (n < count) {
+    const minDelta = zigzag(varint(r))
+    const widths = b.subarray(r.pos, r.pos + miniblocks)
+    r.pos += miniblocks
+    for (let m = 0; m < miniblocks && n < count; m++) {
+      const width = widths[m] ?? 0
+      if (width > 52) throw new Unsupported()
+      const bit = r.pos * 8
+      const take = Math.min(perMiniblock, count - n)
+      if (width === 0) {
+        for (let i = 0; i < take; i++) out[at + n++] = value += minDelta
+      } else {
+        for (let i = 0; i < take; i++) out[at + n++] = value += minDelta + bitsAt(b, bit + i * width, width)
+      }
+      r.pos += (perMiniblock * width) / 8
+    }
+  }
+  if (!Number.isSafeInteger(value)) throw new Unsupported()
+}
+
+/** `count` PLAIN values of a physical type as numbers (booleans as 0/1). */
+function plainValues(type: string | undefined, b: Uint8Array, start: number, count: number): Float64Array | Uint8Array {
+  if (type === "DOUBLE") {
+    const offset = b.byteOffset + start
+    if (start + count * 8 > b.length) throw new Error("truncated page")
+    return offset % 8 === 0
+      ? new Float64Array(b.buffer, offset, count)
+      : new Float64Array(b.buffer.slice(offset, offset + count * 8))
+  }
+  if (type === "INT64" || type === "INT32") {
+    const view = new DataView(b.buffer, b.byteOffset + start)
+    const out = new Float64Array(count)
+    if (type === "INT32") for (let i = 0; i < count; i++) out[i] = view.getInt32(i * 4, true)
+    else
+      for (let i = 0; i < count; i++)
+        out[i] = view.getInt32(i * 8 + 4, true) * 4_294_967_296 + view.getUint32(i * 8, true)
+    return out
+  }
+  if (type === "BOOLEAN") {
+    const out = new Uint8Array(count)
+    for (let i = 0; i < count; i++) out[i] = ((b[start + (i >> 3)] ?? 0) >> (i & 7)) & 1
+    return out
+  }
+  throw new Unsupported()
+}
+
+const decompress = (codec: CompressionCodec, input: Uint8Array, size: number): Uint8Array | Promise<Uint8Array> => {
+  if (codec === "UNCOMPRESSED") return input
+  // Bun decompresses on its worker threads: several files' pages inflate while this thread decodes others.
+  if (codec === "ZSTD" && bunZstdAsync !== undefined && input.length >= 16_384) return bunZstdAsync(input)
+  const f = compressors[codec]
+  if (f === undefined) throw new Unsupported()
+  return f(input, size)
+}
+
+/** A page of a column chunk: header, definition levels (data pages v2 keep them uncompressed), decompressed values. */
+interface RawPage {
+  readonly header: PageHeader
+  readonly levels: Uint8Array
+  readonly values: Uint8Array
+}
+
+const noBytes = new Uint8Array(0)
+
+/** Splits a column chunk into pages and decompresses them. */
+async function pagesOf(chunk: Uint8Array, codec: CompressionCodec): Promise<Array<RawPage>> {
+  const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 }
+  const pages: Array<{ header: PageHeader; levels: Uint8Array; values: Uint8Array | Promise<Uint8Array> }> = []
+  while (reader.offset < chunk.length) {
+    const header = parquetHeader(reader)
+    const body = chunk.subarray(reader.offset, reader.offset + header.compressed_page_size)
+    reader.offset += header.compressed_page_size
+    const v2 = header.type === "DATA_PAGE_V2" ? header.data_page_header_v2 : undefined
+    if (v2 === undefined) {
+      pages.push({ header, levels: noBytes, values: decompress(codec, body, header.uncompressed_page_size) })
+      continue
+    }
+    const n = v2.repetition_levels_byte_length + v2.definition_levels_byte_length
+    const rest = body.subarray(n)
+    pages.push({
+      header,
+      levels: body.subarray(0, n),
+      values: v2.is_compressed === false ? rest : decompress(codec, rest, header.uncompressed_page_size - n)
+    })
+  }
+  return Promise.all(pages.map(async (p) => ({ header: p.header, levels: p.levels, values: await p.values })))
+}
+
+/** Whether `decodePages` handles this column (flat, millisecond timestamps, booleans into flags). */
+function decodable(element: SchemaElement, dest: Float64Array | Uint8Array): boolean {
+  if (element.repetition_type === "REPEATED" || (element.type === "BOOLEAN") !== dest instanceof Uint8Array) {
+    return false
+  }
+  // Timestamps other than milliseconds go through hyparquet, which converts them.
+  const unit = element.logical_type?.type === "TIMESTAMP" ? element.logical_type.unit : undefined
+  return (unit === undefined || unit === "MILLIS") && element.converted_type !== "TIMESTAMP_MICROS"
+}
+
+/**
+ * Decodes the pages of one column chunk of a flat (top-level) column into `dest[at, at + rows)`: numbers, NaN for
+ * nulls in a Float64Array; 1/0 (nulls 0) in a Uint8Array. Returns false for a layout it does not decode.
+ */
+function decodePages(
+  pages: ReadonlyArray<RawPage>,
+  element: SchemaElement,
+  dest: Float64Array | Uint8Array,
+  at: number,
+  rows: number
+): boolean {
+  try {
+    const type = element.type
+    const optional = element.repetition_type === "OPTIONAL"
+    const empty = dest instanceof Float64Array ? Number.NaN : 0
+    let dictionary: Float64Array | Uint8Array | undefined
+    let n = 0
+    for (const { header, levels: levelBytes, values } of pages) {
+      if (header.type === "DICTIONARY_PAGE") {
+        const d = header.dictionary_page_header
+        if (d === undefined || (d.encoding !== "PLAIN" && d.encoding !== "PLAIN_DICTIONARY")) return false
+        dictionary = plainValues(type, values, 0, d.num_values)
+        continue
+      }
+      let valuesStart = 0
+      let levels: Uint32Array | undefined
+      let count: number
+      let encoding: string
+      if (header.type === "DATA_PAGE_V2" && header.data_page_header_v2 !== undefined) {
+        const h = header.data_page_header_v2
+        if (h.repetition_levels_byte_length !== 0) return false
+        count = h.num_values
+        encoding = h.encoding
+        if (optional && h.num_nulls > 0) {
+          levels = new Uint32Array(count)
+          hybrid(levelBytes, 0, levelBytes.length, 1, count, levels)
+        }
+      } else if (header.type === "DATA_PAGE" && header.data_page_header !== undefined) {
+        const h = header.data_page_header
+        count = h.num_values
+        encoding = h.encoding
+        if (optional) {
+          if (h.definition_level_encoding !== "RLE") return false
+          const length = new DataView(values.buffer, values.byteOffset).getUint32(0, true)
+          levels = new Uint32Array(count)
+          hybrid(values, 4, 4 + length, 1, count, levels)
+          valuesStart = 4 + length
+        }
+      } else {
+        return false
+      }
+      if (n + count > rows) return false
+      let present = count
+      if (levels !== undefined) {
+        present = 0
+        for (let i = 0; i < count; i++) present += levels[i] as number
+      }
+      // The page's non-null values, in order.
+      let decoded: Float64Array | Uint8Array
+      if (encoding === "PLAIN") {
+        decoded = plainValues(type, values, valuesStart, present)
+      } else if (encoding === "DELTA_BINARY_PACKED" && (type === "INT64" || type === "INT32")) {
+        decoded = new Float64Array(present)
+        deltaPacked(values, valuesStart, present, decoded, 0)
+      } else if ((encoding === "RLE_DICTIONARY" || encoding === "PLAIN_DICTIONARY") && dictionary !== undefined) {
+        const width = values[valuesStart] ?? 0
+        const indexes = new Uint32Array(present)
+        if (width > 0) hybrid(values, valuesStart + 1, values.length, width, present, indexes)
+        const dict = dictionary
+        decoded = dest instanceof Uint8Array ? new Uint8Array(present) : new Float64Array(present)
+        for (let i = 0; i < present; i++) {
+          const v = dict[indexes[i] as number]
+          if (v === undefined) return false
+          decoded[i] = v
+        }
+      } else if (encoding === "RLE" && type === "BOOLEAN") {
+        const length = new DataView(values.buffer, values.byteOffset + valuesStart).getUint32(0, true)
+        const bits = new Uint32Array(present)
+        hybrid(values, valuesStart + 4, valuesStart + 4 + length, 1, present, bits)
+        decoded = Uint8Array.from(bits)
+      } else {
+        return false
+      }
+      if (levels === undefined) {
+        if (decoded instanceof Float64Array && dest instanceof Float64Array) dest.set(decoded, at + n)
+        else if (decoded instanceof Uint8Array && dest instanceof Uint8Array) dest.set(decoded, at + n)
+        else return false
+      } else {
+        for (let i = 0, k = 0; i < count; i++) dest[at + n + i] = levels[i] === 1 ? (decoded[k++] as number) : empty
+      }
+      n += count
+    }
+    return n === rows
+  } catch (e) {
+    if (e instanceof Unsupported) return false
+    throw e
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The frame
+
+/** One pass over the files: plan, reserve, decode in place, compact. */
+async function load<C extends OhlcvColumn>(r: Resolved<C>): Promise<OhlcvFrame<C>> {
+  const files = (
+    await Promise.all(
+      r.symbols.map(async (symbol) => (await candidateFiles(r, symbol)).map((path) => ({ symbol, path })))
+    )
+  ).flat()
+  const plans = (await mapLimited(files, PLAN_CONCURRENCY, (f) => planFile(r, f.symbol, f.path))).filter(
+    (p): p is FilePlan => p !== undefined
+  )
+  const offsets: Array<number> = []
+  const capacity = plans.reduce((at, p) => (offsets.push(at), at + p.rows), 0)
+  const out: Output = {
+    ts: new Float64Array(capacity),
+    columns: new Map(
+      r.columns.map((c) => [c, c === "is_partial" ? new Uint8Array(capacity) : new Float64Array(capacity)])
+    )
+  }
+  const kept = await mapLimited(
+    plans.map((plan, i) => ({ plan, offset: offsets[i] ?? 0 })),
+    READ_CONCURRENCY,
+    ({ plan, offset }) => decodeFile(r, plan, out, offset)
+  )
+
+  // Compact: move the kept ranges down over the rows cut away (files are in symbol, then time, order).
+  const segments: Array<OhlcvSegment> = []
+  let length = 0
+  plans.forEach((plan, i) => {
+    const from = length
+    for (const [a, b] of kept[i] ?? []) {
+      if (a !== length) {
+        out.ts.copyWithin(length, a, b)
+        for (const column of out.columns.values()) column.copyWithin(length, a, b)
+      }
+      length += b - a
+    }
+    const last = segments[segments.length - 1]
+    if (length === from) return
+    if (last?.symbol === plan.symbol) segments[segments.length - 1] = { ...last, to: length }
+    else segments.push({ symbol: plan.symbol, from, to: length })
+  })
+  // Give back the room cut rows took when it is most of it (a short range over long files); otherwise keep views.
+  const fit = <A extends Float64Array | Uint8Array>(a: A): A =>
+    (length * 2 < capacity ? a.slice(0, length) : a.subarray(0, length)) as A
+  const symbols = new Array<string>(length)
+  for (const s of segments) symbols.fill(s.symbol, s.from, s.to)
+  return makeFrame(r, fit(out.ts), new Map([...out.columns].map(([c, a]) => [c as C, fit(a)])), symbols, segments)
+}
+
+function makeFrame<C extends OhlcvColumn>(
+  r: Resolved<C>,
+  ts: Float64Array,
+  columns: ReadonlyMap<C, Float64Array | Uint8Array>,
+  symbols: Array<string>,
+  segments: ReadonlyArray<OhlcvSegment>
+): OhlcvFrame<C> {
+  const length = ts.length
+  const rows = (): Array<OhlcvRow<C>> => {
+    const cols = [...columns]
+    const out = new Array<OhlcvRow<C>>(length)
+    for (let i = 0; i < length; i++) {
+      const row: Record<string, unknown> = { symbol: symbols[i], ts: new Date(ts[i] as number) }
+      for (const [c, values] of cols) {
+        const v = values[i] as number
+        row[c] = c === "is_partial" ? v === 1 : (c === "trade_count" || c === "vwap") && Number.isNaN(v) ? null : v
+      }
+      out[i] = row as OhlcvRow<C>
+    }
+    return out
+  }
+  return {
+    timeframe: r.timeframe,
+    start: new Date(r.start),
+    end: new Date(r.end),
+    columns: r.columns,
+    length,
+    symbols,
+    ts,
+    segments,
+    rows,
+    ...Object.fromEntries(columns)
+  } as unknown as OhlcvFrame<C>
+}
+
+/**
+ * Loads bars of `symbols` whose start lies in `[start, end)` from the lake. Rejects with a `UsageError` for a bad
+ * symbol, time, timeframe, column or session (naming it), and with a `StorageError` for a file that cannot be read;
+ * missing symbols and ranges without files give an empty frame.
+ *
+ * ```ts
+ * const march = await loadOhlcv({ symbols: ["AAPL", "MSFT"], start: "2024-03-01", end: "2024-04-01", columns: ["close"] })
+ * march.close // Float64Array, sorted by symbol then ts
+ * ```
+ */
+export async function loadOhlcv<C extends OhlcvColumn = OhlcvColumn>(
+  options: LoadOhlcvOptions<C>
+): Promise<OhlcvFrame<C>> {
+  const r = resolveOptions(options)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await load(r)
+    } catch (e) {
+      if (!(e instanceof LakeChanged)) throw e
+      if (attempt === 3) {
+        throw new StorageError({ path: r.lake, reason: "files kept changing while they were read; try again" })
+      }
+    }
+  }
+}
+
+/** {@link loadOhlcv} as an Effect, failing with `UsageError` or `StorageError`. */
+export const loadOhlcvEffect = <C extends OhlcvColumn = OhlcvColumn>(
+  options: LoadOhlcvOptions<C>
+): Effect.Effect<OhlcvFrame<C>, UsageError | StorageError> =>
+  Effect.tryPromise({
+    try: () => loadOhlcv(options),
+    catch: (e) =>
+      e instanceof UsageError || e instanceof StorageError ? e : new StorageError({ path: "ohlcv", reason: reason(e) })
+  })
