@@ -1,12 +1,14 @@
 /**
- * Chooses the repository backend from `database_url`: `sqlite:<path>` (the default, `<data_dir>/marketpipe.db`) or,
- * once its layer lands, `postgres://`. Opening the database runs pending migrations.
+ * Chooses the repository backend from `database_url`: `sqlite:<path>` (the default, `<data_dir>/marketpipe.db`) or
+ * `postgres://…`. Opening the database runs pending migrations (under a lock, so workers may start together).
  */
-import { Effect, Layer } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Redacted } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient } from "effect/sql"
 import { RepositoryError } from "../domain/errors.ts"
 import { JobRepository } from "./job-repository.ts"
+import { migratePostgres } from "./postgres/migrations.ts"
 import { makeSqlJobRepository } from "./sql-job-repository.ts"
 import * as SqliteClient from "./sqlite/client.ts"
 import { migrateSqlite } from "./sqlite/migrations.ts"
@@ -27,5 +29,31 @@ export const sqliteLayer = (path: string): Layer.Layer<JobRepository, Repository
     )
   )
 
+/** `postgres://user:***@host/db`: the URL as it may be shown. */
+export const maskedUrl = (url: string): string => url.replace(/^(\w+:\/\/[^:/@]+:)[^@]*@/u, "$1***@")
+
+export const postgresLayer = (url: string): Layer.Layer<JobRepository, RepositoryError> =>
+  Layer.effect(
+    JobRepository,
+    Effect.gen(function* () {
+      const client = yield* PgClient.make({
+        url: Redacted.make(url),
+        connectTimeout: "10 seconds",
+        applicationName: "marketpipe"
+      })
+      yield* migratePostgres.pipe(Effect.provideService(SqlClient.SqlClient, client))
+      return yield* makeSqlJobRepository.pipe(Effect.provideService(SqlClient.SqlClient, client))
+    }).pipe(
+      Effect.provide(Reactivity.layer),
+      Effect.mapError(
+        (e) =>
+          new RepositoryError({
+            reason: `PostgreSQL at ${maskedUrl(url)}: ${e.message.split(url).join(maskedUrl(url))}`
+          })
+      )
+    )
+  )
+
+/** SQLite for `sqlite:` URLs (the default), PostgreSQL for `postgres://` and `postgresql://`. */
 export const repositoryLayer = (databaseUrl: string): Layer.Layer<JobRepository, RepositoryError> =>
-  sqliteLayer(sqlitePath(databaseUrl))
+  /^postgres(ql)?:\/\//u.test(databaseUrl) ? postgresLayer(databaseUrl) : sqliteLayer(sqlitePath(databaseUrl))

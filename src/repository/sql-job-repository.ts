@@ -12,8 +12,12 @@ type Row = Record<string, unknown>
 
 const toRepositoryError = (e: SqlError.SqlError) => new RepositoryError({ reason: e.message || e.reason._tag })
 
-const str = (v: unknown): string => String(v)
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
+// Postgres hands back timestamptz as Date, date as Date (midnight UTC) or text, and jsonb parsed; SQLite gives text.
+const str = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v))
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : str(v))
+const day = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10))
+const list = (v: unknown): Array<string> =>
+  Array.isArray(v) ? v.map(String) : (JSON.parse(String(v)) as Array<string>)
 const num = (v: unknown): number => Number(v)
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
 
@@ -24,9 +28,9 @@ const jobFromRow = (r: Row): JobRecord => ({
   feed: str(r.feed),
   frame: str(r.frame),
   session: str(r.session) as JobRecord["session"],
-  symbols: JSON.parse(str(r.symbols)) as Array<string>,
-  startDay: str(r.start_day),
-  endDay: str(r.end_day),
+  symbols: list(r.symbols),
+  startDay: day(r.start_day),
+  endDay: day(r.end_day),
   ...(r.owner === null || r.owner === undefined ? {} : { owner: str(r.owner) }),
   state: str(r.state) as JobRecord["state"],
   createdAt: str(r.created_at),
@@ -43,7 +47,7 @@ const partitionFromRow = (r: Row): PartitionRecord => ({
   jobId: num(r.job_id),
   frame: str(r.frame),
   symbol: str(r.symbol),
-  day: str(r.day),
+  day: day(r.day),
   state: str(r.state) as PartitionRecord["state"],
   rows: numOrNull(r.rows),
   rejected: numOrNull(r.rejected),
@@ -56,7 +60,7 @@ const partitionFromRow = (r: Row): PartitionRecord => ({
 const coverageFromRow = (r: Row): CoverageRecord => ({
   frame: str(r.frame),
   symbol: str(r.symbol),
-  day: str(r.day),
+  day: day(r.day),
   session: str(r.session) as CoverageRecord["session"],
   expected: num(r.expected),
   observed: num(r.observed),
