@@ -48,6 +48,7 @@ const summary = await Effect.runPromise(
       lookback: Option.none(),
       refetch: Option.none(),
       dryRun: false,
+      enqueue: false,
       provider: Option.some("alpaca"),
       frame: Option.none(),
       feed: Option.some("sip"),

@@ -16,6 +16,7 @@ import { ledgerCommand } from "./commands/ledger.ts"
 import { providersCommand } from "./commands/providers.ts"
 import { queryCommand } from "./commands/query.ts"
 import { validateCommand } from "./commands/validate.ts"
+import { workerCommand } from "./commands/worker.ts"
 import { ExitCode } from "./exit-codes.ts"
 
 const ohlcv = Command.make("ohlcv").pipe(
@@ -25,7 +26,7 @@ const ohlcv = Command.make("ohlcv").pipe(
 
 export const rootCommand = Command.make("marketpipe").pipe(
   Command.withDescription("Market-data pipeline: OHLCV bars from provider plugins into a validated Parquet lake"),
-  Command.withSubcommands([ohlcv, jobsCommand, ledgerCommand, providersCommand, queryCommand])
+  Command.withSubcommands([ohlcv, jobsCommand, ledgerCommand, providersCommand, queryCommand, workerCommand])
 )
 
 /** Maps a failed run to an exit code and prints the one-line reason (the CLI already printed parse errors). */

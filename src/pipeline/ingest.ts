@@ -161,48 +161,19 @@ const groupBy = <A>(xs: ReadonlyArray<A>, key: (a: A) => string): Map<string, Ar
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
 
-export const runIngest = (
-  request: IngestRequest,
-  onProgress: (p: IngestProgress) => Effect.Effect<void> = () => Effect.void
-) =>
+/** The partitions (frame, symbol, day) a unit covers, for all its symbols or some. */
+export const partitionRefs = (u: WorkUnit, symbols: ReadonlyArray<Symbol> = u.symbols) =>
+  symbols.flatMap((symbol) => u.days.map((day) => ({ frame: u.frame, symbol, day })))
+
+/**
+ * The work of one unit: fetch, validate, write the lake and quarantine, record the ledger. Shared by `runIngest`
+ * (units of one process) and the queue worker (units claimed from the repository).
+ */
+export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
   Effect.gen(function* () {
     const repo = yield* JobRepository
     const sink = yield* ParquetSink
-    const { units, ...plan } = planWork({
-      calendar: request.calendar,
-      symbols: request.symbols,
-      from: request.from,
-      to: request.to,
-      frame: request.frame,
-      session: request.session,
-      maxBarsPerRequest: request.maxBarsPerRequest ?? 1_000_000,
-      maxSymbolsPerRequest: request.maxSymbolsPerRequest ?? 1,
-      ...(request.covered === undefined ? {} : { covered: request.covered }),
-      ...(request.now === undefined ? {} : { now: request.now })
-    })
-    const refsOf = (u: WorkUnit, symbols: ReadonlyArray<Symbol> = u.symbols) =>
-      symbols.flatMap((symbol) => u.days.map((day) => ({ frame: u.frame, symbol, day })))
-    const job = yield* repo.createJob(
-      {
-        kind: request.kind,
-        provider: request.provider,
-        feed: request.feed,
-        frame: request.frame,
-        session: request.session,
-        symbols: request.symbols,
-        startDay: request.from,
-        endDay: request.to,
-        ...(request.owner === undefined ? {} : { owner: request.owner })
-      },
-      units.flatMap((u) => refsOf(u))
-    )
-    const progress = {
-      partitionsTotal: plan.partitions,
-      partitionsDone: 0,
-      partitionsFailed: 0,
-      barsWritten: 0,
-      barsRejected: 0
-    }
+    const job = { id: jobId }
     const retry = request.retry ?? defaultRetry
     const frameMinutes = timeframeMinutes(request.frame)
     const source = { provider: request.provider, feed: request.feed, session: request.session }
@@ -309,7 +280,7 @@ export const runIngest = (
 
     const processUnit = (u: WorkUnit): Effect.Effect<Array<SymbolOutcome>, ProviderError | RepositoryError> =>
       Effect.gen(function* () {
-        yield* repo.markRunning(job.id, refsOf(u))
+        yield* repo.markRunning(job.id, partitionRefs(u))
         const batches = yield* fetchUnit(u)
         const bySymbol = new Map<string, Array<BarBatch>>()
         for (const b of batches) bySymbol.set(b.symbol, [...(bySymbol.get(b.symbol) ?? []), b])
@@ -320,7 +291,7 @@ export const runIngest = (
         if (results.length > 0) yield* repo.recordDone(job.id, source, results)
         for (const o of outcomes) {
           if (o.failure !== undefined)
-            yield* repo.recordFailed(job.id, source, refsOf(u, [o.failure.symbol as Symbol]), o.failure.error)
+            yield* repo.recordFailed(job.id, source, partitionRefs(u, [o.failure.symbol as Symbol]), o.failure.error)
         }
         return outcomes
       }).pipe(
@@ -336,12 +307,56 @@ export const runIngest = (
           }
           return Effect.gen(function* () {
             const f = failure(u.symbols.join(","), u.days, e.message)
-            yield* repo.recordFailed(job.id, source, refsOf(u), f.error)
+            yield* repo.recordFailed(job.id, source, partitionRefs(u), f.error)
             return [{ results: [], bars: 0, rejected: 0, findings: [], failure: f }]
           })
         })
       )
 
+    return processUnit
+  })
+
+export const runIngest = (
+  request: IngestRequest,
+  onProgress: (p: IngestProgress) => Effect.Effect<void> = () => Effect.void
+) =>
+  Effect.gen(function* () {
+    const repo = yield* JobRepository
+    const sink = yield* ParquetSink
+    const { units, ...plan } = planWork({
+      calendar: request.calendar,
+      symbols: request.symbols,
+      from: request.from,
+      to: request.to,
+      frame: request.frame,
+      session: request.session,
+      maxBarsPerRequest: request.maxBarsPerRequest ?? 1_000_000,
+      maxSymbolsPerRequest: request.maxSymbolsPerRequest ?? 1,
+      ...(request.covered === undefined ? {} : { covered: request.covered }),
+      ...(request.now === undefined ? {} : { now: request.now })
+    })
+    const job = yield* repo.createJob(
+      {
+        kind: request.kind,
+        provider: request.provider,
+        feed: request.feed,
+        frame: request.frame,
+        session: request.session,
+        symbols: request.symbols,
+        startDay: request.from,
+        endDay: request.to,
+        ...(request.owner === undefined ? {} : { owner: request.owner })
+      },
+      units.flatMap((u) => partitionRefs(u))
+    )
+    const progress = {
+      partitionsTotal: plan.partitions,
+      partitionsDone: 0,
+      partitionsFailed: 0,
+      barsWritten: 0,
+      barsRejected: 0
+    }
+    const processUnit = yield* makeUnitRunner(request, job.id)
     const failures: Array<UnitFailure> = []
     const rejectedByRule: Record<string, number> = {}
     const warningsByRule: Record<string, number> = {}

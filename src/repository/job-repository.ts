@@ -13,6 +13,8 @@ import type {
   PartitionRecord,
   PartitionRef,
   PartitionResult,
+  QueuedUnit,
+  QueueStatus,
   ValidationRun
 } from "./model.ts"
 
@@ -45,6 +47,27 @@ export interface JobRepositoryShape {
   readonly recordValidation: (run: Omit<ValidationRun, "createdAt">) => Effect.Effect<void, RepositoryError>
   readonly listValidations: (limit: number) => Effect.Effect<ReadonlyArray<ValidationRun>, RepositoryError>
   readonly getValidation: (jobId: number) => Effect.Effect<ValidationRun | undefined, RepositoryError>
+  /** Puts a job's units in the shared queue. */
+  readonly enqueueUnits: (
+    jobId: number,
+    units: ReadonlyArray<Omit<QueuedUnit, "id" | "jobId" | "attempts">>
+  ) => Effect.Effect<void, RepositoryError>
+  /**
+   * Claims one unit no live worker holds (pending, or running with an expired lease), leased to `holder` until
+   * `now + leaseMs`. Exactly one worker gets each unit (`FOR UPDATE SKIP LOCKED` on Postgres, the write lock on SQLite).
+   */
+  readonly claimUnit: (holder: string, leaseMs: number) => Effect.Effect<QueuedUnit | undefined, RepositoryError>
+  /** Extends a lease; false when the unit is no longer ours (expired and taken over). */
+  readonly renewLease: (unitId: number, holder: string, leaseMs: number) => Effect.Effect<boolean, RepositoryError>
+  readonly finishUnit: (
+    unitId: number,
+    holder: string,
+    state: "done" | "failed",
+    error?: string
+  ) => Effect.Effect<void, RepositoryError>
+  readonly queueStatus: (jobId?: number) => Effect.Effect<QueueStatus, RepositoryError>
+  /** Jobs with queued units whose units are all finished but which are still marked running. */
+  readonly drainedJobs: () => Effect.Effect<ReadonlyArray<number>, RepositoryError>
   readonly finishJob: (jobId: number, totals: JobTotals, error?: string) => Effect.Effect<JobRecord, RepositoryError>
   readonly listJobs: (limit: number) => Effect.Effect<ReadonlyArray<JobRecord>, RepositoryError>
   readonly getJob: (id: number) => Effect.Effect<JobRecord | undefined, RepositoryError>

@@ -90,6 +90,30 @@ export interface ValidationRun {
   readonly totals: ReadonlyArray<{ readonly rule: string; readonly severity: string; readonly count: number }>
 }
 
+/** A queued unit of work (shared by workers through the repository). */
+export interface QueuedUnit {
+  readonly id: number
+  readonly jobId: number
+  readonly symbols: ReadonlyArray<string>
+  readonly frame: string
+  readonly period: string
+  readonly days: ReadonlyArray<string>
+  readonly start: number
+  readonly end: number
+  readonly expectedBars: number
+  readonly attempts: number
+}
+
+export interface QueueStatus {
+  readonly pending: number
+  /** Claimed, lease still valid. */
+  readonly running: number
+  /** Claimed by a worker whose lease ran out: claimable again. */
+  readonly expired: number
+  readonly done: number
+  readonly failed: number
+}
+
 /** Where a job's bars come from; stored with every ledger row. */
 export interface BarSource {
   readonly provider: string

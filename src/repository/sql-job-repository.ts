@@ -6,7 +6,7 @@ import { Clock, Effect } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { RepositoryError } from "../domain/errors.ts"
 import type { JobRepositoryShape } from "./job-repository.ts"
-import type { CoverageRecord, JobRecord, PartitionRecord, ValidationRun } from "./model.ts"
+import type { CoverageRecord, JobRecord, PartitionRecord, QueuedUnit, ValidationRun } from "./model.ts"
 
 type Row = Record<string, unknown>
 
@@ -72,6 +72,19 @@ const coverageFromRow = (r: Row): CoverageRecord => ({
   jobId: num(r.job_id),
   updatedAt: str(r.updated_at),
   error: strOrNull(r.error)
+})
+
+const unitFromRow = (r: Row): QueuedUnit => ({
+  id: num(r.id),
+  jobId: num(r.job_id),
+  symbols: list(r.symbols),
+  frame: str(r.frame),
+  period: str(r.period),
+  days: list(r.days),
+  start: num(r.start_ms),
+  end: num(r.end_ms),
+  expectedBars: num(r.expected_bars),
+  attempts: num(r.attempts)
 })
 
 // Keeps every statement under SQLite's and Postgres' bound-parameter limits.
@@ -260,6 +273,90 @@ export const makeSqlJobRepository = Effect.gen(function* () {
         const runs = yield* sql<Row>`SELECT * FROM validation_runs WHERE job_id = ${jobId}`
         return runs[0] === undefined ? undefined : yield* validationFromRow(runs[0])
       }).pipe(Effect.mapError(toRepositoryError)),
+
+    enqueueUnits: (jobId, units) =>
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const at = yield* now
+            for (const u of units) {
+              yield* sql`INSERT INTO work_units ${sql.insert({
+                job_id: jobId,
+                symbols: JSON.stringify(u.symbols),
+                frame: u.frame,
+                period: u.period,
+                days: JSON.stringify(u.days),
+                start_ms: u.start,
+                end_ms: u.end,
+                expected_bars: u.expectedBars,
+                state: "pending",
+                updated_at: at
+              })}`
+            }
+          })
+        )
+        .pipe(Effect.mapError(toRepositoryError)),
+
+    claimUnit: (holder, leaseMs) =>
+      Effect.gen(function* () {
+        const at = yield* now
+        const ms = yield* Clock.currentTimeMillis
+        const pick = sql.onDialectOrElse({
+          pg: () => sql`SELECT id FROM work_units WHERE state = 'pending' OR (state = 'running' AND lease_expires_ms < ${ms})
+            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+          orElse:
+            () => sql`SELECT id FROM work_units WHERE state = 'pending' OR (state = 'running' AND lease_expires_ms < ${ms})
+            ORDER BY id LIMIT 1`
+        })
+        const rows = yield* sql<Row>`UPDATE work_units SET state = 'running', lease_holder = ${holder},
+          lease_expires_ms = ${ms + leaseMs}, attempts = attempts + 1, updated_at = ${at}
+          WHERE id = (${pick}) RETURNING *`
+        const r = rows[0]
+        return r === undefined ? undefined : unitFromRow(r)
+      }).pipe(Effect.mapError(toRepositoryError)),
+
+    renewLease: (unitId, holder, leaseMs) =>
+      Effect.gen(function* () {
+        const ms = yield* Clock.currentTimeMillis
+        const rows = yield* sql<Row>`UPDATE work_units SET lease_expires_ms = ${ms + leaseMs}
+          WHERE id = ${unitId} AND lease_holder = ${holder} AND state = 'running' RETURNING id`
+        return rows.length > 0
+      }).pipe(Effect.mapError(toRepositoryError)),
+
+    finishUnit: (unitId, holder, state, error) =>
+      Effect.gen(function* () {
+        const at = yield* now
+        yield* sql`UPDATE work_units SET state = ${state}, error = ${error ?? null}, lease_expires_ms = NULL, updated_at = ${at}
+          WHERE id = ${unitId} AND lease_holder = ${holder}`
+      }).pipe(Effect.mapError(toRepositoryError)),
+
+    queueStatus: (jobId) =>
+      Effect.gen(function* () {
+        const ms = yield* Clock.currentTimeMillis
+        const rows = yield* sql<Row>`SELECT
+            sum(CASE WHEN state = 'pending' THEN 1 ELSE 0 END) AS pending,
+            sum(CASE WHEN state = 'running' AND lease_expires_ms >= ${ms} THEN 1 ELSE 0 END) AS running,
+            sum(CASE WHEN state = 'running' AND lease_expires_ms < ${ms} THEN 1 ELSE 0 END) AS expired,
+            sum(CASE WHEN state = 'done' THEN 1 ELSE 0 END) AS done,
+            sum(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS failed
+          FROM work_units ${jobId === undefined ? sql`` : sql`WHERE job_id = ${jobId}`}`
+        const r = rows[0] ?? {}
+        return {
+          pending: Number(r.pending ?? 0),
+          running: Number(r.running ?? 0),
+          expired: Number(r.expired ?? 0),
+          done: Number(r.done ?? 0),
+          failed: Number(r.failed ?? 0)
+        }
+      }).pipe(Effect.mapError(toRepositoryError)),
+
+    drainedJobs: () =>
+      sql<Row>`SELECT j.id FROM jobs j WHERE j.state = 'running'
+          AND EXISTS (SELECT 1 FROM work_units u WHERE u.job_id = j.id)
+          AND NOT EXISTS (SELECT 1 FROM work_units u WHERE u.job_id = j.id AND u.state IN ('pending', 'running'))`.pipe(
+        Effect.map((rows) => rows.map((r) => num(r.id))),
+        Effect.mapError(toRepositoryError)
+      ),
 
     abandonStale: (isAlive) =>
       Effect.gen(function* () {

@@ -12,6 +12,7 @@ export const backfillFlags = (over: Partial<BackfillFlags>): BackfillFlags => ({
   lookback: Option.none(),
   refetch: Option.none(),
   dryRun: false,
+  enqueue: false,
   provider: Option.some("fake"),
   frame: Option.none(),
   feed: Option.none(),

@@ -12,6 +12,7 @@ import { UsageError } from "../../domain/errors.ts"
 import { tradingDayOf } from "../../domain/partition.ts"
 import type { Symbol } from "../../domain/symbol.ts"
 import { type Plan, planWork } from "../../pipeline/plan.ts"
+import { enqueueIngest } from "../../pipeline/queue.ts"
 import { JobRepository } from "../../repository/job-repository.ts"
 import { sqlitePath } from "../../repository/layer.ts"
 import type { CoverageStatus } from "../../repository/model.ts"
@@ -38,6 +39,7 @@ export interface BackfillFlags extends CommonFlags, ProviderChoice {
   readonly lookback: Option.Option<string>
   readonly refetch: Option.Option<string>
   readonly dryRun: boolean
+  readonly enqueue: boolean
 }
 
 const refetchable: ReadonlyArray<CoverageStatus> = ["partial", "empty", "invalid", "complete"]
@@ -181,6 +183,27 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       printPlan(out, planWork({ ...planInput, covered }), resolved, symbols.length, range, flags.json)
       return undefined
     }
+    if (flags.enqueue) {
+      // Plan into the shared queue; `marketpipe worker` processes fetch. Nothing is fetched here.
+      const queued = yield* Effect.gen(function* () {
+        const covered = yield* ledgerCovers(resolved, symbols, range.from, range.to, refetch)
+        return yield* enqueueIngest({
+          ...requestFor(resolved, app),
+          kind: "backfill",
+          symbols,
+          from: range.from,
+          to: range.to,
+          covered,
+          now
+        })
+      }).pipe(Effect.provide(storageLayer(app)))
+      out.result(
+        flags.json
+          ? JSON.stringify({ queued: true, job: queued.job, units: queued.units, plan: queued.plan })
+          : `job ${queued.job.id} queued: ${queued.units} unit(s), ${queued.plan.partitions} partition(s) (${queued.plan.covered} already in the ledger); run \`marketpipe worker\` to process it`
+      )
+      return undefined
+    }
     const client = yield* connectProvider(resolved, app)
     const covered = yield* ledgerCovers(resolved, symbols, range.from, range.to, refetch).pipe(
       Effect.provide(storageLayer(app))
@@ -212,6 +235,10 @@ export const backfillCommand = Command.make(
         "ask again for days the ledger has with these statuses: partial, empty, invalid, complete, all"
       ),
       Flag.optional
+    ),
+    enqueue: Flag.Boolean("enqueue").pipe(
+      Flag.withDescription("plan into the shared work queue for `marketpipe worker`; fetch nothing here"),
+      Flag.withDefault(false)
     ),
     dryRun: Flag.Boolean("dry-run").pipe(
       Flag.withDescription("print the plan and its time under the rate limit; write nothing"),

@@ -85,6 +85,27 @@ export const sqliteMigrations = Migrator.fromRecord({
       count INTEGER NOT NULL,
       PRIMARY KEY (job_id, rule, severity)
     )`
+  ]),
+  "4_work_queue": run([
+    `CREATE TABLE work_units (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+      symbols TEXT NOT NULL,
+      frame TEXT NOT NULL,
+      period TEXT NOT NULL,
+      days TEXT NOT NULL,
+      start_ms INTEGER NOT NULL,
+      end_ms INTEGER NOT NULL,
+      expected_bars INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      lease_holder TEXT,
+      lease_expires_ms INTEGER,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      error TEXT,
+      updated_at TEXT NOT NULL
+    )`,
+    "CREATE INDEX work_units_claim ON work_units (state, lease_expires_ms)",
+    "CREATE INDEX work_units_job ON work_units (job_id, state)"
   ])
 })
 

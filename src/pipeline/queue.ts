@@ -1,0 +1,164 @@
+/**
+ * The shared work queue: `backfill --enqueue` plans a job into the repository's `work_units`, and any number of
+ * `marketpipe worker` processes — on one machine or many, sharing one Postgres and one lake — claim units with leases,
+ * process them with the same unit runner as a local run, and renew the lease while they work. A worker that dies
+ * stops renewing; its units become claimable when the lease runs out, and another worker redoes them (writes are
+ * whole-day atomic replacements, so a redo never duplicates).
+ */
+import { hostname } from "node:os"
+import { Effect, Schedule } from "effect"
+import type { ProviderError, RepositoryError, UsageError } from "../domain/errors.ts"
+import type { Symbol } from "../domain/symbol.ts"
+import type { Timeframe } from "../domain/timeframe.ts"
+import { JobRepository } from "../repository/job-repository.ts"
+import type { JobRecord, QueuedUnit } from "../repository/model.ts"
+import type { ParquetSink } from "../storage/parquet-sink.ts"
+import { type IngestRequest, makeUnitRunner, partitionRefs } from "./ingest.ts"
+import { planWork, type WorkUnit } from "./plan.ts"
+
+/** Plans a job into the queue without fetching anything. */
+export const enqueueIngest = (request: Omit<IngestRequest, "client">) =>
+  Effect.gen(function* () {
+    const repo = yield* JobRepository
+    const { units, ...plan } = planWork({
+      calendar: request.calendar,
+      symbols: request.symbols,
+      from: request.from,
+      to: request.to,
+      frame: request.frame,
+      session: request.session,
+      maxBarsPerRequest: request.maxBarsPerRequest ?? 1_000_000,
+      maxSymbolsPerRequest: request.maxSymbolsPerRequest ?? 1,
+      ...(request.covered === undefined ? {} : { covered: request.covered }),
+      ...(request.now === undefined ? {} : { now: request.now })
+    })
+    // No owner: a queued job belongs to whichever workers take it, not to the process that planned it.
+    const job = yield* repo.createJob(
+      {
+        kind: request.kind,
+        provider: request.provider,
+        feed: request.feed,
+        frame: request.frame,
+        session: request.session,
+        symbols: request.symbols,
+        startDay: request.from,
+        endDay: request.to
+      },
+      units.flatMap((u) => partitionRefs(u))
+    )
+    yield* repo.enqueueUnits(
+      job.id,
+      units.map((u) => ({
+        symbols: u.symbols,
+        frame: u.frame,
+        period: u.period,
+        days: u.days,
+        start: u.start,
+        end: u.end,
+        expectedBars: u.expectedBars
+      }))
+    )
+    return { job, plan, units: units.length }
+  })
+
+export interface WorkerOptions {
+  /** Unique per worker process: `host:pid:random`. */
+  readonly holder: string
+  readonly leaseMs: number
+  readonly pollMs: number
+  /** Keep waiting for new work when the queue is empty. */
+  readonly follow: boolean
+  /** Turns a queued job into what its units need (provider client, calendar, rules). */
+  readonly requestFor: (job: JobRecord) => Effect.Effect<IngestRequest, UsageError>
+  readonly onClaim?: (unit: QueuedUnit) => Effect.Effect<void>
+  readonly onUnit?: (unit: QueuedUnit, outcome: "done" | "failed") => Effect.Effect<void>
+}
+
+export const workerHolder = (): string => `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
+
+const toWorkUnit = (u: QueuedUnit): WorkUnit => ({
+  symbols: u.symbols as ReadonlyArray<Symbol>,
+  frame: u.frame as Timeframe,
+  period: u.period,
+  days: u.days as WorkUnit["days"],
+  start: u.start,
+  end: u.end,
+  expectedBars: u.expectedBars
+})
+
+/** Marks jobs whose units are all finished as finished, with totals from their partitions. */
+const closeDrainedJobs = Effect.gen(function* () {
+  const repo = yield* JobRepository
+  for (const id of yield* repo.drainedJobs()) {
+    const parts = yield* repo.partitions(id)
+    yield* repo.finishJob(id, {
+      partitionsDone: parts.filter((p) => p.state === "done").length,
+      partitionsFailed: parts.filter((p) => p.state === "failed").length,
+      barsWritten: parts.reduce((n, p) => n + (p.rows ?? 0), 0),
+      barsRejected: parts.reduce((n, p) => n + (p.rejected ?? 0), 0)
+    })
+  }
+})
+
+export interface WorkerSummary {
+  readonly units: number
+  readonly failedUnits: number
+}
+
+/** Claims and processes units until the queue is drained (or forever with `follow`). */
+export const runWorker = (options: WorkerOptions) =>
+  Effect.gen(function* () {
+    const repo = yield* JobRepository
+    const runners = new Map<
+      number,
+      (
+        u: WorkUnit
+      ) => Effect.Effect<ReadonlyArray<unknown>, ProviderError | RepositoryError, JobRepository | ParquetSink>
+    >()
+    let units = 0
+    let failedUnits = 0
+    while (true) {
+      const unit = yield* repo.claimUnit(options.holder, options.leaseMs)
+      if (unit === undefined) {
+        yield* closeDrainedJobs
+        const status = yield* repo.queueStatus()
+        // Others still hold leases: wait, since a worker that dies leaves its units to us once the lease runs out.
+        if (options.follow || status.running > 0 || status.expired > 0) {
+          yield* Effect.sleep(options.pollMs)
+          continue
+        }
+        return { units, failedUnits } satisfies WorkerSummary
+      }
+      yield* options.onClaim?.(unit) ?? Effect.void
+      let runner = runners.get(unit.jobId)
+      if (runner === undefined) {
+        const job = yield* repo.getJob(unit.jobId)
+        if (job === undefined) {
+          yield* repo.finishUnit(unit.id, options.holder, "failed", "its job no longer exists")
+          continue
+        }
+        runner = yield* makeUnitRunner(yield* options.requestFor(job), job.id)
+        runners.set(unit.jobId, runner)
+      }
+      const renew = repo
+        .renewLease(unit.id, options.holder, options.leaseMs)
+        .pipe(Effect.repeat(Schedule.spaced(Math.max(50, Math.floor(options.leaseMs / 3)))), Effect.ignore)
+      const outcome = yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* Effect.forkScoped(Effect.delay(renew, Math.max(50, Math.floor(options.leaseMs / 3))))
+          return yield* (runner as NonNullable<typeof runner>)(toWorkUnit(unit))
+        })
+      ).pipe(
+        Effect.as("done" as const),
+        Effect.catchTag("ProviderError", (e) =>
+          // Fatal (rejected credentials): this worker cannot do any unit of the job; record it and stop.
+          repo.finishUnit(unit.id, options.holder, "failed", e.message).pipe(Effect.andThen(Effect.fail(e)))
+        )
+      )
+      yield* repo.finishUnit(unit.id, options.holder, outcome)
+      units++
+      if (outcome !== "done") failedUnits++
+      yield* options.onUnit?.(unit, outcome) ?? Effect.void
+      yield* closeDrainedJobs
+    }
+  })

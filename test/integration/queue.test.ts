@@ -1,0 +1,67 @@
+import { afterAll, describe, expect, test } from "bun:test"
+import { Effect, Exit, Option } from "effect"
+import { workerMain } from "../../src/cli/commands/worker.ts"
+import { exitCodeOf } from "../../src/cli/main.ts"
+import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
+import { capture } from "../support/capture.ts"
+import { removeDir, tempDir } from "../support/temp.ts"
+
+const dirs: Array<string> = []
+const fresh = () => {
+  const d = tempDir("mp-queue-")
+  dirs.push(d)
+  return d
+}
+afterAll(() => {
+  for (const d of dirs) removeDir(d)
+})
+
+const workerFlags = {
+  follow: false,
+  leaseSeconds: 30,
+  pollSeconds: 1,
+  config: Option.none(),
+  dataDir: Option.none(),
+  json: true
+}
+
+describe("the work queue on SQLite", () => {
+  test("--enqueue plans without fetching; a worker drains the queue and closes the job", async () => {
+    const cwd = fresh()
+    const queued = await backfillIn(
+      cwd,
+      backfillFlags({
+        symbols: Option.some("AAPL,MSFT"),
+        from: Option.some("2024-01-01"),
+        to: Option.some("2024-02-29"),
+        enqueue: true
+      })
+    )
+    expect(JSON.parse(queued.stdout)).toMatchObject({ queued: true, units: 2, plan: { partitions: 2 * 41 } })
+    expect((await ledgerJson(cwd)).symbols).toEqual([])
+    const run = await capture(() => Effect.runPromise(workerMain(workerFlags, { env: {}, cwd })))
+    expect(JSON.parse(run.stdout)).toEqual({ units: 2, failedUnits: 0 })
+    expect(run.stderr).toMatch(/unit 1 \(job 1\) claimed, attempt 1/)
+    const ledger = await ledgerJson(cwd)
+    expect(ledger.totals.counts.complete).toBe(2 * 41)
+    // Nothing left: a second worker exits at once.
+    const again = await capture(() => Effect.runPromise(workerMain(workerFlags, { env: {}, cwd })))
+    expect(JSON.parse(again.stdout)).toEqual({ units: 0, failedUnits: 0 })
+    // Re-enqueueing the same range plans nothing: the ledger has it all.
+    const none = await backfillIn(
+      cwd,
+      backfillFlags({
+        symbols: Option.some("AAPL,MSFT"),
+        from: Option.some("2024-01-01"),
+        to: Option.some("2024-02-29"),
+        enqueue: true
+      })
+    )
+    expect(JSON.parse(none.stdout)).toMatchObject({ units: 0, plan: { partitions: 0, covered: 82 } })
+  })
+
+  test("a nonsensical lease is a usage error", async () => {
+    const exit = await Effect.runPromiseExit(workerMain({ ...workerFlags, leaseSeconds: 0 }, { env: {}, cwd: fresh() }))
+    expect(Exit.isFailure(exit) && exitCodeOf(exit, () => {})).toBe(2)
+  })
+})
