@@ -322,7 +322,6 @@ export const runIngest = (
 ) =>
   Effect.gen(function* () {
     const repo = yield* JobRepository
-    const sink = yield* ParquetSink
     const { units, ...plan } = planWork({
       calendar: request.calendar,
       symbols: request.symbols,

@@ -159,7 +159,8 @@ describe("many workers on one Postgres queue", () => {
     let claims = 0
     const victim = worker(cwd, env, (line, child) => {
       // Its second claim: the lease is held and the unit's first (slow) request is in flight.
-      if (!killed && /unit \d+ \(job \d+\) claimed/u.test(line) && (claims += 1) === 2) {
+      if (/unit \d+ \(job \d+\) claimed/u.test(line)) claims++
+      if (!killed && claims === 2) {
         killed = true
         child.kill("SIGKILL")
       }
