@@ -11,6 +11,8 @@ import { aggregatedFrames } from "../config/schema.ts"
 import type { SessionKind } from "../domain/calendar.ts"
 import { UsageError } from "../domain/errors.ts"
 import { type Timeframe, timeframes } from "../domain/timeframe.ts"
+import { persistRun } from "../observability/history.ts"
+import { currentMetrics } from "../observability/metrics.ts"
 import { type IngestRequest, type IngestSummary, runIngest } from "../pipeline/ingest.ts"
 import { processOwner, recover } from "../pipeline/recovery.ts"
 import type { ProviderPlugin, RateLimit } from "../providers/contract.ts"
@@ -237,6 +239,8 @@ export const runJob = (request: IngestRequest, app: App, out: Output, json: bool
       warningsByRule: summary.warningsByRule
     })
     const aggregation = yield* aggregateAfter(request, app)
+    // Short runs leave their counters in the repository, so `metrics serve` shows totals, not per-process zeros.
+    yield* persistRun(currentMetrics(), `${summary.job.kind}-${summary.job.id}-${processOwner()}`)
     printSummary(out, summary, json, aggregation)
     if (summary.failures.length > 0) {
       return yield* new PartitionsFailed({ count: summary.job.partitionsFailed, jobId: summary.job.id })

@@ -12,6 +12,7 @@ import { filePeriod, splitByDay, tradingDayOf } from "../domain/partition.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
 import { type Finding, type RuleSettings, validateBars } from "../domain/validation.ts"
+import { currentMetrics } from "../observability/metrics.ts"
 import type { ProviderClient } from "../providers/contract.ts"
 import { mask } from "../providers/kit/secrets.ts"
 import { JobRepository } from "../repository/job-repository.ts"
@@ -278,6 +279,20 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
         )
       )
 
+    const metrics = currentMetrics()
+    const labels = { provider: request.provider, feed: request.feed, frame: request.frame }
+    /** Counts what a unit did: bars, rules fired, partitions by state (and, for a backfill, the gaps it filled). */
+    const count = (outcomes: ReadonlyArray<SymbolOutcome>) => {
+      for (const o of outcomes) {
+        metrics.barsIngested.inc(labels, o.bars)
+        for (const f of o.findings)
+          (f.severity === "error" ? metrics.barsQuarantined : metrics.barsWarned).inc({ ...labels, rule: f.rule })
+        if (o.results.length > 0) metrics.partitions.inc({ ...labels, state: "done" }, o.results.length)
+        if (o.results.length > 0 && request.kind === "backfill") metrics.gapsFilled.inc(labels, o.results.length)
+        if (o.failure !== undefined) metrics.partitions.inc({ ...labels, state: "failed" }, o.failure.days.length)
+      }
+      return outcomes
+    }
     const processUnit = (u: WorkUnit): Effect.Effect<Array<SymbolOutcome>, ProviderError | RepositoryError> =>
       Effect.gen(function* () {
         yield* repo.markRunning(job.id, partitionRefs(u))
@@ -313,7 +328,7 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
         })
       )
 
-    return processUnit
+    return (u: WorkUnit) => Effect.map(processUnit(u), (outcomes) => count(outcomes))
   })
 
 export const runIngest = (
@@ -356,6 +371,12 @@ export const runIngest = (
       barsRejected: 0
     }
     const processUnit = yield* makeUnitRunner(request, job.id)
+    if (request.kind === "backfill") {
+      currentMetrics().gapsFound.inc(
+        { provider: request.provider, feed: request.feed, frame: request.frame },
+        plan.partitions
+      )
+    }
     const failures: Array<UnitFailure> = []
     const rejectedByRule: Record<string, number> = {}
     const warningsByRule: Record<string, number> = {}
@@ -384,6 +405,7 @@ export const runIngest = (
       Effect.tapError((e) => repo.finishJob(job.id, progress, mask(e.message)).pipe(Effect.ignore))
     )
     const finished = yield* repo.finishJob(job.id, progress)
+    currentMetrics().jobs.inc({ kind: finished.kind, state: finished.state })
     return {
       job: finished,
       plan,

@@ -7,9 +7,11 @@ import type { RepositoryError } from "../domain/errors.ts"
 import type {
   BarSource,
   CoverageRecord,
+  CoverageSummary,
   JobRecord,
   JobSpec,
   JobTotals,
+  MetricSample,
   PartitionRecord,
   PartitionRef,
   PartitionResult,
@@ -66,6 +68,17 @@ export interface JobRepositoryShape {
     error?: string
   ) => Effect.Effect<void, RepositoryError>
   readonly queueStatus: (jobId?: number) => Effect.Effect<QueueStatus, RepositoryError>
+  /** Stores one run's counter values (history that survives the process). */
+  readonly recordMetricSamples: (
+    runId: string,
+    samples: ReadonlyArray<MetricSample>
+  ) => Effect.Effect<void, RepositoryError>
+  /** Counter totals over stored runs, per name and label set; optionally one metric, or samples since an instant. */
+  readonly metricTotals: (filter: {
+    readonly name?: string
+    readonly since?: string
+  }) => Effect.Effect<ReadonlyArray<MetricSample & { readonly runs: number }>, RepositoryError>
+  readonly coverageSummary: () => Effect.Effect<ReadonlyArray<CoverageSummary>, RepositoryError>
   /** Jobs with queued units whose units are all finished but which are still marked running. */
   readonly drainedJobs: () => Effect.Effect<ReadonlyArray<number>, RepositoryError>
   readonly finishJob: (jobId: number, totals: JobTotals, error?: string) => Effect.Effect<JobRecord, RepositoryError>

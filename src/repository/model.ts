@@ -114,6 +114,23 @@ export interface QueueStatus {
   readonly failed: number
 }
 
+/** One counter value of one run, with its labels (`provider` and `feed` also as columns). */
+export interface MetricSample {
+  readonly name: string
+  readonly labels: Readonly<Record<string, string>>
+  readonly value: number
+}
+
+/** The ledger summed per provider, feed and frame: completeness and the newest complete day. */
+export interface CoverageSummary {
+  readonly provider: string
+  readonly feed: string
+  readonly frame: string
+  readonly observed: number
+  readonly expected: number
+  readonly newestComplete: string | null
+}
+
 /** Where a job's bars come from; stored with every ledger row. */
 export interface BarSource {
   readonly provider: string

@@ -350,6 +350,61 @@ export const makeSqlJobRepository = Effect.gen(function* () {
         }
       }).pipe(Effect.mapError(toRepositoryError)),
 
+    recordMetricSamples: (runId, samples) =>
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const at = yield* now
+            for (const part of chunks(samples)) {
+              const rows = part.map((m) => ({
+                run_id: runId,
+                recorded_at: at,
+                name: m.name,
+                labels: JSON.stringify(m.labels),
+                provider: m.labels.provider ?? null,
+                feed: m.labels.feed ?? null,
+                value: m.value
+              }))
+              const [first, ...rest] = rows
+              if (first) yield* sql`INSERT INTO metrics_samples ${sql.insert([first, ...rest])}`
+            }
+          })
+        )
+        .pipe(Effect.mapError(toRepositoryError)),
+
+    metricTotals: (filter) =>
+      sql<Row>`SELECT name, labels, sum(value) AS value, count(DISTINCT run_id) AS runs FROM metrics_samples
+          WHERE 1 = 1 ${filter.name === undefined ? sql`` : sql`AND name = ${filter.name}`}
+          ${filter.since === undefined ? sql`` : sql`AND recorded_at >= ${filter.since}`}
+          GROUP BY name, labels ORDER BY name, labels`.pipe(
+        Effect.map((rows) =>
+          rows.map((r) => ({
+            name: str(r.name),
+            labels: (typeof r.labels === "string" ? JSON.parse(r.labels) : r.labels) as Record<string, string>,
+            value: num(r.value),
+            runs: num(r.runs)
+          }))
+        ),
+        Effect.mapError(toRepositoryError)
+      ),
+
+    coverageSummary: () =>
+      sql<Row>`SELECT provider, feed, frame, sum(observed) AS observed, sum(expected) AS expected,
+          max(CASE WHEN status = 'complete' THEN day END) AS newest
+          FROM coverage GROUP BY provider, feed, frame ORDER BY provider, feed, frame`.pipe(
+        Effect.map((rows) =>
+          rows.map((r) => ({
+            provider: str(r.provider),
+            feed: str(r.feed),
+            frame: str(r.frame),
+            observed: num(r.observed),
+            expected: num(r.expected),
+            newestComplete: r.newest === null || r.newest === undefined ? null : day(r.newest)
+          }))
+        ),
+        Effect.mapError(toRepositoryError)
+      ),
+
     drainedJobs: () =>
       sql<Row>`SELECT j.id FROM jobs j WHERE j.state = 'running'
           AND EXISTS (SELECT 1 FROM work_units u WHERE u.job_id = j.id)

@@ -3,10 +3,10 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
+import { currentMetrics } from "../../src/observability/metrics.ts"
 import { makeProviderHttp, serverWaitMs } from "../../src/providers/kit/http.ts"
 import { makeTokenBucket } from "../../src/providers/kit/rate-limiter.ts"
 import { mask, registerSecret } from "../../src/providers/kit/secrets.ts"
-import { allProviderStats } from "../../src/providers/kit/stats.ts"
 import { parseIsoUtc } from "../../src/providers/kit/time.ts"
 
 describe("token bucket", () => {
@@ -101,10 +101,20 @@ describe("HTTP kit", () => {
     expect(got.body).toEqual({ bars: [1, 2] })
     expect(seen.length).toBe(4)
     expect(seen[0]).toBe("/v1/x?a=1&c=true Bearer kit-secret-abcdef")
-    const stats = allProviderStats().find((s) => s.provider === "kit-test")?.stats
-    expect(stats?.retries).toBeGreaterThanOrEqual(3)
-    expect(stats?.errors["5xx"]).toBeGreaterThanOrEqual(1)
-    expect(stats?.errors.body).toBeGreaterThanOrEqual(1)
+    const value = async (name: string, match: Record<string, string>) =>
+      (await currentMetrics().registry.getSingleMetric(name)?.get())?.values.find((v) =>
+        Object.entries(match).every(([k, x]) => v.labels[k] === x)
+      )?.value ?? 0
+    expect(await value("marketpipe_provider_retries_total", { provider: "kit-test" })).toBeGreaterThanOrEqual(3)
+    expect(
+      await value("marketpipe_provider_errors_total", { provider: "kit-test", status_class: "5xx" })
+    ).toBeGreaterThanOrEqual(1)
+    expect(
+      await value("marketpipe_provider_errors_total", { provider: "kit-test", status_class: "body" })
+    ).toBeGreaterThanOrEqual(1)
+    expect(
+      await value("marketpipe_provider_requests_total", { provider: "kit-test", status_class: "2xx" })
+    ).toBeGreaterThanOrEqual(1)
   })
 
   test("gives up after the last try with a clear, masked error", async () => {

@@ -8,6 +8,8 @@ import { Command, Flag } from "effect/cli"
 import { UsageError } from "../../domain/errors.ts"
 import type { Symbol } from "../../domain/symbol.ts"
 import type { Timeframe } from "../../domain/timeframe.ts"
+import { persistRun } from "../../observability/history.ts"
+import { currentMetrics } from "../../observability/metrics.ts"
 import { runWorker, workerHolder } from "../../pipeline/queue.ts"
 import { recover } from "../../pipeline/recovery.ts"
 import type { JobRecord } from "../../repository/model.ts"
@@ -76,7 +78,7 @@ export const workerMain = (flags: WorkerFlags, environment: Environment = curren
               `unit ${unit.id} (job ${unit.jobId}, ${unit.symbols.join(",")} ${unit.days[0]}..${unit.days.at(-1)}): ${outcome}`
             )
           )
-      })
+      }).pipe(Effect.tap(() => persistRun(currentMetrics(), `worker-${holder}`)))
     }).pipe(Effect.provide(storageLayer(app)))
     out.result(flags.json ? JSON.stringify(summary) : `worker ${holder}: ${summary.units} unit(s) done, queue drained`)
     return summary

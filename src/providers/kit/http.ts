@@ -8,10 +8,10 @@ import { createHash } from "node:crypto"
 import { Clock, Effect } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { ProviderError } from "../../domain/errors.ts"
+import { currentMetrics } from "../../observability/metrics.ts"
 import type { RateLimit } from "../contract.ts"
 import { bucketFor } from "./rate-limiter.ts"
 import { mask, registerSecret } from "./secrets.ts"
-import { statsFor, statusClass } from "./stats.ts"
 
 export type QueryValue = string | number | boolean | undefined
 
@@ -91,7 +91,12 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
     .digest("hex")
     .slice(0, 12)
   const bucket = bucketFor(options.provider, fingerprint, options.rateLimit)
-  const stats = statsFor(options.provider, options.feed)
+  const metrics = currentMetrics()
+  const labels = { provider: options.provider, feed: options.feed }
+  const failed = (statusClass: string) => {
+    metrics.requests.inc({ ...labels, status_class: statusClass })
+    metrics.errors.inc({ ...labels, status_class: statusClass })
+  }
   const maxAttempts = options.maxAttempts ?? 6
   const baseMs = options.retryBaseMs ?? 250
   const timeoutMs = options.timeoutMs ?? 30_000
@@ -109,8 +114,8 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
     if (bucket === undefined) return
     const wait = bucket.reserve(yield* Clock.currentTimeMillis)
     if (wait > 0) {
-      stats.rateLimitWaits++
-      stats.rateLimitWaitMsTotal += wait
+      metrics.rateLimitWaits.inc(labels)
+      metrics.rateLimitWaitSeconds.inc(labels, wait / 1000)
       yield* Effect.sleep(wait)
     }
   })
@@ -119,7 +124,6 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
     Effect.gen(function* () {
       yield* waitForToken
       const started = yield* Clock.currentTimeMillis
-      stats.requests++
       const client = yield* HttpClient.HttpClient
       const sent = yield* client
         .execute(
@@ -131,11 +135,10 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
           Effect.result
         )
       const now = yield* Clock.currentTimeMillis
-      stats.latencyMsTotal += now - started
+      metrics.latency.observe(labels, (now - started) / 1000)
       if (sent._tag === "Failure") {
         const timedOut = (sent.failure as { _tag?: string })._tag === "TimeoutError"
-        stats.errors[statusClass(timedOut ? "timeout" : "transport")] =
-          (stats.errors[statusClass(timedOut ? "timeout" : "transport")] ?? 0) + 1
+        failed(timedOut ? "timeout" : "transport")
         return {
           _tag: "Retry",
           reason: timedOut
@@ -160,16 +163,17 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
       }
       if (res.status >= 200 && res.status < 300) {
         if (malformed) {
-          stats.errors.body = (stats.errors.body ?? 0) + 1
+          failed("body")
           return {
             _tag: "Retry",
             reason: `truncated or malformed JSON body (${text.length} bytes)`,
             waitMs: undefined
           } as Attempt
         }
+        metrics.requests.inc({ ...labels, status_class: `${Math.floor(res.status / 100)}xx` })
         return { _tag: "Ok", response: { status: res.status, body, headers: responseHeaders } } as Attempt
       }
-      stats.errors[statusClass(res.status)] = (stats.errors[statusClass(res.status)] ?? 0) + 1
+      failed(`${Math.floor(res.status / 100)}xx`)
       const detail = messageOf(body)
       if (res.status === 429 || res.status === 408 || res.status >= 500) {
         const waitMs = serverWaitMs(responseHeaders, now)
@@ -209,7 +213,7 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
             exhausted: true
           })
         }
-        stats.retries++
+        metrics.retries.inc(labels)
         // A server-named wait already paused the whole key; a backoff delays only this request.
         yield* Effect.sleep(result.waitMs ?? baseMs * 2 ** (attempt - 1) * (0.5 + Math.random()))
       }

@@ -106,6 +106,19 @@ export const sqliteMigrations = Migrator.fromRecord({
     )`,
     "CREATE INDEX work_units_claim ON work_units (state, lease_expires_ms)",
     "CREATE INDEX work_units_job ON work_units (job_id, state)"
+  ]),
+  "5_metrics_history": run([
+    `CREATE TABLE metrics_samples (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      run_id TEXT NOT NULL,
+      recorded_at TEXT NOT NULL,
+      name TEXT NOT NULL,
+      labels TEXT NOT NULL,
+      provider TEXT,
+      feed TEXT,
+      value REAL NOT NULL
+    )`,
+    "CREATE INDEX metrics_samples_name ON metrics_samples (name, recorded_at)"
   ])
 })
 
