@@ -49,6 +49,7 @@ const summary = await Effect.runPromise(
       refetch: Option.none(),
       dryRun: false,
       enqueue: false,
+      metricsPort: Option.none(),
       provider: Option.some("alpaca"),
       frame: Option.none(),
       feed: Option.some("sip"),

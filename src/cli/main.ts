@@ -6,6 +6,7 @@ import { NodeServices } from "@effect/platform-node"
  */
 import { Cause, Effect, Exit, Fiber, Option } from "effect"
 import { Command } from "effect/cli"
+import { tracingFromEnvironment, tracingLayer } from "../observability/tracing.ts"
 import { mask } from "../providers/kit/secrets.ts"
 import { VERSION } from "../version.ts"
 import { aggregateCommand } from "./commands/aggregate.ts"
@@ -13,6 +14,7 @@ import { backfillCommand } from "./commands/backfill.ts"
 import { ingestCommand } from "./commands/ingest.ts"
 import { jobsCommand } from "./commands/jobs.ts"
 import { ledgerCommand } from "./commands/ledger.ts"
+import { metricsCommand } from "./commands/metrics.ts"
 import { providersCommand } from "./commands/providers.ts"
 import { queryCommand } from "./commands/query.ts"
 import { validateCommand } from "./commands/validate.ts"
@@ -25,8 +27,18 @@ const ohlcv = Command.make("ohlcv").pipe(
 )
 
 export const rootCommand = Command.make("marketpipe").pipe(
-  Command.withDescription("Market-data pipeline: OHLCV bars from provider plugins into a validated Parquet lake"),
-  Command.withSubcommands([ohlcv, jobsCommand, ledgerCommand, providersCommand, queryCommand, workerCommand])
+  Command.withDescription(
+    "Market-data pipeline: OHLCV bars from provider plugins into a validated Parquet lake. Tracing: --trace console|otlp|off, or OTEL_EXPORTER_OTLP_ENDPOINT for OTLP/HTTP"
+  ),
+  Command.withSubcommands([
+    ohlcv,
+    jobsCommand,
+    ledgerCommand,
+    metricsCommand,
+    providersCommand,
+    queryCommand,
+    workerCommand
+  ])
 )
 
 /** Maps a failed run to an exit code and prints the one-line reason (the CLI already printed parse errors). */
@@ -58,11 +70,21 @@ export const runCli = (argv: ReadonlyArray<string>) =>
   Command.runWith(rootCommand, { version: VERSION })(argv).pipe(Effect.provide(NodeServices.layer))
 
 if (import.meta.main) {
-  const fiber = Effect.runFork(runCli(process.argv.slice(2)))
-  // Ctrl-C interrupts the run so finalizers close the database and the job is marked interrupted, not left running.
-  const stop = () => Effect.runFork(Fiber.interrupt(fiber))
-  process.once("SIGINT", stop)
-  process.once("SIGTERM", stop)
-  const exit = await Effect.runPromise(Fiber.await(fiber))
-  process.exitCode = exitCodeOf(exit, (line) => process.stderr.write(`${mask(line)}\n`))
+  const print = (line: string) => process.stderr.write(`${mask(line)}\n`)
+  // `--trace off|console|otlp` is taken out before the parser sees it; OTEL_EXPORTER_OTLP_ENDPOINT turns OTLP on.
+  const tracing = tracingFromEnvironment(process.argv.slice(2), process.env)
+  if (tracing._tag === "Invalid") {
+    print(`error: ${tracing.reason}`)
+    process.exitCode = ExitCode.usage
+  } else {
+    // The tracing layer wraps the whole run: its finalizer flushes and shuts the SDK down before the fiber ends,
+    // whether the run succeeds, fails or is interrupted, so spans are out before the exit code is set.
+    const fiber = Effect.runFork(runCli(tracing.argv).pipe(Effect.provide(tracingLayer(tracing.options))))
+    // Ctrl-C interrupts the run so finalizers close the database and the job is marked interrupted, not left running.
+    const stop = () => Effect.runFork(Fiber.interrupt(fiber))
+    process.once("SIGINT", stop)
+    process.once("SIGTERM", stop)
+    const exit = await Effect.runPromise(Fiber.await(fiber))
+    process.exitCode = exitCodeOf(exit, print)
+  }
 }

@@ -261,6 +261,11 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
             file: written.file
           }
         })
+        yield* Effect.annotateCurrentSpan({
+          "marketpipe.rows": clean.ts.length,
+          "marketpipe.rejected": quarantined.ts.length,
+          "marketpipe.file": written.file
+        })
         return {
           results,
           bars: clean.ts.length,
@@ -268,6 +273,15 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
           findings
         } satisfies SymbolOutcome as SymbolOutcome
       }).pipe(
+        Effect.withSpan("marketpipe.partition", {
+          attributes: {
+            "marketpipe.job_id": job.id,
+            "marketpipe.frame": u.frame,
+            "marketpipe.symbol": symbol,
+            "marketpipe.first_day": u.days[0],
+            "marketpipe.last_day": u.days[u.days.length - 1]
+          }
+        }),
         Effect.catchTag("StorageError", (e: StorageError) =>
           Effect.succeed<SymbolOutcome>({
             results: [],
@@ -328,7 +342,22 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
         })
       )
 
-    return (u: WorkUnit) => Effect.map(processUnit(u), (outcomes) => count(outcomes))
+    return (u: WorkUnit) =>
+      Effect.map(processUnit(u), (outcomes) => count(outcomes)).pipe(
+        Effect.withSpan("marketpipe.unit", {
+          attributes: {
+            "marketpipe.job_id": job.id,
+            "marketpipe.provider": request.provider,
+            "marketpipe.feed": request.feed,
+            "marketpipe.frame": u.frame,
+            "marketpipe.symbols": u.symbols.join(","),
+            "marketpipe.symbols_count": u.symbols.length,
+            "marketpipe.first_day": u.days[0],
+            "marketpipe.last_day": u.days[u.days.length - 1],
+            "marketpipe.days_count": u.days.length
+          }
+        })
+      )
   })
 
 export const runIngest = (
@@ -363,6 +392,7 @@ export const runIngest = (
       },
       units.flatMap((u) => partitionRefs(u))
     )
+    yield* Effect.annotateCurrentSpan({ "marketpipe.job_id": job.id, "marketpipe.partitions": plan.partitions })
     const progress = {
       partitionsTotal: plan.partitions,
       partitionsDone: 0,
@@ -406,6 +436,12 @@ export const runIngest = (
     )
     const finished = yield* repo.finishJob(job.id, progress)
     currentMetrics().jobs.inc({ kind: finished.kind, state: finished.state })
+    yield* Effect.annotateCurrentSpan({
+      "marketpipe.job_state": finished.state,
+      "marketpipe.bars_written": progress.barsWritten,
+      "marketpipe.bars_rejected": progress.barsRejected,
+      "marketpipe.partitions_failed": progress.partitionsFailed
+    })
     return {
       job: finished,
       plan,
@@ -415,4 +451,17 @@ export const runIngest = (
       warningsByRule,
       findings
     } satisfies IngestSummary
-  })
+  }).pipe(
+    Effect.withSpan("marketpipe.job", {
+      attributes: {
+        "marketpipe.job_kind": request.kind,
+        "marketpipe.provider": request.provider,
+        "marketpipe.feed": request.feed,
+        "marketpipe.frame": request.frame,
+        "marketpipe.session": request.session,
+        "marketpipe.symbols_count": request.symbols.length,
+        "marketpipe.first_day": request.from,
+        "marketpipe.last_day": request.to
+      }
+    })
+  )

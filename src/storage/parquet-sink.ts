@@ -79,16 +79,23 @@ export const makeParquetSink = (dataDir: string): ParquetSinkShape => {
         // Nothing to keep and nothing new: leave no empty file behind (and remove one that only held these days).
         if (merged.length === 0) {
           if (current !== undefined) yield* Effect.try({ try: () => rmSync(path, { force: true }), catch: fail(path) })
+          yield* Effect.annotateCurrentSpan({ "marketpipe.rows": 0, "marketpipe.removed": current !== undefined })
           return { file: "", rows: 0, hashes }
         }
         const bytes = yield* Effect.try({ try: () => encodeBars(key.symbol, merged, metadata), catch: fail(path) })
         yield* Effect.try({ try: () => writeFileAtomic(path, bytes), catch: fail(path) })
-        return {
-          file: fileRelativePath(root, key),
-          rows: merged.reduce((n, s) => n + s.batch.ts.length, 0),
-          hashes
-        }
-      })
+        const rows = merged.reduce((n, s) => n + s.batch.ts.length, 0)
+        yield* Effect.annotateCurrentSpan({ "marketpipe.rows": rows, "marketpipe.bytes": bytes.length })
+        return { file: fileRelativePath(root, key), rows, hashes }
+      }).pipe(
+        Effect.withSpan("marketpipe.parquet.write", {
+          attributes: {
+            "marketpipe.file": fileRelativePath(root, key),
+            "marketpipe.symbol": key.symbol,
+            "marketpipe.days_written": days.length
+          }
+        })
+      )
 
   return {
     dataDir,

@@ -13,6 +13,7 @@ export const backfillFlags = (over: Partial<BackfillFlags>): BackfillFlags => ({
   refetch: Option.none(),
   dryRun: false,
   enqueue: false,
+  metricsPort: Option.none(),
   provider: Option.some("fake"),
   frame: Option.none(),
   feed: Option.none(),

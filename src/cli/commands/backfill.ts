@@ -30,6 +30,7 @@ import {
   runJob
 } from "../run-setup.ts"
 import { commonFlags } from "./common.ts"
+import { metricsPortFlag, withMetricsPort } from "./metrics.ts"
 
 export interface BackfillFlags extends CommonFlags, ProviderChoice {
   readonly symbols: Option.Option<string>
@@ -40,6 +41,8 @@ export interface BackfillFlags extends CommonFlags, ProviderChoice {
   readonly refetch: Option.Option<string>
   readonly dryRun: boolean
   readonly enqueue: boolean
+  /** Serve Prometheus metrics on this loopback port while the backfill fetches (absent: none). */
+  readonly metricsPort?: Option.Option<number>
 }
 
 const refetchable: ReadonlyArray<CoverageStatus> = ["partial", "empty", "invalid", "complete"]
@@ -213,7 +216,7 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       app,
       out,
       flags.json
-    )
+    ).pipe(withMetricsPort(flags.metricsPort, app, out))
   })
 
 export const backfillCommand = Command.make(
@@ -244,6 +247,7 @@ export const backfillCommand = Command.make(
       Flag.withDescription("print the plan and its time under the rate limit; write nothing"),
       Flag.withDefault(false)
     ),
+    metricsPort: metricsPortFlag,
     ...providerChoiceFlags,
     ...commonFlags
   },

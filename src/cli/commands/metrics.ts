@@ -1,13 +1,24 @@
 /**
  * `marketpipe metrics show`: the stored totals of past runs (`metrics_samples`), per metric and label set;
  * `--metric NAME` for one metric, `--since` for runs recorded from an instant on.
+ * `marketpipe metrics serve`: a Prometheus endpoint that starts from those totals and refreshes the ledger gauges
+ * from the repository on every scrape; `worker` and `ohlcv backfill` embed the same server with `--metrics-port`.
  */
-import { Effect, Option } from "effect"
+import { type Context, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { UsageError } from "../../domain/errors.ts"
+import { type RepositoryError, UsageError } from "../../domain/errors.ts"
+import { refreshLedgerGauges, restoreHistory } from "../../observability/history.ts"
+import { Metrics } from "../../observability/metrics.ts"
+import {
+  defaultMetricsHost,
+  defaultMetricsPort,
+  isLoopbackHost,
+  type MetricsServerInfo,
+  serveMetrics
+} from "../../observability/server.ts"
 import { JobRepository } from "../../repository/job-repository.ts"
-import { type CommonFlags, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
-import { makeOutput, table } from "../output.ts"
+import { type App, type CommonFlags, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
+import { makeOutput, type Output, table } from "../output.ts"
 import { commonFlags } from "./common.ts"
 
 export interface MetricsShowFlags extends CommonFlags {
@@ -66,3 +77,112 @@ export const metricsShowCommand = Command.make(
   },
   (flags) => Effect.asVoid(metricsShowMain(flags))
 ).pipe(Command.withDescription("Totals of the metrics past runs recorded"))
+
+/**
+ * Serves the registry with the repository behind it: the ledger gauges are refreshed before each scrape and, with
+ * `restore`, the stored totals of past runs are added first. The port is taken before the repository is opened, so
+ * a busy port fails without touching the data dir; scrapes that arrive in between wait for the restore.
+ */
+const serveWithRepository = (app: App, options: { host: string; port: number; flag: string; restore: boolean }) =>
+  Effect.gen(function* () {
+    const metrics = yield* Metrics
+    const storage = Promise.withResolvers<Context.Context<JobRepository>>()
+    const server = yield* serveMetrics({
+      host: options.host,
+      port: options.port,
+      flag: options.flag,
+      beforeScrape: () =>
+        storage.promise.then((context) => Effect.runPromiseWith(context)(refreshLedgerGauges(metrics, app.calendar)))
+    })
+    const context = yield* Layer.build(storageLayer(app))
+    // Only for a process that never stores its own counters: a run that calls persistRun would count them twice.
+    const restored = options.restore ? yield* restoreHistory(metrics).pipe(Effect.provideContext(context)) : 0
+    storage.resolve(context)
+    return { ...server, restored }
+  })
+
+export interface MetricsServeFlags extends CommonFlags {
+  readonly host: string
+  readonly port: number
+}
+
+/** Serves `/metrics` until interrupted (Ctrl-C or SIGTERM); never returns otherwise. */
+export const metricsServeMain = (flags: MetricsServeFlags, environment: Environment = currentEnvironment()) =>
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    const out = makeOutput({ json: flags.json, tty: false })
+    if (!isLoopbackHost(flags.host)) {
+      out.notice(
+        `warning: --host ${flags.host} is not a loopback address: anyone who can reach it can read these metrics`
+      )
+    }
+    return yield* Effect.scoped(
+      Effect.gen(function* () {
+        const server = yield* serveWithRepository(app, {
+          host: flags.host,
+          port: flags.port,
+          flag: "--port",
+          restore: true
+        })
+        out.notice(`metrics on ${server.url}`)
+        if (flags.json) out.result(JSON.stringify({ url: server.url, restored_series: server.restored }))
+        return yield* Effect.never
+      })
+    ).pipe(Effect.provide(Metrics.layer))
+  })
+
+/**
+ * Runs `effect` with a metrics server on `port` when `--metrics-port` was given, closing it when `effect` ends however
+ * it ends. It listens on loopback unless `MARKETPIPE_METRICS_HOST` or config `metrics.host` says otherwise (a worker
+ * in a container, scraped by Prometheus from another one). The counters are this process's own (it stores them when
+ * it finishes).
+ */
+export const withMetricsPort =
+  (port: Option.Option<number> | undefined, app: App, out: Output) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | UsageError | RepositoryError, R> =>
+    port === undefined || Option.isNone(port)
+      ? effect
+      : Effect.scoped(
+          Effect.gen(function* () {
+            const server: MetricsServerInfo = yield* serveWithRepository(app, {
+              host:
+                app.loaded.env.MARKETPIPE_METRICS_HOST ?? String(app.loaded.config.metrics?.host ?? defaultMetricsHost),
+              port: port.value,
+              flag: "--metrics-port",
+              restore: false
+            })
+            out.notice(`metrics on ${server.url}`)
+            return yield* effect
+          })
+        ).pipe(Effect.provide(Metrics.layer))
+
+/** The `--metrics-port` flag of long-running commands. */
+export const metricsPortFlag = Flag.Int("metrics-port").pipe(
+  Flag.withDescription(
+    "serve Prometheus metrics on PORT/metrics while this command runs (loopback; MARKETPIPE_METRICS_HOST to change)"
+  ),
+  Flag.optional
+)
+
+const metricsServeCommand = Command.make(
+  "serve",
+  {
+    host: Flag.String("host").pipe(
+      Flag.withDescription(`address to listen on (default ${defaultMetricsHost}; others are reachable from outside)`),
+      Flag.withDefault(defaultMetricsHost)
+    ),
+    port: Flag.Int("port").pipe(
+      Flag.withDescription(`port to listen on (default ${defaultMetricsPort})`),
+      Flag.withDefault(defaultMetricsPort)
+    ),
+    ...commonFlags
+  },
+  (flags) => Effect.asVoid(metricsServeMain(flags))
+).pipe(
+  Command.withDescription("Serve Prometheus metrics on /metrics (totals of past runs, ledger gauges) until stopped")
+)
+
+export const metricsCommand = Command.make("metrics").pipe(
+  Command.withDescription("Prometheus metrics: serve them, or show the totals past runs recorded"),
+  Command.withSubcommands([metricsServeCommand, metricsShowCommand])
+)

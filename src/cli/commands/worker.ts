@@ -18,11 +18,14 @@ import { type App, type CommonFlags, currentEnvironment, type Environment, loadA
 import { makeOutput } from "../output.ts"
 import { connectProvider, requestFor, resolveProvider } from "../run-setup.ts"
 import { commonFlags } from "./common.ts"
+import { metricsPortFlag, withMetricsPort } from "./metrics.ts"
 
 export interface WorkerFlags extends CommonFlags {
   readonly follow: boolean
   readonly leaseSeconds: number
   readonly pollSeconds: number
+  /** Serve Prometheus metrics on this loopback port while the worker runs (absent: none). */
+  readonly metricsPort?: Option.Option<number>
 }
 
 /** What a queued job's units need, from the job record and this worker's config (keys, base URLs). */
@@ -79,7 +82,7 @@ export const workerMain = (flags: WorkerFlags, environment: Environment = curren
             )
           )
       }).pipe(Effect.tap(() => persistRun(currentMetrics(), `worker-${holder}`)))
-    }).pipe(Effect.provide(storageLayer(app)))
+    }).pipe(Effect.provide(storageLayer(app)), withMetricsPort(flags.metricsPort, app, out))
     out.result(flags.json ? JSON.stringify(summary) : `worker ${holder}: ${summary.units} unit(s) done, queue drained`)
     return summary
   })
@@ -101,6 +104,7 @@ export const workerCommand = Command.make(
       Flag.withDescription("wait between looks at an empty queue (default 2)"),
       Flag.withDefault(2)
     ),
+    metricsPort: metricsPortFlag,
     ...commonFlags
   },
   (flags) => Effect.asVoid(workerMain(flags))

@@ -114,6 +114,7 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
     if (bucket === undefined) return
     const wait = bucket.reserve(yield* Clock.currentTimeMillis)
     if (wait > 0) {
+      yield* Effect.annotateCurrentSpan("marketpipe.rate_limit_wait_ms", wait)
       metrics.rateLimitWaits.inc(labels)
       metrics.rateLimitWaitSeconds.inc(labels, wait / 1000)
       yield* Effect.sleep(wait)
@@ -139,6 +140,7 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
       if (sent._tag === "Failure") {
         const timedOut = (sent.failure as { _tag?: string })._tag === "TimeoutError"
         failed(timedOut ? "timeout" : "transport")
+        yield* Effect.annotateCurrentSpan("error.type", timedOut ? "timeout" : "transport")
         return {
           _tag: "Retry",
           reason: timedOut
@@ -148,6 +150,8 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
         } as Attempt
       }
       const { res, text } = sent.success
+      yield* Effect.annotateCurrentSpan("http.response.status_code", res.status)
+      if (res.status >= 400) yield* Effect.annotateCurrentSpan("error.type", String(res.status))
       const responseHeaders = res.headers as Readonly<Record<string, string>>
       let body: unknown
       let malformed = false
@@ -187,14 +191,32 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
         fatal: explained?.fatal === true,
         aboutSymbol: explained?.aboutSymbol === true
       } as Attempt
-    }).pipe(Effect.provide(FetchHttpClient.layer))
+    }).pipe(
+      Effect.provide(FetchHttpClient.layer),
+      // No span or trace headers from the HTTP client itself: its `url.full` would keep `apiKey=…` queries, and
+      // providers have no use for our trace ids. `marketpipe.provider.request` records each try instead.
+      Effect.provideService(HttpClient.TracerDisabledWhen, () => true)
+    )
 
   const getJson: ProviderHttp["getJson"] = (pathOrUrl, query = {}, headers = {}) =>
     Effect.gen(function* () {
       const url = urlOf(pathOrUrl, query)
-      const where = mask(new URL(url).pathname)
+      const parsed = new URL(url)
+      const where = mask(parsed.pathname)
       for (let attempt = 1; ; attempt++) {
-        const result = yield* once(url, headers)
+        const result = yield* once(url, headers).pipe(
+          Effect.withSpan("marketpipe.provider.request", {
+            kind: "client",
+            attributes: {
+              "marketpipe.provider": options.provider,
+              "marketpipe.feed": options.feed,
+              "http.request.method": "GET",
+              "server.address": parsed.hostname,
+              "url.path": where,
+              "marketpipe.attempt": attempt
+            }
+          })
+        )
         if (result._tag === "Ok") return result.response
         if (result._tag === "Fatal") {
           return yield* new ProviderError({
