@@ -3,7 +3,7 @@
  * then, in the same run, DuckDB writing the same rows as ZSTD Parquet (the baseline). Prints bars/s and peak RSS
  * and appends the result to BENCHMARKS.md with the machine it ran on.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, tmpdir, totalmem } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
@@ -14,6 +14,8 @@ import { recordRow } from "./record.ts"
 const symbols = Array.from({ length: 100 }, (_, i) => `S${String(i).padStart(3, "0")}`).join(",")
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4)
 const cwd = mkdtempSync(join(tmpdir(), "mp-bench-"))
+// The ingest path alone: higher frames have their own benchmark (bench:aggregate).
+writeFileSync(join(cwd, "marketpipe.yaml"), "config_version: 1\naggregation:\n  after_ingest: false\n")
 
 const started = performance.now()
 const summary = await Effect.runPromise(
