@@ -125,6 +125,7 @@ export function validateBars(batch: BarBatch, ctx: ValidationContext): Validatio
   let lastTs = Number.NEGATIVE_INFINITY
   let prevClose = Number.NaN
   let prevSessionOpen = Number.NaN
+  let cached: { readonly open: number; readonly close: number } | undefined
   for (let i = 0; i < batch.ts.length; i++) {
     const ts = batch.ts[i] as number
     const o = batch.open[i] as number
@@ -150,7 +151,9 @@ export function validateBars(batch: BarBatch, ctx: ValidationContext): Validatio
       if (v < 0) report("negative_volume", sev.negative_volume, `volume ${v}`)
       if (ts % ctx.alignMs !== 0)
         report("misaligned_timestamp", sev.misaligned_timestamp, `not on a ${ctx.alignMs / 60_000}-minute boundary`)
-      const session = ctx.sessionOf(ts)
+      // Bars come in time order: the previous bar's session usually holds this one too (one lookup a day).
+      const session = cached !== undefined && ts >= cached.open && ts < cached.close ? cached : ctx.sessionOf(ts)
+      cached = session
       if (session === undefined || ts < session.open || ts >= session.close) {
         report("outside_session", sev.outside_session, "outside every trading session of its day")
       }
