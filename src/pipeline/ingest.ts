@@ -360,12 +360,12 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
       )
   })
 
-export const runIngest = (
-  request: IngestRequest,
-  onProgress: (p: IngestProgress) => Effect.Effect<void> = () => Effect.void
-) =>
+/**
+ * Plans a request (calendar × symbols × range − ledger) and records the job with its partitions. A job run here
+ * carries its process as owner; a queued job (`owner` undefined) belongs to whichever workers take its units.
+ */
+export const planJob = (request: Omit<IngestRequest, "client">, owner: string | undefined) =>
   Effect.gen(function* () {
-    const repo = yield* JobRepository
     const { units, ...plan } = planWork({
       calendar: request.calendar,
       symbols: request.symbols,
@@ -378,20 +378,32 @@ export const runIngest = (
       ...(request.covered === undefined ? {} : { covered: request.covered }),
       ...(request.now === undefined ? {} : { now: request.now })
     })
-    const job = yield* repo.createJob(
-      {
-        kind: request.kind,
-        provider: request.provider,
-        feed: request.feed,
-        frame: request.frame,
-        session: request.session,
-        symbols: request.symbols,
-        startDay: request.from,
-        endDay: request.to,
-        ...(request.owner === undefined ? {} : { owner: request.owner })
-      },
-      units.flatMap((u) => partitionRefs(u))
+    const job = yield* JobRepository.use((repo) =>
+      repo.createJob(
+        {
+          kind: request.kind,
+          provider: request.provider,
+          feed: request.feed,
+          frame: request.frame,
+          session: request.session,
+          symbols: request.symbols,
+          startDay: request.from,
+          endDay: request.to,
+          ...(owner === undefined ? {} : { owner })
+        },
+        units.flatMap((u) => partitionRefs(u))
+      )
     )
+    return { job, units, plan }
+  })
+
+export const runIngest = (
+  request: IngestRequest,
+  onProgress: (p: IngestProgress) => Effect.Effect<void> = () => Effect.void
+) =>
+  Effect.gen(function* () {
+    const repo = yield* JobRepository
+    const { job, units, plan } = yield* planJob(request, request.owner)
     yield* Effect.annotateCurrentSpan({ "marketpipe.job_id": job.id, "marketpipe.partitions": plan.partitions })
     const progress = {
       partitionsTotal: plan.partitions,

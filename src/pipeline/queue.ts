@@ -13,39 +13,15 @@ import type { Timeframe } from "../domain/timeframe.ts"
 import { JobRepository } from "../repository/job-repository.ts"
 import type { JobRecord, QueuedUnit } from "../repository/model.ts"
 import type { ParquetSink } from "../storage/parquet-sink.ts"
-import { type IngestRequest, makeUnitRunner, partitionRefs } from "./ingest.ts"
-import { planWork, type WorkUnit } from "./plan.ts"
+import { type IngestRequest, makeUnitRunner, planJob } from "./ingest.ts"
+import type { WorkUnit } from "./plan.ts"
 
 /** Plans a job into the queue without fetching anything. */
 export const enqueueIngest = (request: Omit<IngestRequest, "client">) =>
   Effect.gen(function* () {
     const repo = yield* JobRepository
-    const { units, ...plan } = planWork({
-      calendar: request.calendar,
-      symbols: request.symbols,
-      from: request.from,
-      to: request.to,
-      frame: request.frame,
-      session: request.session,
-      maxBarsPerRequest: request.maxBarsPerRequest ?? 1_000_000,
-      maxSymbolsPerRequest: request.maxSymbolsPerRequest ?? 1,
-      ...(request.covered === undefined ? {} : { covered: request.covered }),
-      ...(request.now === undefined ? {} : { now: request.now })
-    })
     // No owner: a queued job belongs to whichever workers take it, not to the process that planned it.
-    const job = yield* repo.createJob(
-      {
-        kind: request.kind,
-        provider: request.provider,
-        feed: request.feed,
-        frame: request.frame,
-        session: request.session,
-        symbols: request.symbols,
-        startDay: request.from,
-        endDay: request.to
-      },
-      units.flatMap((u) => partitionRefs(u))
-    )
+    const { job, units, plan } = yield* planJob(request, undefined)
     yield* repo.enqueueUnits(
       job.id,
       units.map((u) => ({
