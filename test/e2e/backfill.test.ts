@@ -6,21 +6,15 @@ import { exitCodeOf } from "../../src/cli/main.ts"
 import { type Emulator, startEmulator } from "../emulators/server.ts"
 import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
 import { lakeDigest } from "../support/lake.ts"
-import { listFiles, removeDir, tempDir } from "../support/temp.ts"
+import { listFiles, useTempDirs } from "../support/temp.ts"
 
 let emulator: Emulator
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-backfill-")
-  dirs.push(d)
-  return d
-}
+const fresh = useTempDirs("mp-backfill-")
 beforeAll(async () => {
   emulator = await startEmulator()
 })
 afterAll(async () => {
   await emulator.stop()
-  for (const d of dirs) removeDir(d)
 })
 
 const alpacaEnv = () => ({

@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { beforeAll, describe, expect, test } from "bun:test"
 import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { bunBin, root, run, runSource } from "../support/cli.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
-import { listFiles, removeDir, tempDir } from "../support/temp.ts"
+import { listFiles, useTempDirs } from "../support/temp.ts"
 
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-cli-")
-  dirs.push(d)
-  return d
-}
-afterAll(() => {
-  for (const d of dirs) removeDir(d)
-})
+const fresh = useTempDirs("mp-cli-")
 
 const ingestArgs = [
   "ohlcv",

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { spawn } from "node:child_process"
 import { join } from "node:path"
 import { Option } from "effect"
@@ -6,17 +6,9 @@ import { hash32, prng } from "../../plugins/fake/generate.ts"
 import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
 import { bunBin, mainTs } from "../support/cli.ts"
 import { duckdb, lakeDigest, lakeGlob } from "../support/lake.ts"
-import { listFiles, removeDir, tempDir } from "../support/temp.ts"
+import { listFiles, useTempDirs } from "../support/temp.ts"
 
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-crash-")
-  dirs.push(d)
-  return d
-}
-afterAll(() => {
-  for (const d of dirs) removeDir(d)
-})
+const fresh = useTempDirs("mp-crash-")
 
 const symbols = Array.from({ length: 40 }, (_, i) => `S${String(i).padStart(2, "0")}`).join(",")
 const range = { from: "2024-01-02", to: "2024-06-28" }

@@ -4,21 +4,15 @@ import { join } from "node:path"
 import { type Emulator, startEmulator } from "../emulators/server.ts"
 import { runSource, runSourceAsync } from "../support/cli.ts"
 import { lakeDigest } from "../support/lake.ts"
-import { listFiles, removeDir, tempDir } from "../support/temp.ts"
+import { listFiles, useTempDirs } from "../support/temp.ts"
 
 let emulator: Emulator
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-provider-cli-")
-  dirs.push(d)
-  return d
-}
+const fresh = useTempDirs("mp-provider-cli-")
 beforeAll(async () => {
   emulator = await startEmulator()
 })
 afterAll(async () => {
   await emulator.stop()
-  for (const d of dirs) removeDir(d)
 })
 
 const args = [

@@ -7,16 +7,11 @@ import { bunBin, mainTs, runSourceAsync } from "../support/cli.ts"
 import { lakeDigest } from "../support/lake.ts"
 import { startPostgres, type TestPostgres } from "../support/postgres.ts"
 import { ingestThrough } from "../support/provider-run.ts"
-import { removeDir, tempDir } from "../support/temp.ts"
+import { useTempDirs } from "../support/temp.ts"
 
 let postgres: TestPostgres
 let emulator: Emulator
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-workers-")
-  dirs.push(d)
-  return d
-}
+const fresh = useTempDirs("mp-workers-")
 beforeAll(async () => {
   postgres = await startPostgres()
   emulator = await startEmulator()
@@ -24,7 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator.stop()
   postgres.stop()
-  for (const d of dirs) removeDir(d)
 })
 
 const symbols = "AAPL,MSFT,SPY,QQQ,IWM,DIA"

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Exit, Option } from "effect"
@@ -8,18 +8,10 @@ import { makeCalendar } from "../../src/domain/calendar.ts"
 import { capture } from "../support/capture.ts"
 import { ingestFlags, ingestIn } from "../support/ingest.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
-import { removeDir, tempDir } from "../support/temp.ts"
+import { useTempDirs } from "../support/temp.ts"
 
 const calendar = makeCalendar()
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-agg-")
-  dirs.push(d)
-  return d
-}
-afterAll(() => {
-  for (const d of dirs) removeDir(d)
-})
+const fresh = useTempDirs("mp-agg-")
 
 const aggregateFlags = (over: Partial<AggregateFlags> = {}): AggregateFlags => ({
   symbols: Option.none(),

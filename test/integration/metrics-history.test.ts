@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { join } from "node:path"
 import { Effect, Layer, Option } from "effect"
 import { metricsShowMain } from "../../src/cli/commands/metrics.ts"
@@ -8,17 +8,9 @@ import { makeMetrics } from "../../src/observability/metrics.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
 import { backfillFlags, backfillIn } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
-import { removeDir, tempDir } from "../support/temp.ts"
+import { useTempDirs } from "../support/temp.ts"
 
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-metrics-")
-  dirs.push(d)
-  return d
-}
-afterAll(() => {
-  for (const d of dirs) removeDir(d)
-})
+const fresh = useTempDirs("mp-metrics-")
 
 const valueOf = async (m: ReturnType<typeof makeMetrics>, name: string, labels: Record<string, string>) =>
   (await m.registry.getSingleMetric(name)?.get())?.values.find((v) =>

@@ -19,17 +19,12 @@ import { backfillFlags, backfillIn } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
 import { bunBin, mainTs, runSourceAsync } from "../support/cli.ts"
 import { failureTag, ingestFlags, ingestIn } from "../support/ingest.ts"
-import { removeDir, tempDir } from "../support/temp.ts"
+import { useTempDirs } from "../support/temp.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers: a server in a scope of the test's own, the exposition format, raw sockets, ports.
 
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-metrics-server-")
-  dirs.push(d)
-  return d
-}
+const fresh = useTempDirs("mp-metrics-server-")
 
 /** Opens a metrics server over `metrics` in a scope the test closes with `close()`. */
 const open = async (options: MetricsServerOptions, metrics: MetricsShape = makeMetrics()) => {
@@ -216,7 +211,6 @@ afterAll(async () => {
   gate.release()
   await gate.stop()
   await emulator.stop()
-  for (const d of dirs) removeDir(d)
 })
 
 const alpacaEnv = (): Record<string, string> => ({

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Effect, Exit, Option } from "effect"
@@ -9,17 +9,9 @@ import { builtinPlugins, findPlugin } from "../../src/providers/registry.ts"
 import { capture } from "../support/capture.ts"
 import { ingestFlags, ingestIn } from "../support/ingest.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
-import { removeDir, tempDir } from "../support/temp.ts"
+import { useTempDirs } from "../support/temp.ts"
 
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-plugins-")
-  dirs.push(d)
-  return d
-}
-afterAll(() => {
-  for (const d of dirs) removeDir(d)
-})
+const fresh = useTempDirs("mp-plugins-")
 const example = resolve(import.meta.dir, "../../examples/plugins/csv-dir/mod.ts")
 const load = (specs: Array<string>, cwd: string) =>
   Effect.runPromiseExit(loadPlugins(specs, { configFile: join(cwd, "marketpipe.yaml"), cwd, builtin: builtinPlugins }))

@@ -12,21 +12,15 @@ import { type Emulator, startEmulator } from "../emulators/server.ts"
 import { canonicalBars, readFixture } from "../support/canonical.ts"
 import { duckdb, lakeDigest, lakeGlob } from "../support/lake.ts"
 import { calendar, ingestThrough, makeClient } from "../support/provider-run.ts"
-import { listFiles, removeDir, tempDir } from "../support/temp.ts"
+import { listFiles, useTempDirs } from "../support/temp.ts"
 
 let emulator: Emulator
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-finnhub-")
-  dirs.push(d)
-  return d
-}
+const fresh = useTempDirs("mp-finnhub-")
 beforeAll(async () => {
   emulator = await startEmulator({ routes: [finnhubRoutes] })
 })
 afterAll(async () => {
   await emulator.stop()
-  for (const d of dirs) removeDir(d)
 })
 
 const run = (options: Record<string, unknown> = {}, key?: string) => ({

@@ -13,7 +13,7 @@ import type { EmulatorRequest, ProviderRoutes } from "../emulators/types.ts"
 import { canonicalBars, readFixture } from "../support/canonical.ts"
 import { lakeDigest } from "../support/lake.ts"
 import { calendar, ingestThrough, makeClient, type PluginRun } from "../support/provider-run.ts"
-import { listFiles, removeDir, tempDir } from "../support/temp.ts"
+import { listFiles, useTempDirs } from "../support/temp.ts"
 
 /** What the quirks emulator saw: every request's path, query and Authorization header. */
 const seen: Array<{ path: string; query: string; authorization: string | undefined }> = []
@@ -49,12 +49,7 @@ const quirkRoutes: ProviderRoutes = {
 
 let emulator: Emulator
 let quirks: Emulator
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-polygon-")
-  dirs.push(d)
-  return d
-}
+const fresh = useTempDirs("mp-polygon-")
 beforeAll(async () => {
   emulator = await startEmulator({ routes: [polygonRoutes] })
   quirks = await startEmulator({ routes: [quirkRoutes] })
@@ -62,7 +57,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator.stop()
   await quirks.stop()
-  for (const d of dirs) removeDir(d)
 })
 
 /**

@@ -11,21 +11,15 @@ import { yahooRoutes } from "../emulators/yahoo.ts"
 import { canonicalBars, readFixture } from "../support/canonical.ts"
 import { duckdb, lakeDigest, lakeGlob } from "../support/lake.ts"
 import { calendar, ingestThrough, makeClient } from "../support/provider-run.ts"
-import { removeDir, tempDir } from "../support/temp.ts"
+import { useTempDirs } from "../support/temp.ts"
 
 let emulator: Emulator
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-yahoo-")
-  dirs.push(d)
-  return d
-}
+const fresh = useTempDirs("mp-yahoo-")
 beforeAll(async () => {
   emulator = await startEmulator({ routes: [yahooRoutes] })
 })
 afterAll(async () => {
   await emulator.stop()
-  for (const d of dirs) removeDir(d)
 })
 
 /** `max_history_days: 0` turns the 30-day age check off: the shared dataset's days are from 2024. */

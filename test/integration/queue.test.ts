@@ -1,20 +1,12 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { Effect, Exit, Option } from "effect"
 import { workerMain } from "../../src/cli/commands/worker.ts"
 import { exitCodeOf } from "../../src/cli/main.ts"
 import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
-import { removeDir, tempDir } from "../support/temp.ts"
+import { useTempDirs } from "../support/temp.ts"
 
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-queue-")
-  dirs.push(d)
-  return d
-}
-afterAll(() => {
-  for (const d of dirs) removeDir(d)
-})
+const fresh = useTempDirs("mp-queue-")
 
 const workerFlags = {
   follow: false,

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os"
@@ -10,17 +10,9 @@ import { JobRepository } from "../../src/repository/job-repository.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
 import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
-import { listFiles, removeDir, tempDir } from "../support/temp.ts"
+import { listFiles, useTempDirs } from "../support/temp.ts"
 
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-recovery-")
-  dirs.push(d)
-  return d
-}
-afterAll(() => {
-  for (const d of dirs) removeDir(d)
-})
+const fresh = useTempDirs("mp-recovery-")
 
 /** The pid of a process that has already exited. */
 const deadPid = () => spawnSync("true").pid as number

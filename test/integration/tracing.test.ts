@@ -20,21 +20,15 @@ import type { ProviderRoutes } from "../emulators/types.ts"
 import { capture } from "../support/capture.ts"
 import { bunBin, mainTs, runSourceAsync } from "../support/cli.ts"
 import { ingestFlags } from "../support/ingest.ts"
-import { removeDir, tempDir } from "../support/temp.ts"
+import { useTempDirs } from "../support/temp.ts"
 
 let emulator: Emulator
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-tracing-")
-  dirs.push(d)
-  return d
-}
+const fresh = useTempDirs("mp-tracing-")
 beforeAll(async () => {
   emulator = await startEmulator()
 })
 afterAll(async () => {
   await emulator.stop()
-  for (const d of dirs) removeDir(d)
 })
 
 const alpacaEnv = () => ({

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Exit, Option } from "effect"
@@ -7,17 +7,9 @@ import { exitCodeOf } from "../../src/cli/main.ts"
 import { capture } from "../support/capture.ts"
 import { ingestFlags, ingestIn } from "../support/ingest.ts"
 import { duckdb } from "../support/lake.ts"
-import { removeDir, tempDir } from "../support/temp.ts"
+import { useTempDirs } from "../support/temp.ts"
 
-const dirs: Array<string> = []
-const fresh = () => {
-  const d = tempDir("mp-validate-")
-  dirs.push(d)
-  return d
-}
-afterAll(() => {
-  for (const d of dirs) removeDir(d)
-})
+const fresh = useTempDirs("mp-validate-")
 
 const flags = (over: Partial<ValidateFlags> = {}): ValidateFlags => ({
   jobId: Option.none(),

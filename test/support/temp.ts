@@ -1,3 +1,4 @@
+import { afterAll } from "bun:test"
 /** Temp directories that tests own and remove. */
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -18,4 +19,17 @@ export function listFiles(dir: string): Array<string> {
   }
   walk(dir)
   return out.sort()
+}
+
+/** Temp directories for one test file: `fresh()` makes one, and all are removed after the file's tests. */
+export function useTempDirs(prefix = "mp-test-"): () => string {
+  const dirs: Array<string> = []
+  afterAll(() => {
+    for (const d of dirs) removeDir(d)
+  })
+  return () => {
+    const d = tempDir(prefix)
+    dirs.push(d)
+    return d
+  }
 }
