@@ -7,7 +7,7 @@
  */
 import { hostname } from "node:os"
 import { Effect, Schedule } from "effect"
-import type { ProviderError, RepositoryError, UsageError } from "../domain/errors.ts"
+import type { ProviderError, RepositoryError, StorageError, UsageError } from "../domain/errors.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
 import { JobRepository } from "../repository/job-repository.ts"
@@ -48,6 +48,13 @@ export interface WorkerOptions {
   readonly requestFor: (job: JobRecord) => Effect.Effect<IngestRequest, UsageError>
   readonly onClaim?: (unit: QueuedUnit) => Effect.Effect<void>
   readonly onUnit?: (unit: QueuedUnit, outcome: "done" | "failed") => Effect.Effect<void>
+  /**
+   * Runs once a job's last unit is finished (e.g. building its higher frames). Two workers may both see the job
+   * finish; the hook must be idempotent (aggregation is: it skips days already built from the same 1m data).
+   */
+  readonly afterJob?: (
+    job: JobRecord
+  ) => Effect.Effect<void, RepositoryError | StorageError | UsageError, JobRepository | ParquetSink>
 }
 
 export const workerHolder = (): string => `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
@@ -62,18 +69,21 @@ const toWorkUnit = (u: QueuedUnit): WorkUnit => ({
   expectedBars: u.expectedBars
 })
 
-/** Marks jobs whose units are all finished as finished, with totals from their partitions. */
+/** Marks jobs whose units are all finished as finished, with totals from their partitions; returns them. */
 const closeDrainedJobs = Effect.gen(function* () {
   const repo = yield* JobRepository
+  const closed: Array<JobRecord> = []
   for (const id of yield* repo.drainedJobs()) {
     const parts = yield* repo.partitions(id)
-    yield* repo.finishJob(id, {
+    const job = yield* repo.finishJob(id, {
       partitionsDone: parts.filter((p) => p.state === "done").length,
       partitionsFailed: parts.filter((p) => p.state === "failed").length,
       barsWritten: parts.reduce((n, p) => n + (p.rows ?? 0), 0),
       barsRejected: parts.reduce((n, p) => n + (p.rejected ?? 0), 0)
     })
+    closed.push(job)
   }
+  return closed
 })
 
 export interface WorkerSummary {
@@ -93,10 +103,12 @@ export const runWorker = (options: WorkerOptions) =>
     >()
     let units = 0
     let failedUnits = 0
+    const afterJobs = (jobs: ReadonlyArray<JobRecord>) =>
+      Effect.forEach(jobs, (job) => options.afterJob?.(job) ?? Effect.void, { discard: true })
     while (true) {
       const unit = yield* repo.claimUnit(options.holder, options.leaseMs)
       if (unit === undefined) {
-        yield* closeDrainedJobs
+        yield* afterJobs(yield* closeDrainedJobs)
         const status = yield* repo.queueStatus()
         // Others still hold leases: wait, since a worker that dies leaves its units to us once the lease runs out.
         if (options.follow || status.running > 0 || status.expired > 0) {
@@ -135,6 +147,6 @@ export const runWorker = (options: WorkerOptions) =>
       units++
       if (outcome !== "done") failedUnits++
       yield* options.onUnit?.(unit, outcome) ?? Effect.void
-      yield* closeDrainedJobs
+      yield* afterJobs(yield* closeDrainedJobs)
     }
   })

@@ -36,6 +36,9 @@ describe("the work queue on SQLite", () => {
     expect(run.stderr).toMatch(/unit 1 \(job 1\) claimed, attempt 1/)
     const ledger = await ledgerJson(cwd)
     expect(ledger.totals.counts.complete).toBe(2 * 41)
+    // Once the job's last unit was done, its higher frames were built, as after a local run.
+    const daily = await ledgerJson(cwd, { frame: Option.some("1d") })
+    expect(daily.totals.counts.complete).toBe(2 * 41)
     // Nothing left: a second worker exits at once.
     const again = await capture(() => Effect.runPromise(workerMain(workerFlags, { env: {}, cwd })))
     expect(JSON.parse(again.stdout)).toEqual({ units: 0, failedUnits: 0 })

@@ -5,6 +5,7 @@
  */
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import { runAggregation } from "../../aggregation/run.ts"
 import { UsageError } from "../../domain/errors.ts"
 import type { Symbol } from "../../domain/symbol.ts"
 import type { Timeframe } from "../../domain/timeframe.ts"
@@ -16,7 +17,7 @@ import type { JobRecord } from "../../repository/model.ts"
 import { ruleSettings } from "../../validation/settings.ts"
 import { type App, type CommonFlags, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
 import { makeOutput } from "../output.ts"
-import { connectProvider, requestFor, resolveProvider } from "../run-setup.ts"
+import { aggregationFrames, connectProvider, requestFor, resolveProvider } from "../run-setup.ts"
 import { commonFlags } from "./common.ts"
 import { metricsPortFlag, withMetricsPort } from "./metrics.ts"
 
@@ -73,6 +74,21 @@ export const workerMain = (flags: WorkerFlags, environment: Environment = curren
         pollMs: flags.pollSeconds * 1000,
         follow: flags.follow,
         requestFor: requestForJob(app),
+        // Like a local run, a queued 1m job gets its higher frames once its last unit is done.
+        afterJob: (job) =>
+          job.frame !== "1m" || app.loaded.config.aggregation?.after_ingest === false
+            ? Effect.void
+            : Effect.asVoid(
+                runAggregation({
+                  calendar: app.calendar,
+                  frames: aggregationFrames(app),
+                  session: app.loaded.config.aggregation?.session ?? job.session,
+                  symbols: job.symbols,
+                  from: job.startDay,
+                  to: job.endDay,
+                  owner: holder
+                })
+              ),
         onClaim: (unit) =>
           Effect.sync(() => out.notice(`unit ${unit.id} (job ${unit.jobId}) claimed, attempt ${unit.attempts}`)),
         onUnit: (unit, outcome) =>
