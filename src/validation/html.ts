@@ -9,7 +9,7 @@ const colour: Record<string, string> = {
   partial: "#a5d46a",
   empty: "#c9c9c9",
   invalid: "#d9534f",
-  missing: "#f2f2f2"
+  missing: "#f0ad4e"
 }
 
 const escape = (s: string) => s.replace(/[&<>"']/gu, (c) => `&#${c.charCodeAt(0)};`)
