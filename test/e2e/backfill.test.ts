@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Exit, Option } from "effect"
 import { exitCodeOf } from "../../src/cli/main.ts"
-import { type Emulator, startEmulator } from "../emulators/server.ts"
+import { alpacaEnv, type Emulator, startEmulator } from "../emulators/server.ts"
 import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
 import { lakeDigest } from "../support/lake.ts"
 import { listFiles, useTempDirs } from "../support/temp.ts"
@@ -17,11 +17,7 @@ afterAll(async () => {
   await emulator.stop()
 })
 
-const alpacaEnv = () => ({
-  MARKETPIPE_ALPACA_BASE_URL: emulator.url,
-  ALPACA_KEY: emulator.keys.alpaca.id,
-  ALPACA_SECRET: emulator.keys.alpaca.secret
-})
+const alpaca = () => alpacaEnv(emulator)
 const summaryOf = (r: { stdout: string }) => JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}")
 
 describe("ohlcv backfill", () => {
@@ -35,7 +31,7 @@ describe("ohlcv backfill", () => {
       to: Option.some("2024-03-08")
     })
     emulator.resetStats()
-    const first = await backfillIn(cwd, flags, alpacaEnv())
+    const first = await backfillIn(cwd, flags, alpaca())
     expect(Exit.isSuccess(first.value)).toBe(true)
     const firstRequests = emulator.stats().requests
     // Four symbols fit one request per run of days: Feb and Mar are separate files, so two request chains.
@@ -43,14 +39,14 @@ describe("ohlcv backfill", () => {
     expect(summaryOf(first).job).toMatchObject({ kind: "backfill", partitionsDone: 40, barsWritten: 40 * 390 })
 
     emulator.resetStats()
-    const second = await backfillIn(cwd, flags, alpacaEnv())
+    const second = await backfillIn(cwd, flags, alpaca())
     expect(Exit.isSuccess(second.value)).toBe(true)
     expect(emulator.stats().requests).toBe(0)
     expect(summaryOf(second)).toMatchObject({ job: { partitionsTotal: 0 }, plan: { covered: 40, partitions: 0 } })
 
     // A wider range asks only for the new days.
     emulator.resetStats()
-    const wider = await backfillIn(cwd, { ...flags, to: Option.some("2024-03-12") }, alpacaEnv())
+    const wider = await backfillIn(cwd, { ...flags, to: Option.some("2024-03-12") }, alpaca())
     expect(summaryOf(wider)).toMatchObject({ job: { partitionsDone: 8 }, plan: { covered: 40 } })
     expect(emulator.stats().requests).toBe(1)
   })

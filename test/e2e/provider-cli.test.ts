@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { type Emulator, startEmulator } from "../emulators/server.ts"
+import { alpacaEnv, type Emulator, startEmulator } from "../emulators/server.ts"
 import { runSource, runSourceAsync } from "../support/cli.ts"
 import { lakeDigest } from "../support/lake.ts"
 import { listFiles, useTempDirs } from "../support/temp.ts"
@@ -34,9 +34,7 @@ describe("a real provider from the CLI, against the emulator", () => {
   test("base URL and keys from the environment: the lake equals the fake provider's", async () => {
     const cwd = fresh()
     const env = {
-      MARKETPIPE_ALPACA_BASE_URL: emulator.url,
-      ALPACA_KEY: emulator.keys.alpaca.id,
-      ALPACA_SECRET: emulator.keys.alpaca.secret
+      ...alpacaEnv(emulator)
     }
     const r = await runSourceAsync(args, { cwd, env })
     expect(r.stderr).not.toMatch(/error/)

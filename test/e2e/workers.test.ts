@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
 import fake from "../../plugins/fake/mod.ts"
-import { type Emulator, startEmulator } from "../emulators/server.ts"
+import { alpacaEnv, type Emulator, startEmulator } from "../emulators/server.ts"
 import { bunBin, mainTs, runSourceAsync } from "../support/cli.ts"
 import { lakeDigest } from "../support/lake.ts"
 import { startPostgres, type TestPostgres } from "../support/postgres.ts"
@@ -23,6 +23,27 @@ afterAll(async () => {
 
 const symbols = "AAPL,MSFT,SPY,QQQ,IWM,DIA"
 const range = ["--from", "2024-01-01", "--to", "2024-03-31"]
+
+/** Plans the test backfill into the queue (JSON summary on stdout). */
+const enqueue = (cwd: string, env: Record<string, string>) =>
+  runSourceAsync(
+    [
+      "ohlcv",
+      "backfill",
+      "--provider",
+      "alpaca",
+      "--feed",
+      "sip",
+      "--symbols",
+      symbols,
+      ...range,
+      "--enqueue",
+      "--json",
+      "--data-dir",
+      join(cwd, "data")
+    ],
+    { cwd, env }
+  )
 
 /** A worker process; resolves when it exits. `onLine` sees its stderr lines as they come. */
 function worker(
@@ -71,30 +92,8 @@ describe("many workers on one Postgres queue", () => {
   test("four workers drain a queue: each unit done once, requests as planned, the lake equals a single run", async () => {
     const cwd = fresh()
     const url = await postgres.newDatabase()
-    const env = {
-      DATABASE_URL: url,
-      MARKETPIPE_ALPACA_BASE_URL: emulator.url,
-      ALPACA_KEY: emulator.keys.alpaca.id,
-      ALPACA_SECRET: emulator.keys.alpaca.secret
-    }
-    const queued = await runSourceAsync(
-      [
-        "ohlcv",
-        "backfill",
-        "--provider",
-        "alpaca",
-        "--feed",
-        "sip",
-        "--symbols",
-        symbols,
-        ...range,
-        "--enqueue",
-        "--json",
-        "--data-dir",
-        join(cwd, "data")
-      ],
-      { cwd, env }
-    )
+    const env = { DATABASE_URL: url, ...alpacaEnv(emulator) }
+    const queued = await enqueue(cwd, env)
     expect(queued.stderr).not.toMatch(/error/)
     const plan = JSON.parse(queued.stdout)
     expect(plan).toMatchObject({ queued: true, units: 18 })
@@ -124,29 +123,8 @@ describe("many workers on one Postgres queue", () => {
   test("kill one worker mid-run: the others take over its units after the lease runs out", async () => {
     const cwd = fresh()
     const url = await postgres.newDatabase()
-    const env = {
-      DATABASE_URL: url,
-      MARKETPIPE_ALPACA_BASE_URL: emulator.url,
-      ALPACA_KEY: emulator.keys.alpaca.id,
-      ALPACA_SECRET: emulator.keys.alpaca.secret
-    }
-    await runSourceAsync(
-      [
-        "ohlcv",
-        "backfill",
-        "--provider",
-        "alpaca",
-        "--feed",
-        "sip",
-        "--symbols",
-        symbols,
-        ...range,
-        "--enqueue",
-        "--data-dir",
-        join(cwd, "data")
-      ],
-      { cwd, env }
-    )
+    const env = { DATABASE_URL: url, ...alpacaEnv(emulator) }
+    await enqueue(cwd, env)
     // Slow answers keep units in flight long enough to be killed inside one.
     emulator.setFaults({ latencyMs: 150 })
     let killed = false

@@ -219,3 +219,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       })
   }
 }
+
+/** The environment that points the Alpaca plugin at this emulator with its test keys. */
+export const alpacaEnv = (emulator: Pick<Emulator, "url" | "keys">): Record<string, string> => ({
+  MARKETPIPE_ALPACA_BASE_URL: emulator.url,
+  ALPACA_KEY: emulator.keys.alpaca.id,
+  ALPACA_SECRET: emulator.keys.alpaca.secret
+})

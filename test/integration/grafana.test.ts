@@ -15,7 +15,7 @@ import { makeCalendar } from "../../src/domain/calendar.ts"
 import { refreshLedgerGauges } from "../../src/observability/history.ts"
 import { currentMetrics, metricNames } from "../../src/observability/metrics.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
-import { type Emulator, startEmulator } from "../emulators/server.ts"
+import { alpacaEnv, type Emulator, startEmulator } from "../emulators/server.ts"
 import { backfillFlags, backfillIn } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
 import { ingestFlags, ingestIn } from "../support/ingest.ts"
@@ -463,11 +463,7 @@ beforeAll(async () => {
   )
   emulator = await startEmulator({ rateLimits: { alpaca: { requests: 5, perSeconds: 1 } } })
   emulator.setFaults({ error5xxRate: 0.3 })
-  const alpacaEnv = {
-    MARKETPIPE_ALPACA_BASE_URL: emulator.url,
-    ALPACA_KEY: emulator.keys.alpaca.id,
-    ALPACA_SECRET: emulator.keys.alpaca.secret
-  }
+  const emulatorEnv = alpacaEnv(emulator)
   await capture(() =>
     ingestIn(
       cwd,
@@ -478,7 +474,7 @@ beforeAll(async () => {
         provider: Option.some("alpaca"),
         feed: Option.some("sip")
       }),
-      alpacaEnv
+      emulatorEnv
     )
   )
   await capture(() => ingestIn(cwd, ingestFlags({ symbols: "SPY", start: "2024-03-04", end: "2024-03-06" })))

@@ -14,7 +14,7 @@ import {
   metricsServerLayer,
   serveMetrics
 } from "../../src/observability/server.ts"
-import { type Emulator, startEmulator } from "../emulators/server.ts"
+import { alpacaEnv, type Emulator, startEmulator } from "../emulators/server.ts"
 import { backfillFlags, backfillIn } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
 import { bunBin, mainTs, runSourceAsync } from "../support/cli.ts"
@@ -213,11 +213,8 @@ afterAll(async () => {
   await emulator.stop()
 })
 
-const alpacaEnv = (): Record<string, string> => ({
-  MARKETPIPE_ALPACA_BASE_URL: gate.url,
-  ALPACA_KEY: emulator.keys.alpaca.id,
-  ALPACA_SECRET: emulator.keys.alpaca.secret
-})
+// The Alpaca plugin goes through the gate in front of the emulator.
+const gatedEnv = (): Record<string, string> => ({ ...alpacaEnv(emulator), MARKETPIPE_ALPACA_BASE_URL: gate.url })
 
 const alpaca = { provider: "alpaca", feed: "sip" }
 const alpaca1m = { ...alpaca, frame: "1m" }
@@ -403,7 +400,7 @@ describe("metrics server: during ingests", () => {
             feed: Option.some("sip"),
             json: true
           }),
-          alpacaEnv()
+          gatedEnv()
         )
       )
       await arrived
@@ -465,7 +462,7 @@ describe("metrics server: during ingests", () => {
         to: Option.some("2024-03-29"),
         metricsPort: Option.some(port)
       }),
-      alpacaEnv()
+      gatedEnv()
     )
     const lag = watchGauge(currentMetrics().eventLoopLag)
     try {
@@ -516,7 +513,7 @@ describe("metrics server: during ingests", () => {
           to: Option.some("2024-03-05"),
           metricsPort: Option.some(portOf(other))
         }),
-        alpacaEnv()
+        gatedEnv()
       )
       expect(failureTag(r.value)).toBe("UsageError")
       expect(String(Exit.isFailure(r.value) ? r.value.cause : "")).toContain(
@@ -540,7 +537,7 @@ describe("metrics server: during ingests", () => {
         to: Option.some("2024-03-08"),
         enqueue: true
       }),
-      alpacaEnv()
+      gatedEnv()
     )
     expect(JSON.parse(queued.stdout)).toMatchObject({ queued: true })
     const port = await freePort()
@@ -554,7 +551,7 @@ describe("metrics server: during ingests", () => {
       json: true
     }
     const arrived = gate.hold()
-    const running = capture(() => Effect.runPromiseExit(workerMain(flags, { env: alpacaEnv(), cwd })))
+    const running = capture(() => Effect.runPromiseExit(workerMain(flags, { env: gatedEnv(), cwd })))
     await arrived
     const during = await scrape(`http://127.0.0.1:${port}/metrics`)
     expect(matching(during, "marketpipe_build_info")).toHaveLength(1)

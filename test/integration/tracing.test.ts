@@ -15,7 +15,7 @@ import {
   tracingLayerWith
 } from "../../src/observability/tracing.ts"
 import { alpacaRoutes } from "../emulators/alpaca.ts"
-import { type Emulator, startEmulator } from "../emulators/server.ts"
+import { alpacaEnv, type Emulator, startEmulator } from "../emulators/server.ts"
 import type { ProviderRoutes } from "../emulators/types.ts"
 import { capture } from "../support/capture.ts"
 import { bunBin, mainTs, runSourceAsync } from "../support/cli.ts"
@@ -31,11 +31,7 @@ afterAll(async () => {
   await emulator.stop()
 })
 
-const alpacaEnv = () => ({
-  MARKETPIPE_ALPACA_BASE_URL: emulator.url,
-  ALPACA_KEY: emulator.keys.alpaca.id,
-  ALPACA_SECRET: emulator.keys.alpaca.secret
-})
+const alpaca = () => alpacaEnv(emulator)
 
 const named = (spans: ReadonlyArray<ReadableSpan>, name: string) => spans.filter((s) => s.name === name)
 const idOf = (s: ReadableSpan) => s.spanContext().spanId
@@ -52,7 +48,7 @@ describe("spans of an ingest (Alpaca emulator, in-memory exporter)", () => {
       end: "2024-03-08"
     })
     const program = Effect.gen(function* () {
-      const summary = yield* ingestMain(flags, { env: alpacaEnv(), cwd: fresh() })
+      const summary = yield* ingestMain(flags, { env: alpaca(), cwd: fresh() })
       // Closing the SDK layer empties the exporter: read the spans while it is open.
       return { summary, spans: [...exporter.getFinishedSpans()] }
     }).pipe(Effect.provide(tracingLayerWith(new SimpleSpanProcessor(exporter))))
@@ -155,7 +151,7 @@ describe("spans of an ingest (Alpaca emulator, in-memory exporter)", () => {
         start: "2024-03-07",
         end: "2024-03-07"
       })
-      const env = { ...alpacaEnv(), MARKETPIPE_ALPACA_BASE_URL: flakyEmulator.url }
+      const env = { ...alpaca(), MARKETPIPE_ALPACA_BASE_URL: flakyEmulator.url }
       const program = Effect.gen(function* () {
         const summary = yield* ingestMain(flags, { env, cwd })
         return { summary, spans: [...exporter.getFinishedSpans()] }
