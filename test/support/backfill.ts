@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { type BackfillFlags, backfillMain } from "../../src/cli/commands/backfill.ts"
 import { type LedgerFlags, ledgerMain } from "../../src/cli/commands/ledger.ts"
 import { capture } from "./capture.ts"
+import { runFlagDefaults } from "./ingest.ts"
 
 export const backfillFlags = (over: Partial<BackfillFlags>): BackfillFlags => ({
   symbols: Option.none(),
@@ -14,14 +15,7 @@ export const backfillFlags = (over: Partial<BackfillFlags>): BackfillFlags => ({
   dryRun: false,
   enqueue: false,
   metricsPort: Option.none(),
-  provider: Option.some("fake"),
-  frame: Option.none(),
-  feed: Option.none(),
-  session: Option.none(),
-  concurrency: Option.none(),
-  config: Option.none(),
-  dataDir: Option.none(),
-  json: true,
+  ...runFlagDefaults,
   ...over
 })
 

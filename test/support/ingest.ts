@@ -2,9 +2,8 @@
 import { Effect, Exit, Option } from "effect"
 import { type IngestFlags, ingestMain } from "../../src/cli/commands/ingest.ts"
 
-export const ingestFlags = (
-  over: Partial<IngestFlags> & { symbols: string; start: string; end: string }
-): IngestFlags => ({
+/** Flags every run command shares, as the CLI leaves them when not given (fake provider, JSON output). */
+export const runFlagDefaults = {
   provider: Option.some("fake"),
   frame: Option.none(),
   feed: Option.none(),
@@ -12,9 +11,12 @@ export const ingestFlags = (
   concurrency: Option.none(),
   config: Option.none(),
   dataDir: Option.none(),
-  json: true,
-  ...over
-})
+  json: true
+} satisfies Omit<IngestFlags, "symbols" | "start" | "end">
+
+export const ingestFlags = (
+  over: Partial<IngestFlags> & { symbols: string; start: string; end: string }
+): IngestFlags => ({ ...runFlagDefaults, ...over })
 
 export const ingestIn = (cwd: string, flags: IngestFlags, env: Record<string, string> = {}) =>
   Effect.runPromiseExit(ingestMain(flags, { env, cwd }))
