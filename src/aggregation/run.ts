@@ -7,6 +7,7 @@ import { Effect } from "effect"
 import { aggregateSession } from "../domain/aggregate.ts"
 import type { BarBatch } from "../domain/bar.ts"
 import { dayNumber, newYorkToUtc, type SessionKind, type TradingCalendar } from "../domain/calendar.ts"
+import { appendTo } from "../domain/group.ts"
 import { filePeriod, splitByDay } from "../domain/partition.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
@@ -106,7 +107,7 @@ export const runAggregation = (request: AggregateRequest) =>
     for (const [frame, list] of todo) {
       for (const r of list) {
         const frames = bySymbol.get(r.symbol) ?? new Map<string, Array<CoverageRecord>>()
-        frames.set(frame, [...(frames.get(frame) ?? []), r])
+        appendTo(frames, frame, r)
         bySymbol.set(r.symbol, frames)
       }
     }
@@ -149,7 +150,7 @@ export const runAggregation = (request: AggregateRequest) =>
           if (session === undefined || bars === undefined) continue
           const batch = aggregateSession(bars, session, request.session, minutes)
           const target = filePeriod(frame, r.day)
-          slices.set(target, [...(slices.get(target) ?? []), { day: r.day, batch, provider: r.provider, feed: r.feed }])
+          appendTo(slices, target, { day: r.day, batch, provider: r.provider, feed: r.feed })
           const expected = request.calendar.expectedBars(r.day, request.session, minutes)
           results.push({
             frame,
@@ -178,7 +179,7 @@ export const runAggregation = (request: AggregateRequest) =>
         const groups = new Map<string, Array<PartitionResult & { source: CoverageRecord }>>()
         for (const r of results) {
           const id = `${r.source.provider}|${r.source.feed}`
-          groups.set(id, [...(groups.get(id) ?? []), r])
+          appendTo(groups, id, r)
         }
         for (const group of groups.values()) {
           const first = group[0] as (typeof group)[0]

@@ -8,6 +8,7 @@ import { Effect, Schedule, Stream } from "effect"
 import { type BarBatch, concatBatches, selectRows } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
 import type { ProviderError, RepositoryError, StorageError } from "../domain/errors.ts"
+import { appendTo, groupBy } from "../domain/group.ts"
 import { filePeriod, splitByDay, tradingDayOf } from "../domain/partition.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
@@ -152,12 +153,6 @@ function splitUnit(
     }))
   }
   return undefined
-}
-
-const groupBy = <A>(xs: ReadonlyArray<A>, key: (a: A) => string): Map<string, Array<A>> => {
-  const out = new Map<string, Array<A>>()
-  for (const x of xs) out.set(key(x), [...(out.get(key(x)) ?? []), x])
-  return out
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
@@ -312,7 +307,7 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
         yield* repo.markRunning(job.id, partitionRefs(u))
         const batches = yield* fetchUnit(u)
         const bySymbol = new Map<string, Array<BarBatch>>()
-        for (const b of batches) bySymbol.set(b.symbol, [...(bySymbol.get(b.symbol) ?? []), b])
+        for (const b of batches) appendTo(bySymbol, b.symbol as string, b)
         const outcomes = yield* Effect.forEach(u.symbols, (symbol) =>
           writeSymbol(u, symbol, bySymbol.get(symbol) ?? [])
         )
