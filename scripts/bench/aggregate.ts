@@ -13,6 +13,7 @@ import { ingestMain } from "../../src/cli/commands/ingest.ts"
 import { makeCalendar } from "../../src/domain/calendar.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
 import { parquetSinkLayer } from "../../src/storage/parquet-sink.ts"
+import { ingestFlags } from "../../test/support/ingest.ts"
 import { recordRow } from "./record.ts"
 
 const months = Number(process.env.BENCH_MONTHS ?? 12)
@@ -26,22 +27,10 @@ writeFileSync(join(cwd, "marketpipe.yaml"), "config_version: 1\naggregation:\n  
 const dataDir = join(cwd, "data")
 
 await Effect.runPromise(
-  ingestMain(
-    {
-      provider: Option.some("fake"),
-      symbols: symbols.join(","),
-      start: "2024-01-01",
-      end: to,
-      frame: Option.none(),
-      feed: Option.none(),
-      session: Option.none(),
-      concurrency: Option.some(4),
-      config: Option.none(),
-      dataDir: Option.none(),
-      json: true
-    },
-    { env: {}, cwd }
-  )
+  ingestMain(ingestFlags({ symbols: symbols.join(","), start: "2024-01-01", end: to, concurrency: Option.some(4) }), {
+    env: {},
+    cwd
+  })
 )
 
 const frames = ["5m", "15m", "30m", "1h", "4h", "1d"] as const

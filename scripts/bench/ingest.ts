@@ -9,6 +9,7 @@ import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
 import { Effect, Option } from "effect"
 import { ingestMain } from "../../src/cli/commands/ingest.ts"
+import { ingestFlags } from "../../test/support/ingest.ts"
 import { recordRow } from "./record.ts"
 
 const symbols = Array.from({ length: 100 }, (_, i) => `S${String(i).padStart(3, "0")}`).join(",")
@@ -19,22 +20,10 @@ writeFileSync(join(cwd, "marketpipe.yaml"), "config_version: 1\naggregation:\n  
 
 const started = performance.now()
 const summary = await Effect.runPromise(
-  ingestMain(
-    {
-      provider: Option.some("fake"),
-      symbols,
-      start: "2024-03-01",
-      end: "2024-03-28",
-      frame: Option.none(),
-      feed: Option.none(),
-      session: Option.none(),
-      concurrency: Option.some(concurrency),
-      config: Option.none(),
-      dataDir: Option.none(),
-      json: true
-    },
-    { env: {}, cwd }
-  )
+  ingestMain(ingestFlags({ symbols, start: "2024-03-01", end: "2024-03-28", concurrency: Option.some(concurrency) }), {
+    env: {},
+    cwd
+  })
 )
 const seconds = (performance.now() - started) / 1000
 const bars = summary.job.barsWritten

@@ -16,6 +16,7 @@ import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { Effect, Option } from "effect"
 import { ingestMain } from "../../src/cli/commands/ingest.ts"
 import { loadOhlcv, resolveTime } from "../../src/library/load-ohlcv.ts"
+import { ingestFlags } from "../../test/support/ingest.ts"
 import { recordRow } from "./record.ts"
 
 const SYMBOLS = Array.from({ length: 100 }, (_, i) => `S${String(i).padStart(3, "0")}`)
@@ -34,19 +35,7 @@ async function buildLake(): Promise<void> {
   const started = performance.now()
   const summary = await Effect.runPromise(
     ingestMain(
-      {
-        provider: Option.some("fake"),
-        symbols: SYMBOLS.join(","),
-        start: "2024-01-01",
-        end: "2024-12-31",
-        frame: Option.none(),
-        feed: Option.none(),
-        session: Option.none(),
-        concurrency: Option.some(4),
-        config: Option.none(),
-        dataDir: Option.none(),
-        json: true
-      },
+      ingestFlags({ symbols: SYMBOLS.join(","), start: "2024-01-01", end: "2024-12-31", concurrency: Option.some(4) }),
       { env: {}, cwd }
     )
   )
