@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import { aggregateSession } from "../domain/aggregate.ts"
-import type { BarBatch } from "../domain/bar.ts"
+import { type BarBatch, rowsView } from "../domain/bar.ts"
 import { dayNumber, newYorkToUtc, type SessionKind, type TradingCalendar } from "../domain/calendar.ts"
 import { appendTo } from "../domain/group.ts"
 import { filePeriod, splitByDay } from "../domain/partition.ts"
@@ -15,7 +15,7 @@ import { loadOhlcvEffect } from "../library/load-ohlcv.ts"
 import { JobRepository } from "../repository/job-repository.ts"
 import { type CoverageRecord, coverageStatus, type JobRecord, type PartitionResult } from "../repository/model.ts"
 import type { DaySlice } from "../storage/bar-parquet.ts"
-import { ParquetSink } from "../storage/parquet-sink.ts"
+import { ParquetSink, type WrittenFile } from "../storage/parquet-sink.ts"
 
 export interface AggregateRequest {
   readonly calendar: TradingCalendar
@@ -40,18 +40,6 @@ export interface AggregateSummary {
 }
 
 const key = (symbol: string, day: string) => `${symbol}|${day}`
-/** Rows [from, to) as views on the same arrays (no copy: aggregation only reads them). */
-const sliceRows = (b: BarBatch, from: number, to: number): BarBatch => ({
-  symbol: b.symbol,
-  ts: b.ts.subarray(from, to),
-  open: b.open.subarray(from, to),
-  high: b.high.subarray(from, to),
-  low: b.low.subarray(from, to),
-  close: b.close.subarray(from, to),
-  volume: b.volume.subarray(from, to),
-  tradeCount: b.tradeCount.subarray(from, to),
-  vwap: b.vwap.subarray(from, to)
-})
 
 export const runAggregation = (request: AggregateRequest) =>
   Effect.gen(function* () {
@@ -111,92 +99,105 @@ export const runAggregation = (request: AggregateRequest) =>
         bySymbol.set(r.symbol, frames)
       }
     }
-    for (const [name, frames] of bySymbol) {
-      const symbol = name as Symbol
-      const wantedDays = new Set([...frames.values()].flatMap((list) => list.map((r) => r.day)))
-      const sorted = [...wantedDays].sort()
-      // The research read path is the fastest way through the 1m files (it decodes columns straight into arrays).
-      const frame1m = yield* loadOhlcvEffect({
-        symbols: [symbol],
-        start: newYorkToUtc(dayNumber(sorted[0] as string), 0, 0),
-        end: newYorkToUtc(dayNumber(sorted[sorted.length - 1] as string) + 1, 0, 0),
-        timeframe: "1m",
-        columns: ["open", "high", "low", "close", "volume", "trade_count", "vwap"],
-        dataDir: sink.dataDir
-      })
-      const all: BarBatch = {
-        symbol,
-        ts: frame1m.ts,
-        open: frame1m.open,
-        high: frame1m.high,
-        low: frame1m.low,
-        close: frame1m.close,
-        volume: frame1m.volume,
-        tradeCount: frame1m.trade_count,
-        vwap: frame1m.vwap
-      }
-      const byDay = new Map<string, BarBatch>()
-      for (const part of splitByDay(all.ts)) {
-        if (wantedDays.has(part.day)) byDay.set(part.day, sliceRows(all, part.from, part.to))
-      }
-      for (const [frameName, wanted] of frames) {
-        const frame = frameName as Exclude<Timeframe, "1m">
-        const minutes = timeframeMinutes(frame)
-        const slices = new Map<string, Array<DaySlice>>()
-        const results: Array<PartitionResult & { source: CoverageRecord }> = []
-        for (const r of wanted) {
-          const session = request.calendar.session(r.day, request.session)
-          const bars = byDay.get(r.day)
-          if (session === undefined || bars === undefined) continue
-          const batch = aggregateSession(bars, session, request.session, minutes)
-          const target = filePeriod(frame, r.day)
-          appendTo(slices, target, { day: r.day, batch, provider: r.provider, feed: r.feed })
-          const expected = request.calendar.expectedBars(r.day, request.session, minutes)
-          results.push({
-            frame,
-            symbol,
-            day: r.day,
-            rows: batch.ts.length,
-            rejected: 0,
-            expected,
-            status: coverageStatus(batch.ts.length, expected, 0),
-            hash: r.hash ?? "",
-            file: "",
-            source: r
-          })
-        }
-        for (const [target, daySlices] of slices) {
-          const written = yield* sink.writeDays({ frame, symbol, period: target }, daySlices, {
-            "marketpipe.frame": frame,
-            "marketpipe.session": request.session,
-            "marketpipe.aggregated_from": "1m",
-            "marketpipe.job_id": String(job.id)
-          })
-          for (const r of results) if (filePeriod(frame, r.day) === target) Object.assign(r, { file: written.file })
-          barsWritten += daySlices.reduce((n, s) => n + s.batch.ts.length, 0)
-        }
-        // The ledger row of a derived day carries its source's provider and feed, and the 1m hash it was built from.
-        const groups = new Map<string, Array<PartitionResult & { source: CoverageRecord }>>()
-        for (const r of results) {
-          const id = `${r.source.provider}|${r.source.feed}`
-          appendTo(groups, id, r)
-        }
-        for (const group of groups.values()) {
-          const first = group[0] as (typeof group)[0]
-          yield* repo.recordDone(
-            job.id,
-            { provider: first.source.provider, feed: first.source.feed, session: request.session },
-            group.map(({ source: _s, ...r }) => r)
-          )
-        }
-        rebuilt[frame] = (rebuilt[frame] ?? 0) + results.length
-      }
-    }
-    const finished = yield* repo.finishJob(job.id, {
+    const totals = () => ({
       partitionsDone: Object.values(rebuilt).reduce((a, b) => a + b, 0),
       partitionsFailed: 0,
       barsWritten,
       barsRejected: 0
     })
+    yield* Effect.gen(function* () {
+      for (const [name, frames] of bySymbol) {
+        const symbol = name as Symbol
+        const wantedDays = new Set([...frames.values()].flatMap((list) => list.map((r) => r.day)))
+        const sorted = [...wantedDays].sort()
+        // The research read path is the fastest way through the 1m files (it decodes columns straight into arrays).
+        const frame1m = yield* loadOhlcvEffect({
+          symbols: [symbol],
+          start: newYorkToUtc(dayNumber(sorted[0] as string), 0, 0),
+          end: newYorkToUtc(dayNumber(sorted[sorted.length - 1] as string) + 1, 0, 0),
+          timeframe: "1m",
+          columns: ["open", "high", "low", "close", "volume", "trade_count", "vwap"],
+          dataDir: sink.dataDir
+        })
+        const all: BarBatch = {
+          symbol,
+          ts: frame1m.ts,
+          open: frame1m.open,
+          high: frame1m.high,
+          low: frame1m.low,
+          close: frame1m.close,
+          volume: frame1m.volume,
+          tradeCount: frame1m.trade_count,
+          vwap: frame1m.vwap
+        }
+        const byDay = new Map<string, BarBatch>()
+        for (const part of splitByDay(all.ts)) {
+          if (wantedDays.has(part.day)) byDay.set(part.day, rowsView(all, part.from, part.to))
+        }
+        for (const [frameName, wanted] of frames) {
+          const frame = frameName as Exclude<Timeframe, "1m">
+          const minutes = timeframeMinutes(frame)
+          const slices = new Map<string, Array<DaySlice>>()
+          const results: Array<PartitionResult & { source: CoverageRecord }> = []
+          for (const r of wanted) {
+            const session = request.calendar.session(r.day, request.session)
+            const bars = byDay.get(r.day)
+            if (session === undefined || bars === undefined) continue
+            const batch = aggregateSession(bars, session, request.session, minutes)
+            const target = filePeriod(frame, r.day)
+            appendTo(slices, target, { day: r.day, batch, provider: r.provider, feed: r.feed })
+            const expected = request.calendar.expectedBars(r.day, request.session, minutes)
+            results.push({
+              frame,
+              symbol,
+              day: r.day,
+              rows: batch.ts.length,
+              rejected: 0,
+              expected,
+              status: coverageStatus(batch.ts.length, expected, 0),
+              hash: r.hash ?? "",
+              contentHash: "",
+              file: "",
+              source: r
+            })
+          }
+          /** The ledger rows of one target file, written under its lock once it holds them. */
+          const record = (target: string) => (written: WrittenFile) =>
+            Effect.gen(function* () {
+              // A derived day's row carries its source's provider and feed, and the 1m hash it was built from.
+              const groups = new Map<string, Array<PartitionResult>>()
+              for (const { source, ...r } of results) {
+                if (filePeriod(frame, r.day) !== target) continue
+                const done = { ...r, file: written.file, contentHash: written.hashes.get(r.day) ?? "" }
+                appendTo(groups, `${source.provider}|${source.feed}`, done)
+              }
+              for (const [id, group] of groups) {
+                const [provider = "", feed = ""] = id.split("|")
+                yield* repo.recordDone(job.id, { provider, feed, session: request.session }, group)
+              }
+            })
+          for (const [target, daySlices] of slices) {
+            yield* sink.writeDays(
+              { frame, symbol, period: target },
+              daySlices,
+              {
+                "marketpipe.frame": frame,
+                "marketpipe.session": request.session,
+                "marketpipe.aggregated_from": "1m",
+                "marketpipe.job_id": String(job.id)
+              },
+              record(target)
+            )
+            barsWritten += daySlices.reduce((n, s) => n + s.batch.ts.length, 0)
+          }
+          rebuilt[frame] = (rebuilt[frame] ?? 0) + results.length
+        }
+      }
+    }).pipe(
+      // A stopped or failed aggregation closes its job: never left `running` for the next run to call abandoned.
+      Effect.onInterrupt(() => repo.finishJob(job.id, totals(), "interrupted").pipe(Effect.ignore)),
+      Effect.tapError((e) => repo.finishJob(job.id, totals(), e.message).pipe(Effect.ignore))
+    )
+    const finished = yield* repo.finishJob(job.id, totals())
     return { job: finished, rebuilt, unchanged, barsWritten } satisfies AggregateSummary
   })

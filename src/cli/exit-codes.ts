@@ -12,3 +12,10 @@ export class PartitionsFailed extends Data.TaggedError("PartitionsFailed")<{
     return `job ${this.jobId} finished with ${this.count} failed partition(s); see \`marketpipe jobs show ${this.jobId}\``
   }
 }
+
+/** `ledger verify` found claims the lake cannot back (and was not asked to repair them). */
+export class UnbackedClaims extends Data.TaggedError("UnbackedClaims")<{ readonly count: number }> {
+  override get message(): string {
+    return `${this.count} ledger claim(s) the lake cannot back; \`marketpipe ledger verify --repair\` marks them missing so the next backfill fetches them again`
+  }
+}

@@ -55,6 +55,7 @@ export function exitCodeOf(exit: Exit.Exit<unknown, unknown>, print: (line: stri
       print(`error: ${error.message}`)
       return ExitCode.usage
     case "PartitionsFailed":
+    case "UnbackedClaims":
       print(`error: ${error.message}`)
       return ExitCode.partial
     case undefined:

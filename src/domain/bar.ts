@@ -53,6 +53,19 @@ export const emptyBatch = (symbol: Symbol, length = 0): BarBatch => ({
 
 const columns = ["ts", "open", "high", "low", "close", "volume", "tradeCount", "vwap"] as const
 
+/** Rows [from, to) as views on the same arrays: no copy, for code that only reads them. */
+export const rowsView = (b: BarBatch, from: number, to: number): BarBatch => ({
+  symbol: b.symbol,
+  ts: b.ts.subarray(from, to),
+  open: b.open.subarray(from, to),
+  high: b.high.subarray(from, to),
+  low: b.low.subarray(from, to),
+  close: b.close.subarray(from, to),
+  volume: b.volume.subarray(from, to),
+  tradeCount: b.tradeCount.subarray(from, to),
+  vwap: b.vwap.subarray(from, to)
+})
+
 /** Rows of `b` whose indexes are listed, in that order. */
 export function selectRows(b: BarBatch, rows: ArrayLike<number>): BarBatch {
   const base = emptyBatch(b.symbol, rows.length)

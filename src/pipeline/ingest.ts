@@ -18,7 +18,7 @@ import type { ProviderClient } from "../providers/contract.ts"
 import { mask } from "../providers/kit/secrets.ts"
 import { JobRepository } from "../repository/job-repository.ts"
 import { coverageStatus, type JobKind, type JobRecord, type PartitionResult } from "../repository/model.ts"
-import { ParquetSink } from "../storage/parquet-sink.ts"
+import { ParquetSink, type WrittenFile } from "../storage/parquet-sink.ts"
 import { type Plan, planWork, type WorkUnit } from "./plan.ts"
 
 export interface IngestRequest {
@@ -233,29 +233,43 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
           })
         }
         const slices = daySlices(clean).filter((s) => u.days.includes(s.day))
-        const written = yield* sink.writeDays({ frame: u.frame, symbol, period: u.period }, slices, metadata(job.id))
-        // Quarantine mirrors the lake: the same days are replaced, so a re-run never duplicates a rejected bar.
+        // Quarantine first and mirroring the lake: the same days are replaced, so a re-run never duplicates a
+        // rejected bar, and the ledger below is written only once both trees hold the days.
         const rejectedSlices = daySlices(quarantined, quarantineRules)
         for (const [period, group] of groupBy(rejectedSlices, (s) => filePeriod(u.frame, s.day))) {
           yield* sink.writeQuarantine({ frame: u.frame, symbol, period }, group, metadata(job.id))
         }
         const rejectedPerDay = new Map(rejectedSlices.map((s) => [s.day as string, s.batch.ts.length]))
-        const results = slices.map((s): PartitionResult => {
-          const rows = s.batch.ts.length
-          const dayRejected = rejectedPerDay.get(s.day) ?? 0
-          const expected = request.calendar.expectedBars(s.day, request.session, frameMinutes)
-          return {
-            frame: u.frame,
-            symbol,
-            day: s.day,
-            rows,
-            rejected: dayRejected,
-            expected,
-            status: coverageStatus(rows, expected, dayRejected),
-            hash: written.hashes.get(s.day) ?? "",
-            file: written.file
+        const resultsOf = (written: WrittenFile) =>
+          slices.map((s): PartitionResult => {
+            const rows = s.batch.ts.length
+            const dayRejected = rejectedPerDay.get(s.day) ?? 0
+            const expected = request.calendar.expectedBars(s.day, request.session, frameMinutes)
+            const hash = written.hashes.get(s.day) ?? ""
+            return {
+              frame: u.frame,
+              symbol,
+              day: s.day,
+              rows,
+              rejected: dayRejected,
+              expected,
+              status: coverageStatus(rows, expected, dayRejected),
+              hash,
+              contentHash: hash,
+              file: written.file
+            }
+          })
+        // The ledger rows are written under the file's lock, so they describe exactly what the file holds.
+        const written = yield* sink.writeDays(
+          { frame: u.frame, symbol, period: u.period },
+          slices,
+          metadata(job.id),
+          (w) => {
+            const results = resultsOf(w)
+            return results.length > 0 ? repo.recordDone(job.id, source, results) : Effect.void
           }
-        })
+        )
+        const results = resultsOf(written)
         yield* Effect.annotateCurrentSpan({
           "marketpipe.rows": clean.ts.length,
           "marketpipe.rejected": quarantined.ts.length,
@@ -311,8 +325,6 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
         const outcomes = yield* Effect.forEach(u.symbols, (symbol) =>
           writeSymbol(u, symbol, bySymbol.get(symbol) ?? [])
         )
-        const results = outcomes.flatMap((o) => o.results)
-        if (results.length > 0) yield* repo.recordDone(job.id, source, results)
         for (const o of outcomes) {
           if (o.failure !== undefined)
             yield* repo.recordFailed(job.id, source, partitionRefs(u, [o.failure.symbol as Symbol]), o.failure.error)

@@ -41,6 +41,11 @@ export interface JobRepositoryShape {
     error: string
   ) => Effect.Effect<void, RepositoryError>
   /**
+   * Withdraws ledger claims the lake cannot back (`ledger verify --repair`): the days become `missing` with the
+   * reason, so the next backfill fetches them and aggregation rebuilds derived days.
+   */
+  readonly markMissing: (refs: ReadonlyArray<PartitionRef>, reason: string) => Effect.Effect<void, RepositoryError>
+  /**
    * Jobs left `running` by a process that is gone (crash, kill -9, power loss) become `abandoned` and their
    * unfinished partitions `failed`, so the ledger-driven plan redoes them. Returns the jobs it closed.
    */

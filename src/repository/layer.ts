@@ -16,13 +16,19 @@ import { migrateSqlite } from "./sqlite/migrations.ts"
 /** The SQLite file a `sqlite:` URL names (`sqlite::memory:` for an in-memory database). */
 export const sqlitePath = (url: string): string => url.replace(/^sqlite:(\/\/)?/u, "")
 
-export const sqliteLayer = (path: string): Layer.Layer<JobRepository, RepositoryError> =>
+export const sqliteLayer = (
+  path: string,
+  options?: SqliteClient.SqliteOptions
+): Layer.Layer<JobRepository, RepositoryError> =>
   Layer.effect(
     JobRepository,
     Effect.gen(function* () {
-      const client = yield* SqliteClient.make(path)
-      yield* migrateSqlite.pipe(Effect.provideService(SqlClient.SqlClient, client))
-      return yield* makeSqlJobRepository.pipe(Effect.provideService(SqlClient.SqlClient, client))
+      const client = yield* SqliteClient.make(path, options)
+      // Another process may be writing (or migrating the same fresh file): wait for it rather than fail.
+      yield* SqliteClient.retryLocked(migrateSqlite.pipe(Effect.provideService(SqlClient.SqlClient, client)))
+      return yield* makeSqlJobRepository(`SQLite database ${path}`).pipe(
+        Effect.provideService(SqlClient.SqlClient, client)
+      )
     }).pipe(
       Effect.provide(Reactivity.layer),
       Effect.mapError((e) => new RepositoryError({ reason: `SQLite database ${path}: ${e.message}` }))
@@ -42,7 +48,9 @@ export const postgresLayer = (url: string): Layer.Layer<JobRepository, Repositor
         applicationName: "marketpipe"
       })
       yield* migratePostgres.pipe(Effect.provideService(SqlClient.SqlClient, client))
-      return yield* makeSqlJobRepository.pipe(Effect.provideService(SqlClient.SqlClient, client))
+      return yield* makeSqlJobRepository(`PostgreSQL at ${maskedUrl(url)}`).pipe(
+        Effect.provideService(SqlClient.SqlClient, client)
+      )
     }).pipe(
       Effect.provide(Reactivity.layer),
       Effect.mapError(

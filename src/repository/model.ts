@@ -58,7 +58,10 @@ export interface PartitionResult extends PartitionRef {
   readonly rejected: number
   readonly expected: number
   readonly status: CoverageStatus
+  /** 1m: the day's content hash; derived frames: the hash of the 1m day they were built from. */
   readonly hash: string
+  /** The hash of the rows the file holds for the day, as written. */
+  readonly contentHash: string
   readonly file: string
 }
 
@@ -71,6 +74,8 @@ export interface CoverageRecord extends PartitionRef {
   readonly feed: string
   readonly file: string | null
   readonly hash: string | null
+  /** The hash of the rows the file holds for the day (null for rows written before it was recorded). */
+  readonly contentHash: string | null
   readonly jobId: number
   readonly updatedAt: string
   /** Why the last fetch failed (status `missing`). */

@@ -2,7 +2,7 @@
  * `JobRepository` over any `effect/sql` client. The SQL is portable (ON CONFLICT upserts, RETURNING), so SQLite and
  * Postgres share this implementation and differ only in their migrations.
  */
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Schedule } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { RepositoryError } from "../domain/errors.ts"
 import type { JobRepositoryShape } from "./job-repository.ts"
@@ -10,7 +10,36 @@ import type { CoverageRecord, JobRecord, PartitionRecord, QueuedUnit, Validation
 
 type Row = Record<string, unknown>
 
-const toRepositoryError = (e: SqlError.SqlError) => new RepositoryError({ reason: e.message || e.reason._tag })
+/** The shape with the driver's own errors, before they are worded and retried once for every method. */
+type SqlShape = {
+  readonly [K in keyof JobRepositoryShape]: (
+    ...args: Parameters<JobRepositoryShape[K]>
+  ) => Effect.Effect<Effect.Success<ReturnType<JobRepositoryShape[K]>>, SqlError.SqlError>
+}
+
+/** Another connection held a lock, or the database picked this transaction to abort: trying again can succeed. */
+const transient = (e: SqlError.SqlError) =>
+  e.reason._tag === "LockTimeoutError" || e.reason._tag === "DeadlockError" || e.reason._tag === "SerializationError"
+
+const retryTransient = Schedule.exponential("50 millis", 2).pipe(Schedule.jittered, Schedule.upTo({ times: 7 }))
+
+/**
+ * Every method retried on transient lock failures (each whole: a failed transaction has rolled back) and its errors
+ * worded with the database they came from, e.g. `SQLite database /data/marketpipe.db: database or disk is full`.
+ */
+function finish(raw: SqlShape, database: string): JobRepositoryShape {
+  const wrapped: Record<string, unknown> = {}
+  for (const [name, method] of Object.entries(raw) as Array<
+    [string, (...args: ReadonlyArray<unknown>) => Effect.Effect<unknown, SqlError.SqlError>]
+  >) {
+    wrapped[name] = (...args: ReadonlyArray<unknown>) =>
+      method(...args).pipe(
+        Effect.retry({ while: transient, schedule: retryTransient }),
+        Effect.mapError((e) => new RepositoryError({ reason: `${database}: ${e.message || e.reason._tag}` }))
+      )
+  }
+  return wrapped as unknown as JobRepositoryShape
+}
 
 // Postgres hands back timestamptz as Date, date as Date (midnight UTC) or text, and jsonb parsed; SQLite gives text.
 const str = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v))
@@ -69,6 +98,7 @@ const coverageFromRow = (r: Row): CoverageRecord => ({
   feed: str(r.feed),
   file: strOrNull(r.file),
   hash: strOrNull(r.hash),
+  contentHash: strOrNull(r.content_hash),
   jobId: num(r.job_id),
   updatedAt: str(r.updated_at),
   error: strOrNull(r.error)
@@ -95,50 +125,51 @@ const chunks = <A>(xs: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
   return out
 }
 
-export const makeSqlJobRepository = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+/** `database` names it in every error (`SQLite database <path>`, `PostgreSQL at <masked url>`). */
+export const makeSqlJobRepository = (database: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
-  const getJob = (id: number) =>
-    sql<Row>`SELECT * FROM jobs WHERE id = ${id}`.pipe(
-      Effect.map((rows) => (rows[0] ? jobFromRow(rows[0]) : undefined))
-    )
+    const getJob = (id: number) =>
+      sql<Row>`SELECT * FROM jobs WHERE id = ${id}`.pipe(
+        Effect.map((rows) => (rows[0] ? jobFromRow(rows[0]) : undefined))
+      )
 
-  const setPartitions = (
-    jobId: number,
-    refs: ReadonlyArray<{ frame: string; symbol: string; day: string }>,
-    fields: { state: string; error?: string | null; bumpAttempts?: boolean }
-  ) =>
-    Effect.gen(function* () {
-      const at = yield* now
-      for (const part of chunks(refs)) {
-        const days = part.map((r) => `${r.frame}|${r.symbol}|${r.day}`)
-        yield* sql`UPDATE partitions SET state = ${fields.state}, error = ${fields.error ?? null},
+    const setPartitions = (
+      jobId: number,
+      refs: ReadonlyArray<{ frame: string; symbol: string; day: string }>,
+      fields: { state: string; error?: string | null; bumpAttempts?: boolean }
+    ) =>
+      Effect.gen(function* () {
+        const at = yield* now
+        for (const part of chunks(refs)) {
+          const days = part.map((r) => `${r.frame}|${r.symbol}|${r.day}`)
+          yield* sql`UPDATE partitions SET state = ${fields.state}, error = ${fields.error ?? null},
           attempts = attempts + ${fields.bumpAttempts === true ? 1 : 0}, updated_at = ${at}
           WHERE job_id = ${jobId} AND (frame || '|' || symbol || '|' || day) IN ${sql.in(days)}`
-      }
-    })
-
-  const validationFromRow = (r: Row) =>
-    Effect.map(
-      sql<Row>`SELECT rule, severity, count FROM validation_results WHERE job_id = ${num(r.job_id)} ORDER BY severity, count DESC, rule`,
-      (totals): ValidationRun => ({
-        jobId: num(r.job_id),
-        kind: str(r.kind),
-        createdAt: str(r.created_at),
-        reportCsv: str(r.report_csv),
-        reportJson: str(r.report_json),
-        findings: num(r.findings),
-        errors: num(r.errors),
-        warnings: num(r.warnings),
-        totals: totals.map((t) => ({ rule: str(t.rule), severity: str(t.severity), count: num(t.count) }))
+        }
       })
-    )
 
-  const repo: JobRepositoryShape = {
-    createJob: (spec, partitions) =>
-      sql
-        .withTransaction(
+    const validationFromRow = (r: Row) =>
+      Effect.map(
+        sql<Row>`SELECT rule, severity, count FROM validation_results WHERE job_id = ${num(r.job_id)} ORDER BY severity, count DESC, rule`,
+        (totals): ValidationRun => ({
+          jobId: num(r.job_id),
+          kind: str(r.kind),
+          createdAt: str(r.created_at),
+          reportCsv: str(r.report_csv),
+          reportJson: str(r.report_json),
+          findings: num(r.findings),
+          errors: num(r.errors),
+          warnings: num(r.warnings),
+          totals: totals.map((t) => ({ rule: str(t.rule), severity: str(t.severity), count: num(t.count) }))
+        })
+      )
+
+    const repo: SqlShape = {
+      createJob: (spec, partitions) =>
+        sql.withTransaction(
           Effect.gen(function* () {
             const at = yield* now
             const inserted = yield* sql<Row>`INSERT INTO jobs ${sql.insert({
@@ -170,15 +201,12 @@ export const makeSqlJobRepository = Effect.gen(function* () {
             }
             return jobFromRow((yield* sql<Row>`SELECT * FROM jobs WHERE id = ${id}`)[0] as Row)
           })
-        )
-        .pipe(Effect.mapError(toRepositoryError)),
+        ),
 
-    markRunning: (jobId, refs) =>
-      setPartitions(jobId, refs, { state: "running", bumpAttempts: true }).pipe(Effect.mapError(toRepositoryError)),
+      markRunning: (jobId, refs) => setPartitions(jobId, refs, { state: "running", bumpAttempts: true }),
 
-    recordDone: (jobId, source, results) =>
-      sql
-        .withTransaction(
+      recordDone: (jobId, source, results) =>
+        sql.withTransaction(
           Effect.gen(function* () {
             const at = yield* now
             for (const r of results) {
@@ -197,20 +225,20 @@ export const makeSqlJobRepository = Effect.gen(function* () {
                 feed: source.feed,
                 file: r.file,
                 hash: r.hash,
+                content_hash: r.contentHash,
                 job_id: jobId,
                 updated_at: at
               })} ON CONFLICT (frame, symbol, day) DO UPDATE SET session = excluded.session,
                 expected = excluded.expected, observed = excluded.observed, status = excluded.status,
                 provider = excluded.provider, feed = excluded.feed, file = excluded.file, hash = excluded.hash,
-                job_id = excluded.job_id, updated_at = excluded.updated_at, error = NULL`
+                content_hash = excluded.content_hash, job_id = excluded.job_id, updated_at = excluded.updated_at,
+                error = NULL`
             }
           })
-        )
-        .pipe(Effect.mapError(toRepositoryError)),
+        ),
 
-    recordFailed: (jobId, source, refs, error) =>
-      sql
-        .withTransaction(
+      recordFailed: (jobId, source, refs, error) =>
+        sql.withTransaction(
           Effect.gen(function* () {
             yield* setPartitions(jobId, refs, { state: "failed", error })
             const at = yield* now
@@ -235,12 +263,23 @@ export const makeSqlJobRepository = Effect.gen(function* () {
                 job_id = CASE WHEN coverage.status = 'missing' THEN excluded.job_id ELSE coverage.job_id END`
             }
           })
-        )
-        .pipe(Effect.mapError(toRepositoryError)),
+        ),
 
-    recordValidation: (run) =>
-      sql
-        .withTransaction(
+      markMissing: (refs, reason) =>
+        sql.withTransaction(
+          Effect.gen(function* () {
+            const at = yield* now
+            for (const part of chunks(refs)) {
+              const keys = part.map((r) => `${r.frame}|${r.symbol}|${r.day}`)
+              yield* sql`UPDATE coverage SET status = 'missing', observed = 0, file = NULL, hash = NULL,
+              content_hash = NULL, error = ${reason}, updated_at = ${at}
+              WHERE (frame || '|' || symbol || '|' || day) IN ${sql.in(keys)}`
+            }
+          })
+        ),
+
+      recordValidation: (run) =>
+        sql.withTransaction(
           Effect.gen(function* () {
             const at = yield* now
             yield* sql`DELETE FROM validation_results WHERE job_id = ${run.jobId}`
@@ -259,24 +298,22 @@ export const makeSqlJobRepository = Effect.gen(function* () {
               yield* sql`INSERT INTO validation_results ${sql.insert({ job_id: run.jobId, rule: t.rule, severity: t.severity, count: t.count })}`
             }
           })
-        )
-        .pipe(Effect.mapError(toRepositoryError)),
+        ),
 
-    listValidations: (limit) =>
-      Effect.gen(function* () {
-        const runs = yield* sql<Row>`SELECT * FROM validation_runs ORDER BY job_id DESC LIMIT ${limit}`
-        return yield* Effect.forEach(runs, (r) => validationFromRow(r))
-      }).pipe(Effect.mapError(toRepositoryError)),
+      listValidations: (limit) =>
+        Effect.gen(function* () {
+          const runs = yield* sql<Row>`SELECT * FROM validation_runs ORDER BY job_id DESC LIMIT ${limit}`
+          return yield* Effect.forEach(runs, (r) => validationFromRow(r))
+        }),
 
-    getValidation: (jobId) =>
-      Effect.gen(function* () {
-        const runs = yield* sql<Row>`SELECT * FROM validation_runs WHERE job_id = ${jobId}`
-        return runs[0] === undefined ? undefined : yield* validationFromRow(runs[0])
-      }).pipe(Effect.mapError(toRepositoryError)),
+      getValidation: (jobId) =>
+        Effect.gen(function* () {
+          const runs = yield* sql<Row>`SELECT * FROM validation_runs WHERE job_id = ${jobId}`
+          return runs[0] === undefined ? undefined : yield* validationFromRow(runs[0])
+        }),
 
-    enqueueUnits: (jobId, units) =>
-      sql
-        .withTransaction(
+      enqueueUnits: (jobId, units) =>
+        sql.withTransaction(
           Effect.gen(function* () {
             const at = yield* now
             for (const u of units) {
@@ -294,65 +331,63 @@ export const makeSqlJobRepository = Effect.gen(function* () {
               })}`
             }
           })
-        )
-        .pipe(Effect.mapError(toRepositoryError)),
+        ),
 
-    claimUnit: (holder, leaseMs) =>
-      Effect.gen(function* () {
-        const at = yield* now
-        const ms = yield* Clock.currentTimeMillis
-        const pick = sql.onDialectOrElse({
-          pg: () => sql`SELECT id FROM work_units WHERE state = 'pending' OR (state = 'running' AND lease_expires_ms < ${ms})
+      claimUnit: (holder, leaseMs) =>
+        Effect.gen(function* () {
+          const at = yield* now
+          const ms = yield* Clock.currentTimeMillis
+          const pick = sql.onDialectOrElse({
+            pg: () => sql`SELECT id FROM work_units WHERE state = 'pending' OR (state = 'running' AND lease_expires_ms < ${ms})
             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-          orElse:
-            () => sql`SELECT id FROM work_units WHERE state = 'pending' OR (state = 'running' AND lease_expires_ms < ${ms})
+            orElse:
+              () => sql`SELECT id FROM work_units WHERE state = 'pending' OR (state = 'running' AND lease_expires_ms < ${ms})
             ORDER BY id LIMIT 1`
-        })
-        const rows = yield* sql<Row>`UPDATE work_units SET state = 'running', lease_holder = ${holder},
+          })
+          const rows = yield* sql<Row>`UPDATE work_units SET state = 'running', lease_holder = ${holder},
           lease_expires_ms = ${ms + leaseMs}, attempts = attempts + 1, updated_at = ${at}
           WHERE id = (${pick}) RETURNING *`
-        const r = rows[0]
-        return r === undefined ? undefined : unitFromRow(r)
-      }).pipe(Effect.mapError(toRepositoryError)),
+          const r = rows[0]
+          return r === undefined ? undefined : unitFromRow(r)
+        }),
 
-    renewLease: (unitId, holder, leaseMs) =>
-      Effect.gen(function* () {
-        const ms = yield* Clock.currentTimeMillis
-        const rows = yield* sql<Row>`UPDATE work_units SET lease_expires_ms = ${ms + leaseMs}
+      renewLease: (unitId, holder, leaseMs) =>
+        Effect.gen(function* () {
+          const ms = yield* Clock.currentTimeMillis
+          const rows = yield* sql<Row>`UPDATE work_units SET lease_expires_ms = ${ms + leaseMs}
           WHERE id = ${unitId} AND lease_holder = ${holder} AND state = 'running' RETURNING id`
-        return rows.length > 0
-      }).pipe(Effect.mapError(toRepositoryError)),
+          return rows.length > 0
+        }),
 
-    finishUnit: (unitId, holder, state, error) =>
-      Effect.gen(function* () {
-        const at = yield* now
-        yield* sql`UPDATE work_units SET state = ${state}, error = ${error ?? null}, lease_expires_ms = NULL, updated_at = ${at}
+      finishUnit: (unitId, holder, state, error) =>
+        Effect.gen(function* () {
+          const at = yield* now
+          yield* sql`UPDATE work_units SET state = ${state}, error = ${error ?? null}, lease_expires_ms = NULL, updated_at = ${at}
           WHERE id = ${unitId} AND lease_holder = ${holder}`
-      }).pipe(Effect.mapError(toRepositoryError)),
+        }),
 
-    queueStatus: (jobId) =>
-      Effect.gen(function* () {
-        const ms = yield* Clock.currentTimeMillis
-        const rows = yield* sql<Row>`SELECT
+      queueStatus: (jobId) =>
+        Effect.gen(function* () {
+          const ms = yield* Clock.currentTimeMillis
+          const rows = yield* sql<Row>`SELECT
             sum(CASE WHEN state = 'pending' THEN 1 ELSE 0 END) AS pending,
             sum(CASE WHEN state = 'running' AND lease_expires_ms >= ${ms} THEN 1 ELSE 0 END) AS running,
             sum(CASE WHEN state = 'running' AND lease_expires_ms < ${ms} THEN 1 ELSE 0 END) AS expired,
             sum(CASE WHEN state = 'done' THEN 1 ELSE 0 END) AS done,
             sum(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS failed
           FROM work_units ${jobId === undefined ? sql`` : sql`WHERE job_id = ${jobId}`}`
-        const r = rows[0] ?? {}
-        return {
-          pending: Number(r.pending ?? 0),
-          running: Number(r.running ?? 0),
-          expired: Number(r.expired ?? 0),
-          done: Number(r.done ?? 0),
-          failed: Number(r.failed ?? 0)
-        }
-      }).pipe(Effect.mapError(toRepositoryError)),
+          const r = rows[0] ?? {}
+          return {
+            pending: Number(r.pending ?? 0),
+            running: Number(r.running ?? 0),
+            expired: Number(r.expired ?? 0),
+            done: Number(r.done ?? 0),
+            failed: Number(r.failed ?? 0)
+          }
+        }),
 
-    recordMetricSamples: (runId, samples) =>
-      sql
-        .withTransaction(
+      recordMetricSamples: (runId, samples) =>
+        sql.withTransaction(
           Effect.gen(function* () {
             const at = yield* now
             for (const part of chunks(samples)) {
@@ -369,108 +404,99 @@ export const makeSqlJobRepository = Effect.gen(function* () {
               if (first) yield* sql`INSERT INTO metrics_samples ${sql.insert([first, ...rest])}`
             }
           })
-        )
-        .pipe(Effect.mapError(toRepositoryError)),
+        ),
 
-    metricTotals: (filter) =>
-      sql<Row>`SELECT name, labels, sum(value) AS value, count(DISTINCT run_id) AS runs FROM metrics_samples
+      metricTotals: (filter) =>
+        sql<Row>`SELECT name, labels, sum(value) AS value, count(DISTINCT run_id) AS runs FROM metrics_samples
           WHERE 1 = 1 ${filter.name === undefined ? sql`` : sql`AND name = ${filter.name}`}
           ${filter.since === undefined ? sql`` : sql`AND recorded_at >= ${filter.since}`}
           GROUP BY name, labels ORDER BY name, labels`.pipe(
-        Effect.map((rows) =>
-          rows.map((r) => ({
-            name: str(r.name),
-            labels: (typeof r.labels === "string" ? JSON.parse(r.labels) : r.labels) as Record<string, string>,
-            value: num(r.value),
-            runs: num(r.runs)
-          }))
+          Effect.map((rows) =>
+            rows.map((r) => ({
+              name: str(r.name),
+              labels: (typeof r.labels === "string" ? JSON.parse(r.labels) : r.labels) as Record<string, string>,
+              value: num(r.value),
+              runs: num(r.runs)
+            }))
+          )
         ),
-        Effect.mapError(toRepositoryError)
-      ),
 
-    coverageSummary: () =>
-      sql<Row>`SELECT provider, feed, frame, sum(observed) AS observed, sum(expected) AS expected,
+      coverageSummary: () =>
+        sql<Row>`SELECT provider, feed, frame, sum(observed) AS observed, sum(expected) AS expected,
           max(CASE WHEN status = 'complete' THEN day END) AS newest
           FROM coverage GROUP BY provider, feed, frame ORDER BY provider, feed, frame`.pipe(
-        Effect.map((rows) =>
-          rows.map((r) => ({
-            provider: str(r.provider),
-            feed: str(r.feed),
-            frame: str(r.frame),
-            observed: num(r.observed),
-            expected: num(r.expected),
-            newestComplete: r.newest === null || r.newest === undefined ? null : day(r.newest)
-          }))
+          Effect.map((rows) =>
+            rows.map((r) => ({
+              provider: str(r.provider),
+              feed: str(r.feed),
+              frame: str(r.frame),
+              observed: num(r.observed),
+              expected: num(r.expected),
+              newestComplete: r.newest === null || r.newest === undefined ? null : day(r.newest)
+            }))
+          )
         ),
-        Effect.mapError(toRepositoryError)
-      ),
 
-    drainedJobs: () =>
-      sql<Row>`SELECT j.id FROM jobs j WHERE j.state = 'running'
+      drainedJobs: () =>
+        sql<Row>`SELECT j.id FROM jobs j WHERE j.state = 'running'
           AND EXISTS (SELECT 1 FROM work_units u WHERE u.job_id = j.id)
           AND NOT EXISTS (SELECT 1 FROM work_units u WHERE u.job_id = j.id AND u.state IN ('pending', 'running'))`.pipe(
-        Effect.map((rows) => rows.map((r) => num(r.id))),
-        Effect.mapError(toRepositoryError)
-      ),
+          Effect.map((rows) => rows.map((r) => num(r.id)))
+        ),
 
-    abandonStale: (isAlive) =>
-      Effect.gen(function* () {
-        const running = yield* sql<Row>`SELECT id, owner FROM jobs WHERE state = 'running'`
-        const stale = running
-          .filter((r) => r.owner !== null && r.owner !== undefined && !isAlive(str(r.owner)))
-          .map((r) => num(r.id))
-        const at = yield* now
-        for (const id of stale) {
-          yield* sql.withTransaction(
-            Effect.gen(function* () {
-              yield* sql`UPDATE partitions SET state = 'failed', error = 'abandoned: the process running it stopped', updated_at = ${at}
+      abandonStale: (isAlive) =>
+        Effect.gen(function* () {
+          const running = yield* sql<Row>`SELECT id, owner FROM jobs WHERE state = 'running'`
+          const stale = running
+            .filter((r) => r.owner !== null && r.owner !== undefined && !isAlive(str(r.owner)))
+            .map((r) => num(r.id))
+          const at = yield* now
+          for (const id of stale) {
+            yield* sql.withTransaction(
+              Effect.gen(function* () {
+                yield* sql`UPDATE partitions SET state = 'failed', error = 'abandoned: the process running it stopped', updated_at = ${at}
                 WHERE job_id = ${id} AND state IN ('pending', 'running')`
-              yield* sql`UPDATE jobs SET state = 'abandoned', finished_at = ${at},
+                yield* sql`UPDATE jobs SET state = 'abandoned', finished_at = ${at},
                 error = 'the process running it stopped before it finished (crash or kill)' WHERE id = ${id}`
-            })
-          )
-        }
-        return stale
-      }).pipe(Effect.mapError(toRepositoryError)),
+              })
+            )
+          }
+          return stale
+        }),
 
-    finishJob: (jobId, totals, error) =>
-      Effect.gen(function* () {
-        const at = yield* now
-        const state =
-          error !== undefined
-            ? "failed"
-            : totals.partitionsFailed === 0
-              ? "succeeded"
-              : totals.partitionsDone === 0
-                ? "failed"
-                : "partial"
-        yield* sql`UPDATE jobs SET state = ${state}, finished_at = ${at},
+      finishJob: (jobId, totals, error) =>
+        Effect.gen(function* () {
+          const at = yield* now
+          const state =
+            error !== undefined
+              ? "failed"
+              : totals.partitionsFailed === 0
+                ? "succeeded"
+                : totals.partitionsDone === 0
+                  ? "failed"
+                  : "partial"
+          yield* sql`UPDATE jobs SET state = ${state}, finished_at = ${at},
           partitions_done = ${totals.partitionsDone}, partitions_failed = ${totals.partitionsFailed},
           bars_written = ${totals.barsWritten}, bars_rejected = ${totals.barsRejected}, error = ${error ?? null}
           WHERE id = ${jobId}`
-        return (yield* getJob(jobId)) as JobRecord
-      }).pipe(Effect.mapError(toRepositoryError)),
+          return (yield* getJob(jobId)) as JobRecord
+        }),
 
-    listJobs: (limit) =>
-      sql<Row>`SELECT * FROM jobs ORDER BY id DESC LIMIT ${limit}`.pipe(
-        Effect.map((rows) => rows.map(jobFromRow)),
-        Effect.mapError(toRepositoryError)
-      ),
+      listJobs: (limit) =>
+        sql<Row>`SELECT * FROM jobs ORDER BY id DESC LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map(jobFromRow))),
 
-    getJob: (id) => getJob(id).pipe(Effect.mapError(toRepositoryError)),
+      getJob: (id) => getJob(id),
 
-    partitions: (jobId) =>
-      sql<Row>`SELECT * FROM partitions WHERE job_id = ${jobId} ORDER BY symbol, day`.pipe(
-        Effect.map((rows) => rows.map(partitionFromRow)),
-        Effect.mapError(toRepositoryError)
-      ),
+      partitions: (jobId) =>
+        sql<Row>`SELECT * FROM partitions WHERE job_id = ${jobId} ORDER BY symbol, day`.pipe(
+          Effect.map((rows) => rows.map(partitionFromRow))
+        ),
 
-    coverage: (q) =>
-      sql<Row>`SELECT * FROM coverage WHERE frame = ${q.frame} AND day >= ${q.from} AND day <= ${q.to}
+      coverage: (q) =>
+        sql<Row>`SELECT * FROM coverage WHERE frame = ${q.frame} AND day >= ${q.from} AND day <= ${q.to}
         ${q.symbols.length > 0 ? sql`AND symbol IN ${sql.in(q.symbols)}` : sql``} ORDER BY symbol, day`.pipe(
-        Effect.map((rows) => rows.map(coverageFromRow)),
-        Effect.mapError(toRepositoryError)
-      )
-  }
-  return repo
-})
+          Effect.map((rows) => rows.map(coverageFromRow))
+        )
+    }
+    return finish(repo, database)
+  })

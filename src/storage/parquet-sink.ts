@@ -2,8 +2,8 @@
  * The Parquet sink: merges days into a symbol's month (or year) file and replaces the file atomically. Writing a
  * day again replaces that day only, so re-runs never duplicate bars and the file's other days are never lost.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs"
-import { join } from "node:path"
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs"
+import { dirname, join } from "node:path"
 import { Context, Effect, Layer } from "effect"
 import { selectRows } from "../domain/bar.ts"
 import { StorageError } from "../domain/errors.ts"
@@ -11,6 +11,7 @@ import { type FileKey, fileRelativePath, splitByDay } from "../domain/partition.
 import { writeFileAtomic } from "./atomic-file.ts"
 import { type DaySlice, type DecodedFile, decodeBars, encodeBars } from "./bar-parquet.ts"
 import { batchHash } from "./content-hash.ts"
+import { withFileLock } from "./file-lock.ts"
 
 export interface WrittenFile {
   /** Path relative to the data dir. */
@@ -20,14 +21,35 @@ export interface WrittenFile {
   readonly hashes: ReadonlyMap<string, string>
 }
 
+/**
+ * Runs once the file is in place, still holding its lock: the place to record the ledger rows for what was written,
+ * so no other writer can replace those days between the rename and the record.
+ */
+export type AfterWrite<E, R> = (written: WrittenFile) => Effect.Effect<void, E, R>
+
 export interface ParquetSinkShape {
   readonly dataDir: string
-  readonly writeDays: (
+  /**
+   * Replaces `days` in the file (other days stay), atomically and under the file's lock; `after` runs under the
+   * same lock once the new file is in place.
+   */
+  readonly writeDays: <E = never, R = never>(
     key: FileKey,
     days: ReadonlyArray<DaySlice>,
-    metadata: Readonly<Record<string, string>>
-  ) => Effect.Effect<WrittenFile, StorageError>
+    metadata: Readonly<Record<string, string>>,
+    after?: AfterWrite<E, R>
+  ) => Effect.Effect<WrittenFile, StorageError | E, R>
   readonly readFile: (key: FileKey) => Effect.Effect<DecodedFile | undefined, StorageError>
+  /**
+   * Moves an unreadable lake file out of the lake into `damaged/` (same layout, the time appended), so the next
+   * write starts a fresh file instead of failing on it; returns where it went. Call it inside `locked`.
+   */
+  readonly setAside: (key: FileKey, at: number) => Effect.Effect<string, StorageError>
+  /**
+   * Runs `body` holding the lock writers of this lake file take: what it reads stays as it is until it ends. Not
+   * re-entrant: `body` must not write the same file through this sink.
+   */
+  readonly locked: <A, E, R>(key: FileKey, body: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StorageError, R>
   /** The same, for the quarantine tree (`quarantine/frame=…`): bars an error rule kept out, with the rules. */
   readonly writeQuarantine: (
     key: FileKey,
@@ -68,7 +90,13 @@ export const makeParquetSink = (dataDir: string): ParquetSinkShape => {
   }
 
   const write =
-    (root: Root) => (key: FileKey, days: ReadonlyArray<DaySlice>, metadata: Readonly<Record<string, string>>) =>
+    (root: Root) =>
+    <E = never, R = never>(
+      key: FileKey,
+      days: ReadonlyArray<DaySlice>,
+      metadata: Readonly<Record<string, string>>,
+      after?: AfterWrite<E, R>
+    ): Effect.Effect<WrittenFile, StorageError | E, R> =>
       Effect.gen(function* () {
         const path = pathOf(root, key)
         const current = yield* read(root, key)
@@ -80,14 +108,20 @@ export const makeParquetSink = (dataDir: string): ParquetSinkShape => {
         if (merged.length === 0) {
           if (current !== undefined) yield* Effect.try({ try: () => rmSync(path, { force: true }), catch: fail(path) })
           yield* Effect.annotateCurrentSpan({ "marketpipe.rows": 0, "marketpipe.removed": current !== undefined })
-          return { file: "", rows: 0, hashes }
+          const written: WrittenFile = { file: "", rows: 0, hashes }
+          if (after !== undefined) yield* after(written)
+          return written
         }
         const bytes = yield* Effect.try({ try: () => encodeBars(key.symbol, merged, metadata), catch: fail(path) })
         yield* Effect.try({ try: () => writeFileAtomic(path, bytes), catch: fail(path) })
         const rows = merged.reduce((n, s) => n + s.batch.ts.length, 0)
         yield* Effect.annotateCurrentSpan({ "marketpipe.rows": rows, "marketpipe.bytes": bytes.length })
-        return { file: fileRelativePath(root, key), rows, hashes }
+        const written: WrittenFile = { file: fileRelativePath(root, key), rows, hashes }
+        if (after !== undefined) yield* after(written)
+        return written
       }).pipe(
+        // Read, merge, rename and the caller's record happen as one step per file across every writer.
+        (body) => withFileLock(dataDir, fileRelativePath(root, key), body),
         Effect.withSpan("marketpipe.parquet.write", {
           attributes: {
             "marketpipe.file": fileRelativePath(root, key),
@@ -101,6 +135,19 @@ export const makeParquetSink = (dataDir: string): ParquetSinkShape => {
     dataDir,
     writeDays: write("ohlcv"),
     readFile: (key) => read("ohlcv", key),
+    locked: (key, body) => withFileLock(dataDir, fileRelativePath("ohlcv", key), body),
+    setAside: (key, at) => {
+      const stamp = new Date(at).toISOString().replaceAll(":", "")
+      const target = join(dataDir, "damaged", `${fileRelativePath("ohlcv", key)}.${stamp}`)
+      return Effect.try({
+        try: () => {
+          mkdirSync(dirname(target), { recursive: true })
+          renameSync(pathOf("ohlcv", key), target)
+          return target
+        },
+        catch: fail(pathOf("ohlcv", key))
+      })
+    },
     writeQuarantine: write("quarantine")
   }
 }

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test"
 import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { bunBin, root, run, runSource } from "../support/cli.ts"
+import { compiledBinary, root, run, runSource } from "../support/cli.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
 import { listFiles, useTempDirs } from "../support/temp.ts"
 
@@ -75,9 +75,7 @@ describe("CLI from source", () => {
 describe("compiled binary", () => {
   let binary = ""
   beforeAll(() => {
-    const built = run(bunBin, ["scripts/build.ts"], { cwd: root })
-    expect(built.code).toBe(0)
-    binary = resolve(root, "dist/marketpipe")
+    binary = compiledBinary()
   })
 
   test("--help works from any directory", () => {

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { barsOf, batchFromBars, type Symbol } from "../../mod.ts"
 import { removeOrphanTemps } from "../../src/storage/atomic-file.ts"
-import { makeParquetSink } from "../../src/storage/parquet-sink.ts"
+import { makeParquetSink, type WrittenFile } from "../../src/storage/parquet-sink.ts"
 import { listFiles, removeDir, tempDir } from "../support/temp.ts"
 
 let dir = ""
@@ -36,6 +36,11 @@ const slice = (day: string, n: number, price: number, provider = "fake") => ({
   feed: "synthetic"
 })
 
+const dayOf = (ts: number) => new Date(ts).toISOString().slice(0, 10)
+
+/** Files of the lake and quarantine trees (the lock files under `.locks/` are the writers' business). */
+const lakeFiles = () => listFiles(dir).filter((f) => !f.startsWith(".locks/"))
+
 describe("Parquet sink", () => {
   test("days merge into the month file; re-writing a day replaces it and keeps the others", async () => {
     const sink = makeParquetSink(dir)
@@ -58,14 +63,14 @@ describe("Parquet sink", () => {
     expect(bars[2]).toMatchObject({ trade_count: null, vwap: 10 })
     expect(file?.metadata["marketpipe.rows"]).toBe("8")
     expect(file?.metadata["marketpipe.min_ts"]).toBe("2024-03-01T14:30:00.000Z")
-    expect(listFiles(dir)).toEqual(["ohlcv/frame=1m/symbol=AAPL/2024-03.parquet"])
+    expect(lakeFiles()).toEqual(["ohlcv/frame=1m/symbol=AAPL/2024-03.parquet"])
   })
 
   test("writing only empty days creates no file; identical content gives identical hashes", async () => {
     const sink = makeParquetSink(dir)
     const empty = await Effect.runPromise(sink.writeDays(key, [slice("2024-03-04", 0, 1)], {}))
     expect(empty.file).toBe("")
-    expect(listFiles(dir)).toEqual([])
+    expect(lakeFiles()).toEqual([])
     const a = await Effect.runPromise(sink.writeDays(key, [slice("2024-03-04", 5, 1)], {}))
     const b = await Effect.runPromise(sink.writeDays(key, [slice("2024-03-04", 5, 1)], {}))
     const c = await Effect.runPromise(sink.writeDays(key, [slice("2024-03-04", 5, 2)], {}))
@@ -82,6 +87,34 @@ describe("Parquet sink", () => {
       _tag: "StorageError",
       path
     })
+    expect(readFileSync(path, "utf8")).toBe("not parquet")
+  })
+
+  test("two writers of one month file at once both keep their days, and each records under the file's lock", async () => {
+    // Two sinks as two processes would have them: each reads the file, merges its week and renames.
+    const [a, b] = [makeParquetSink(dir), makeParquetSink(dir)]
+    const weekOf = (first: number) =>
+      Array.from({ length: 5 }, (_, i) => slice(`2024-03-${String(first + i).padStart(2, "0")}`, 390, first))
+    const recorded: Array<ReadonlyArray<string>> = []
+    const record = (w: WrittenFile) =>
+      Effect.gen(function* () {
+        const file = yield* a.readFile(key)
+        recorded.push([...new Set(barsOf(file?.batch ?? dayBars("2024-03-04", 0, 0)).map((x) => dayOf(x.ts)))])
+        expect(file?.batch.ts.length).toBe(w.rows)
+      })
+    await Effect.runPromise(
+      Effect.all([a.writeDays(key, weekOf(4), {}, record), b.writeDays(key, weekOf(11), {}, record)], {
+        concurrency: "unbounded"
+      })
+    )
+    const file = await Effect.runPromise(a.readFile(key))
+    const days = new Set(barsOf(file?.batch ?? dayBars("2024-03-04", 0, 0)).map((x) => dayOf(x.ts)))
+    expect([...days].sort()).toEqual(
+      [4, 5, 6, 7, 8, 11, 12, 13, 14, 15].map((d) => `2024-03-${String(d).padStart(2, "0")}`)
+    )
+    expect(file?.batch.ts.length).toBe(10 * 390)
+    // The second writer's record saw the first's days still there: what it recorded is what the file held.
+    expect(recorded.map((r) => r.length).sort((x, y) => x - y)).toEqual([5, 10])
   })
 
   test("orphaned temp files from a crashed writer are found and removed", () => {
@@ -90,6 +123,6 @@ describe("Parquet sink", () => {
     writeFileSync(join(d, ".2024-03.parquet.mp-tmp-123-abc"), "partial")
     writeFileSync(join(d, "2024-03.parquet"), "keep")
     expect(removeOrphanTemps(dir).length).toBe(1)
-    expect(listFiles(dir)).toEqual(["ohlcv/frame=1m/symbol=AAPL/2024-03.parquet"])
+    expect(lakeFiles()).toEqual(["ohlcv/frame=1m/symbol=AAPL/2024-03.parquet"])
   })
 })

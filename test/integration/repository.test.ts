@@ -66,6 +66,7 @@ for (const [backend, makeLayer] of backends) {
               expected: 390,
               status: "complete",
               hash: "h1",
+              contentHash: "h1",
               file: "f"
             },
             {
@@ -75,6 +76,7 @@ for (const [backend, makeLayer] of backends) {
               expected: 390,
               status: "empty",
               hash: "h0",
+              contentHash: "h0",
               file: ""
             }
           ])
@@ -135,6 +137,7 @@ for (const [backend, makeLayer] of backends) {
               expected: 390,
               status: "partial",
               hash: "h2",
+              contentHash: "h2",
               file: "f"
             }
           ])

@@ -55,3 +55,14 @@ export function runAsync(
 
 export const runSourceAsync = (args: ReadonlyArray<string>, options: { cwd: string; env?: Record<string, string> }) =>
   runAsync(bunBin, [mainTs, ...args], options)
+
+let built: string | undefined
+/** Builds the compiled binary once per test process (`scripts/build.ts` → dist/marketpipe) and returns its path. */
+export function compiledBinary(): string {
+  if (built === undefined) {
+    const r = run(bunBin, ["scripts/build.ts"], { cwd: root })
+    if (r.code !== 0) throw new Error(`build failed: ${r.stderr}`)
+    built = resolve(root, "dist/marketpipe")
+  }
+  return built
+}

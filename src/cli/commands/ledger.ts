@@ -4,9 +4,11 @@ import { Command, Flag } from "effect/cli"
 import { tradingDayOf } from "../../domain/partition.ts"
 import type { Timeframe } from "../../domain/timeframe.ts"
 import { timeframeMinutes, timeframes } from "../../domain/timeframe.ts"
+import { verifyLedger } from "../../pipeline/verify-ledger.ts"
 import { coverageReport } from "../../repository/coverage-report.ts"
 import { JobRepository } from "../../repository/job-repository.ts"
 import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
+import { UnbackedClaims } from "../exit-codes.ts"
 import { parseDay, parseSymbols } from "../inputs.ts"
 import { makeOutput, table } from "../output.ts"
 import { commonFlags } from "./common.ts"
@@ -103,6 +105,86 @@ export const ledgerMain = (flags: LedgerFlags, environment: Environment = curren
     out.result(lines.join("\n"))
   })
 
+export interface LedgerVerifyFlags extends CommonFlags {
+  readonly symbols: Option.Option<string>
+  readonly from: Option.Option<string>
+  readonly to: Option.Option<string>
+  readonly frame: Option.Option<Timeframe>
+  readonly repair: boolean
+}
+
+/** Shown in full with `--json`; the table stops here so a badly damaged lake still prints a readable report. */
+const PROBLEMS_SHOWN = 50
+
+export const ledgerVerifyMain = (flags: LedgerVerifyFlags, environment: Environment = currentEnvironment()) =>
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    const out = makeOutput({ json: flags.json, tty: false })
+    const symbols = yield* checkInput(() =>
+      Option.match(flags.symbols, { onNone: () => [], onSome: (s) => parseSymbols("--symbols", s) })
+    )
+    const from = yield* checkInput(() =>
+      Option.match(flags.from, { onNone: () => "0000-01-01", onSome: (d) => parseDay("--from", d) })
+    )
+    const to = yield* checkInput(() =>
+      Option.match(flags.to, { onNone: () => "9999-12-31", onSome: (d) => parseDay("--to", d) })
+    )
+    const summary = yield* verifyLedger({
+      ...(Option.isSome(flags.frame) ? { frames: [flags.frame.value] } : {}),
+      symbols,
+      from,
+      to,
+      repair: flags.repair
+    }).pipe(Effect.provide(storageLayer(app)))
+    const unbacked = summary.problems.length
+    if (flags.json) out.result(JSON.stringify(summary))
+    else {
+      const lines = [
+        `ledger verify: ${summary.claims} claim(s) in ${summary.files} file(s): ${summary.backed} backed by the lake, ${unbacked} not`
+      ]
+      if (unbacked > 0) {
+        lines.push(
+          table(
+            ["frame", "symbol", "day", "status", "ledger", "file", "problem", "detail"],
+            summary.problems
+              .slice(0, PROBLEMS_SHOWN)
+              .map((p) => [p.frame, p.symbol, p.day, p.status, p.claimed, p.found ?? "-", p.problem, p.detail])
+          )
+        )
+        if (unbacked > PROBLEMS_SHOWN) lines.push(`… and ${unbacked - PROBLEMS_SHOWN} more (--json lists all)`)
+      }
+      for (const path of summary.setAside) lines.push(`moved an unreadable file out of the lake: ${path}`)
+      if (summary.repaired > 0) {
+        lines.push(
+          `repaired: ${summary.repaired} day(s) marked missing; the next \`ohlcv backfill\` over them fetches them again`
+        )
+      }
+      out.result(lines.join("\n"))
+    }
+    if (unbacked > 0 && !flags.repair) return yield* new UnbackedClaims({ count: unbacked })
+    return summary
+  })
+
+const ledgerVerifyCommand = Command.make(
+  "verify",
+  {
+    symbols: Flag.String("symbols").pipe(Flag.withDescription("only these tickers (default: all)"), Flag.optional),
+    from: Flag.String("from").pipe(Flag.withDescription("first day (default: all)"), Flag.optional),
+    to: Flag.String("to").pipe(Flag.withDescription("last day, inclusive (default: all)"), Flag.optional),
+    frame: Flag.Literals("frame", timeframes).pipe(Flag.withDescription("one timeframe (default: all)"), Flag.optional),
+    repair: Flag.Boolean("repair").pipe(
+      Flag.withDescription("mark the days the lake cannot back as missing, so the next backfill refetches them"),
+      Flag.withDefault(false)
+    ),
+    ...commonFlags
+  },
+  (flags) => Effect.asVoid(ledgerVerifyMain(flags))
+).pipe(
+  Command.withDescription(
+    "Check every ledger claim against the files: present, readable, the claimed bars, the recorded content hash"
+  )
+)
+
 export const ledgerCommand = Command.make(
   "ledger",
   {
@@ -122,5 +204,8 @@ export const ledgerCommand = Command.make(
   },
   (flags) => ledgerMain(flags)
 ).pipe(
-  Command.withDescription("Coverage ledger per symbol: complete, partial, empty, missing and invalid days, with totals")
+  Command.withDescription(
+    "Coverage ledger per symbol: complete, partial, empty, missing and invalid days, with totals"
+  ),
+  Command.withSubcommands([ledgerVerifyCommand])
 )

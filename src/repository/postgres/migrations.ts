@@ -122,7 +122,10 @@ export const postgresMigrations = Migrator.fromRecord({
       value DOUBLE PRECISION NOT NULL
     )`,
     "CREATE INDEX metrics_samples_name ON metrics_samples (name, recorded_at)"
-  ])
+  ]),
+  // The hash of the rows the file holds for a day. For 1m it equals `hash`; a derived frame's `hash` is the 1m
+  // hash it was built from (what aggregation compares), so `ledger verify` needs the day's own.
+  "6_ledger_content_hash": run(["ALTER TABLE coverage ADD COLUMN content_hash TEXT"])
 })
 
 export const migratePostgres = Migrator.make({})({ loader: postgresMigrations, table: "schema_migrations" })

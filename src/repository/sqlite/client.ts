@@ -5,7 +5,7 @@
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { DatabaseSync, type SQLInputValue } from "node:sqlite"
-import { Effect, Layer, Semaphore, Stream } from "effect"
+import { Effect, Layer, Schedule, Semaphore, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
 
@@ -23,26 +23,52 @@ const args = (params: ReadonlyArray<unknown>): Array<SQLInputValue> => params.ma
 const withSqliteCode = (cause: unknown): unknown =>
   typeof cause === "object" && cause !== null && "errcode" in cause ? { ...cause, code: cause.errcode, cause } : cause
 
-export const make = (filename: string) =>
+export interface SqliteOptions {
+  /** How long a statement waits for another process's write lock before it fails (default 30 s). */
+  readonly busyTimeoutMs?: number
+}
+
+/** SQLite's own "another connection holds the lock" failures: waiting and trying again can succeed. */
+export const isLockedError = (e: unknown): boolean => SqlError.isSqlError(e) && e.reason._tag === "LockTimeoutError"
+
+/** Retries what failed on a lock with jittered backoff (about 6 s in all on top of each try's busy wait). */
+export const retryLocked = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Effect.retry({
+      while: isLockedError,
+      schedule: Schedule.exponential("50 millis", 2).pipe(Schedule.jittered, Schedule.upTo({ times: 7 }))
+    })
+  )
+
+const open = (filename: string, busyTimeoutMs: number) =>
+  Effect.try({
+    try: () => {
+      if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+      const handle = new DatabaseSync(filename)
+      try {
+        // The busy timeout comes first: switching a fresh file to WAL needs a lock another process may hold.
+        handle.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
+        // WAL lets readers (jobs list, metrics) work while an ingest writes.
+        handle.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
+      } catch (e) {
+        handle.close()
+        throw e
+      }
+      return handle
+    },
+    catch: (cause) =>
+      new SqlError.SqlError({
+        reason: SqlError.classifySqliteError(withSqliteCode(cause), {
+          operation: "connect",
+          message: `cannot open ${filename}: ${(cause as Error)?.message}`
+        })
+      })
+  })
+
+export const make = (filename: string, options: SqliteOptions = {}) =>
   Effect.gen(function* () {
-    const db = yield* Effect.acquireRelease(
-      Effect.try({
-        try: () => {
-          if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
-          const handle = new DatabaseSync(filename)
-          // WAL lets readers (jobs list, metrics) work while an ingest writes; busy_timeout covers a second writer.
-          handle.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
-          return handle
-        },
-        catch: (cause) =>
-          new SqlError.SqlError({
-            reason: SqlError.classifySqliteError(cause, {
-              operation: "connect",
-              message: `cannot open ${filename}: ${(cause as Error)?.message}`
-            })
-          })
-      }),
-      (handle) => Effect.sync(() => handle.close())
+    const db = yield* Effect.acquireRelease(retryLocked(open(filename, options.busyTimeoutMs ?? 30_000)), (handle) =>
+      Effect.sync(() => handle.close())
     )
 
     const attempt = <A>(operation: string, f: () => A) =>
@@ -84,11 +110,14 @@ export const make = (filename: string) =>
     })
     return yield* SqlClient.make({
       ...acquirers,
+      // A transaction takes the write lock when it begins: a deferred one that read first could not wait for a
+      // writer that committed meanwhile (SQLite fails it at once, whatever the busy timeout).
+      beginTransaction: "BEGIN IMMEDIATE",
       compiler: Statement.makeCompilerSqlite(),
       driver: "node-sqlite",
       spanAttributes: [["db.system.name", "sqlite"]]
     })
   })
 
-export const layer = (filename: string): Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> =>
-  Layer.effect(SqlClient.SqlClient, make(filename)).pipe(Layer.provide(Reactivity.layer))
+export const layer = (filename: string, options?: SqliteOptions): Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> =>
+  Layer.effect(SqlClient.SqlClient, make(filename, options)).pipe(Layer.provide(Reactivity.layer))
