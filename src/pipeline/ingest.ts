@@ -342,9 +342,17 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
             return Effect.map(Effect.forEach(halves, processUnit), (all) => all.flat())
           }
           return Effect.gen(function* () {
-            const f = failure(u.symbols.join(","), u.days, e.message)
-            yield* repo.recordFailed(job.id, source, partitionRefs(u), f.error)
-            return [{ results: [], bars: 0, rejected: 0, findings: [], failure: f }]
+            yield* repo.recordFailed(job.id, source, partitionRefs(u), mask(e.message))
+            // One failure per symbol: the summary and the metrics count every partition (symbols x days) that failed.
+            return u.symbols.map(
+              (symbol): SymbolOutcome => ({
+                results: [],
+                bars: 0,
+                rejected: 0,
+                findings: [],
+                failure: failure(symbol, u.days, e.message)
+              })
+            )
           })
         })
       )

@@ -99,6 +99,36 @@ describe("ohlcv backfill", () => {
     expect(after.symbols[0].counts).toMatchObject({ partial: 7, missing: 0, empty: 0 })
   })
 
+  test("a provider down for a multi-symbol request fails every partition, and the summary counts them all", async () => {
+    const cwd = fresh()
+    writeFileSync(
+      join(cwd, "marketpipe.yaml"),
+      "config_version: 1\nproviders:\n  alpaca:\n    max_attempts: 2\n    retry_base_ms: 1\n"
+    )
+    emulator.setFaults({ error5xxRate: 1 })
+    try {
+      const r = await backfillIn(
+        cwd,
+        backfillFlags({
+          provider: Option.some("alpaca"),
+          symbols: Option.some("AAPL,MSFT"),
+          from: Option.some("2024-03-04"),
+          to: Option.some("2024-03-08"),
+          json: false
+        }),
+        alpaca()
+      )
+      expect(exitCodeOf(r.value, () => {})).toBe(3)
+      expect(r.stdout).toMatch(/partitions: 0 done, 10 failed of 10/u)
+      expect(r.stdout).toMatch(/AAPL\s+2024-03-04\.\.2024-03-08 \(5\)\s+provider alpaca: gave up after 2 tries/u)
+      expect(r.stdout).toMatch(/MSFT\s+2024-03-04\.\.2024-03-08 \(5\)\s+provider alpaca: gave up after 2 tries/u)
+      const ledger = await ledgerJson(cwd)
+      expect(ledger.totals.counts).toMatchObject({ missing: 10, complete: 0 })
+    } finally {
+      emulator.setFaults({})
+    }
+  })
+
   test("--dry-run prints partitions, requests, bars and time under the rate limit, and writes nothing", async () => {
     const cwd = fresh()
     const r = await backfillIn(

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Effect, Exit, Option } from "effect"
+import { DatabaseSync } from "node:sqlite"
+import { Effect, Exit, Fiber, Option } from "effect"
 import { type AggregateFlags, aggregateMain, parseFrames } from "../../src/cli/commands/aggregate.ts"
 import { exitCodeOf } from "../../src/cli/main.ts"
 import { makeCalendar } from "../../src/domain/calendar.ts"
@@ -120,5 +121,36 @@ describe("aggregation over the lake", () => {
       aggregateMain(aggregateFlags({ frames: Option.some("1m") }), { env: {}, cwd: fresh() })
     )
     expect(Exit.isFailure(exit) && exitCodeOf(exit, () => {})).toBe(2)
+  })
+})
+
+describe("an aggregation that is stopped", () => {
+  test("closes its job as interrupted instead of leaving it running", async () => {
+    const cwd = fresh()
+    const flags = ingestFlags({ symbols: "AAPL,MSFT,SPY,QQQ", start: "2024-02-01", end: "2024-03-28" })
+    expect(Exit.isSuccess((await capture(() => ingestIn(cwd, flags))).value)).toBe(true)
+    const dbPath = join(cwd, "data", "marketpipe.db")
+    const fiber = Effect.runFork(aggregateMain(aggregateFlags({ force: true }), { env: {}, cwd }))
+    // Interrupt (what Ctrl-C and SIGTERM do) once the aggregate job is underway: its first derived day is recorded.
+    const underway = () => {
+      const db = new DatabaseSync(dbPath, { readOnly: true })
+      try {
+        return (
+          db
+            .prepare(
+              "SELECT count(*) AS n FROM partitions p JOIN jobs j ON j.id = p.job_id WHERE j.kind = 'aggregate' AND j.id > 2 AND p.state = 'done'"
+            )
+            .get() as { n: number }
+        ).n
+      } finally {
+        db.close()
+      }
+    }
+    while (underway() === 0) await Effect.runPromise(Effect.yieldNow)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    const db = new DatabaseSync(dbPath, { readOnly: true })
+    const job = db.prepare("SELECT state, error FROM jobs ORDER BY id DESC LIMIT 1").get()
+    db.close()
+    expect(job).toEqual({ state: "failed", error: "interrupted" })
   })
 })
