@@ -17,7 +17,6 @@ import { type IngestRequest, type IngestSummary, runIngest } from "../pipeline/i
 import { processOwner, recover } from "../pipeline/recovery.ts"
 import type { ProviderPlugin, RateLimit } from "../providers/contract.ts"
 import { makePluginHost } from "../providers/host.ts"
-import { findPlugin } from "../providers/registry.ts"
 import { writeValidationReport } from "../validation/report.ts"
 import { ruleSettings } from "../validation/settings.ts"
 import { type App, storageLayer } from "./app.ts"
@@ -65,12 +64,7 @@ export interface ResolvedProvider {
 export const resolveProvider = (choice: ProviderChoice, app: App) =>
   Effect.gen(function* () {
     const { config } = app.loaded
-    const found = findPlugin(
-      Option.getOrUndefined(choice.provider) ?? config.ingest?.provider ?? "fake",
-      app.plugins.map((p) => p.plugin)
-    )
-    if (found._tag === "Unknown") return yield* found.error
-    const plugin = found.plugin
+    const plugin = yield* app.plugin(Option.getOrUndefined(choice.provider) ?? config.ingest?.provider ?? "fake")
     const caps = plugin.capabilities
     const frame = Option.getOrUndefined(choice.frame) ?? config.ingest?.frame ?? "1m"
     if (!caps.timeframes.includes(frame)) {

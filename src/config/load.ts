@@ -4,12 +4,14 @@
  * `UsageError` naming the field and what is allowed; nothing touches the data dir.
  */
 import { existsSync, readFileSync } from "node:fs"
-import { isAbsolute, join, resolve } from "node:path"
+import { join, resolve } from "node:path"
 import { parseEnv } from "node:util"
 import { Effect, Schema, SchemaIssue } from "effect"
 import { parse as parseYaml } from "yaml"
 import { UsageError } from "../domain/errors.ts"
+import { checkDatabaseUrl } from "./database-url.ts"
 import { expandEnv } from "./expand.ts"
+import { readInputFile } from "./input-file.ts"
 import { ConfigV1, CURRENT_CONFIG_VERSION } from "./schema.ts"
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -25,6 +27,11 @@ export interface ConfigSource {
 
 export interface LoadedConfig {
   readonly file: string | undefined
+  /**
+   * Whether the user chose this config (`--config`, or `MARKETPIPE_CONFIG` in the process environment) rather than
+   * it being found in the working directory. Only a chosen config's plugins are loaded: a plugin is code.
+   */
+  readonly trusted: boolean
   readonly config: ConfigV1
   readonly dataDir: string
   readonly databaseUrl: string
@@ -66,16 +73,25 @@ const unknownKeyHint = (raw: Record<string, unknown>): UsageError | undefined =>
     : new UsageError({ field: `config ${unknown[0]}`, reason: `unknown key; allowed keys: ${allowed.join(", ")}` })
 }
 
-export const loadConfig = (source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> =>
+/** Runs a check that throws `UsageError`, as a typed failure. */
+const checkInput = <A>(f: () => A): Effect.Effect<A, UsageError> =>
   Effect.try({
-    try: () => load(source),
+    try: f,
     catch: (e) => (e instanceof UsageError ? e : new UsageError({ field: "config", reason: String(e) }))
-  }).pipe(Effect.flatten)
+  })
+
+export const loadConfig = (source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> =>
+  checkInput(() => load(source)).pipe(Effect.flatten)
+
+/** A config is a few kilobytes; anything past this is not one (and must not be read into memory whole). */
+export const CONFIG_MAX_BYTES = 1024 * 1024
 
 function load(source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> {
   const env = withDotEnv(source.env, source.cwd)
   const notices: Array<string> = []
-  const explicit = source.path ?? env.MARKETPIPE_CONFIG
+  // `.env` lives in the working directory too: a MARKETPIPE_CONFIG it sets is found, not chosen.
+  const chosen = source.path ?? source.env.MARKETPIPE_CONFIG
+  const explicit = chosen ?? env.MARKETPIPE_CONFIG
   const implicit = join(source.cwd, "marketpipe.yaml")
   const file = explicit !== undefined ? resolve(source.cwd, explicit) : existsSync(implicit) ? implicit : undefined
 
@@ -84,8 +100,9 @@ function load(source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> {
     if (!existsSync(file)) {
       throw new UsageError({ field: "--config", reason: `config file ${file} does not exist` })
     }
+    const text = readInputFile(file, CONFIG_MAX_BYTES, "--config", "config file")
     try {
-      raw = parseYaml(readFileSync(file, "utf8")) ?? {}
+      raw = parseYaml(text) ?? {}
     } catch (e) {
       throw new UsageError({
         field: "--config",
@@ -119,19 +136,21 @@ function load(source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> {
   }
   return Schema.decodeUnknownEffect(ConfigV1)(expanded, { onExcessProperty: strict ? "error" : "ignore" }).pipe(
     Effect.mapError(describeIssues),
-    Effect.map((config) => {
-      const dataDir = resolve(source.cwd, source.dataDir ?? env.MARKETPIPE_DATA_DIR ?? config.data_dir ?? "data")
-      const databaseUrl = env.DATABASE_URL ?? config.database_url ?? `sqlite:${join(dataDir, "marketpipe.db")}`
-      return { file, config, dataDir, databaseUrl: normaliseSqliteUrl(databaseUrl, source.cwd), env, notices }
-    })
+    Effect.flatMap((config) =>
+      checkInput(() => {
+        const dataDir = resolve(source.cwd, source.dataDir ?? env.MARKETPIPE_DATA_DIR ?? config.data_dir ?? "data")
+        const [url, field] =
+          env.DATABASE_URL !== undefined
+            ? [env.DATABASE_URL, "DATABASE_URL"]
+            : config.database_url !== undefined
+              ? [config.database_url, "config database_url"]
+              : [`sqlite:${join(dataDir, "marketpipe.db")}`, "database_url"]
+        const databaseUrl = checkDatabaseUrl(url, field, source.cwd)
+        const trusted = file !== undefined && chosen !== undefined
+        return { file, trusted, config, dataDir, databaseUrl, env, notices }
+      })
+    )
   )
-}
-
-/** Relative SQLite paths are taken from the working directory, like the data dir. */
-function normaliseSqliteUrl(url: string, cwd: string): string {
-  if (!url.startsWith("sqlite:")) return url
-  const path = url.replace(/^sqlite:(\/\/)?/u, "")
-  return path === ":memory:" || isAbsolute(path) ? `sqlite:${path}` : `sqlite:${resolve(cwd, path)}`
 }
 
 /** `providers.<name>.base_url`, overridden by `MARKETPIPE_<NAME>_BASE_URL`. */

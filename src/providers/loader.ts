@@ -66,42 +66,52 @@ export function contractProblem(candidate: unknown): string | undefined {
   return undefined
 }
 
+export interface LoadOptions {
+  readonly configFile: string | undefined
+  readonly cwd: string
+}
+
+/** Imports one configured plugin (entry `index` of `plugins:`) and checks it against the contract. */
+export const loadPlugin = (
+  spec: string,
+  index: number,
+  options: LoadOptions & { readonly taken: ReadonlyArray<LoadedPlugin> }
+): Effect.Effect<LoadedPlugin, UsageError> =>
+  Effect.gen(function* () {
+    const field = `config plugins[${index}]`
+    const baseDir = isPath(spec) && options.configFile !== undefined ? dirname(options.configFile) : options.cwd
+    const file = locate(spec, baseDir)
+    if (typeof file !== "string")
+      return yield* new UsageError({ field, reason: `cannot load plugin '${spec}': ${file.problem}` })
+    const module = yield* Effect.tryPromise({
+      try: () => import(pathToFileURL(file).href) as Promise<{ default?: unknown }>,
+      catch: (e) =>
+        new UsageError({
+          field,
+          reason: `plugin '${spec}' failed to load: ${String((e as Error)?.message ?? e).split("\n")[0]} (a plugin may not import packages at run time: use the host's modules, or ship it bundled)`
+        })
+    })
+    const problem = contractProblem(module.default)
+    if (problem !== undefined)
+      return yield* new UsageError({ field, reason: `'${spec}' is not a MarketPipe plugin: ${problem}` })
+    const plugin = module.default as ProviderPlugin
+    const clash = options.taken.find((l) => l.plugin.name === plugin.name)
+    if (clash !== undefined) {
+      return yield* new UsageError({
+        field,
+        reason: `plugin name '${plugin.name}' from '${spec}' is already taken by ${clash.source}`
+      })
+    }
+    return { plugin, source: spec }
+  })
+
+/** The built-ins followed by every plugin in `specs`, in order. */
 export const loadPlugins = (
   specs: ReadonlyArray<string>,
-  options: {
-    readonly configFile: string | undefined
-    readonly cwd: string
-    readonly builtin: ReadonlyArray<ProviderPlugin>
-  }
+  options: LoadOptions & { readonly builtin: ReadonlyArray<ProviderPlugin> }
 ): Effect.Effect<ReadonlyArray<LoadedPlugin>, UsageError> =>
   Effect.gen(function* () {
     const loaded: Array<LoadedPlugin> = options.builtin.map((plugin) => ({ plugin, source: "builtin" }))
-    for (const [i, spec] of specs.entries()) {
-      const field = `config plugins[${i}]`
-      const baseDir = isPath(spec) && options.configFile !== undefined ? dirname(options.configFile) : options.cwd
-      const file = locate(spec, baseDir)
-      if (typeof file !== "string")
-        return yield* new UsageError({ field, reason: `cannot load plugin '${spec}': ${file.problem}` })
-      const module = yield* Effect.tryPromise({
-        try: () => import(pathToFileURL(file).href) as Promise<{ default?: unknown }>,
-        catch: (e) =>
-          new UsageError({
-            field,
-            reason: `plugin '${spec}' failed to load: ${String((e as Error)?.message ?? e).split("\n")[0]} (a plugin may not import packages at run time: use the host's modules, or ship it bundled)`
-          })
-      })
-      const problem = contractProblem(module.default)
-      if (problem !== undefined)
-        return yield* new UsageError({ field, reason: `'${spec}' is not a MarketPipe plugin: ${problem}` })
-      const plugin = module.default as ProviderPlugin
-      const clash = loaded.find((l) => l.plugin.name === plugin.name)
-      if (clash !== undefined) {
-        return yield* new UsageError({
-          field,
-          reason: `plugin name '${plugin.name}' from '${spec}' is already taken by ${clash.source}`
-        })
-      }
-      loaded.push({ plugin, source: spec })
-    }
+    for (const [i, spec] of specs.entries()) loaded.push(yield* loadPlugin(spec, i, { ...options, taken: loaded }))
     return loaded
   })

@@ -6,15 +6,15 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient } from "effect/sql"
-import { RepositoryError } from "../domain/errors.ts"
+import { ALLOWED_DATABASE_URLS, maskedUrl, sqlitePath } from "../config/database-url.ts"
+import { RepositoryError, shown } from "../domain/errors.ts"
 import { JobRepository } from "./job-repository.ts"
 import { migratePostgres } from "./postgres/migrations.ts"
 import { makeSqlJobRepository } from "./sql-job-repository.ts"
 import * as SqliteClient from "./sqlite/client.ts"
 import { migrateSqlite } from "./sqlite/migrations.ts"
 
-/** The SQLite file a `sqlite:` URL names (`sqlite::memory:` for an in-memory database). */
-export const sqlitePath = (url: string): string => url.replace(/^sqlite:(\/\/)?/u, "")
+export { maskedUrl, sqlitePath }
 
 export const sqliteLayer = (
   path: string,
@@ -34,9 +34,6 @@ export const sqliteLayer = (
       Effect.mapError((e) => new RepositoryError({ reason: `SQLite database ${path}: ${e.message}` }))
     )
   )
-
-/** `postgres://user:***@host/db`: the URL as it may be shown. */
-export const maskedUrl = (url: string): string => url.replace(/^(\w+:\/\/[^:/@]+:)[^@]*@/u, "$1***@")
 
 export const postgresLayer = (url: string): Layer.Layer<JobRepository, RepositoryError> =>
   Layer.effect(
@@ -62,6 +59,17 @@ export const postgresLayer = (url: string): Layer.Layer<JobRepository, Repositor
     )
   )
 
-/** SQLite for `sqlite:` URLs (the default), PostgreSQL for `postgres://` and `postgresql://`. */
+/** SQLite for `sqlite:` URLs (the default), PostgreSQL for `postgres://` and `postgresql://`; nothing else. */
 export const repositoryLayer = (databaseUrl: string): Layer.Layer<JobRepository, RepositoryError> =>
-  /^postgres(ql)?:\/\//u.test(databaseUrl) ? postgresLayer(databaseUrl) : sqliteLayer(sqlitePath(databaseUrl))
+  /^postgres(ql)?:\/\//u.test(databaseUrl)
+    ? postgresLayer(databaseUrl)
+    : databaseUrl.startsWith("sqlite:")
+      ? sqliteLayer(sqlitePath(databaseUrl))
+      : Layer.effect(
+          JobRepository,
+          Effect.fail(
+            new RepositoryError({
+              reason: `unsupported database URL ${shown(maskedUrl(databaseUrl))}; use ${ALLOWED_DATABASE_URLS}`
+            })
+          )
+        )

@@ -31,7 +31,7 @@ describe("CLI from source", () => {
     expect(listFiles(cwd)).toEqual([])
   })
 
-  const badInputs: Array<[string, Array<string>, RegExp, string?]> = [
+  const badInputs: Array<[string, Array<string>, RegExp, string?, Record<string, string>?]> = [
     ["a path-like symbol", ["--symbols", "../x"], /--symbols: '\.\.\/x' is not a valid symbol/],
     ["start after end", ["--start", "2024-03-09"], /--start: 2024-03-09 is after --end 2024-03-08/],
     ["an unknown provider", ["--provider", "iexx"], /--provider: unknown provider 'iexx'; available: fake/],
@@ -41,9 +41,29 @@ describe("CLI from source", () => {
       /config_version: 0 is not supported; supported versions: 1/,
       "config_version: 0\n"
     ],
-    ["a missing flag", ["--end", ""], /end|date/]
+    ["a missing flag", ["--end", ""], /end|date/],
+    [
+      "DATABASE_URL with a scheme we do not support",
+      [],
+      /DATABASE_URL: 'mysql:\/\/u:\*\*\*@db\/x' uses 'mysql:', which MarketPipe does not support; use sqlite:<path> .*postgres:\/\//,
+      undefined,
+      { DATABASE_URL: "mysql://u:secret@db/x" }
+    ],
+    [
+      "a DATABASE_URL that does not parse",
+      [],
+      /DATABASE_URL: 'postgres:\/\/::::' is not a valid URL; use sqlite:/,
+      undefined,
+      { DATABASE_URL: "postgres://::::" }
+    ],
+    [
+      "a database_url in the config with a scheme we do not support",
+      ["--config", "c.yaml"],
+      /config database_url: .*(sqlite:|postgres)/,
+      "database_url: mysql://db/x\n"
+    ]
   ]
-  for (const [name, override, message, configText] of badInputs) {
+  for (const [name, override, message, configText, env] of badInputs) {
     test(`${name} exits 2 with a message naming the problem, data dir untouched`, () => {
       const cwd = fresh()
       if (configText !== undefined) writeFileSync(join(cwd, "c.yaml"), configText)
@@ -53,9 +73,10 @@ describe("CLI from source", () => {
         if (at >= 0) args[at + 1] = override[i + 1] as string
         else args.push(override[i] as string, override[i + 1] as string)
       }
-      const r = runSource(args, { cwd })
+      const r = runSource(args, { cwd, ...(env === undefined ? {} : { env }) })
       expect(r.code).toBe(2)
       expect(r.stderr).toMatch(message)
+      expect(r.stderr).not.toMatch(/secret/u)
       expect(existsSync(join(cwd, "data"))).toBe(false)
     })
   }
@@ -122,6 +143,8 @@ const thirdPartySetup = () => {
 const thirdPartyArgs = [
   "ohlcv",
   "ingest",
+  "--config",
+  "marketpipe.yaml",
   "--provider",
   "csv-dir",
   "--symbols",

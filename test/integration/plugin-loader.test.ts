@@ -37,7 +37,13 @@ describe("third-party plugins", () => {
     const exit = await capture(() =>
       ingestIn(
         cwd,
-        ingestFlags({ provider: Option.some("csv-dir"), symbols: "AAPL,MSFT", start: "2024-03-08", end: "2024-03-08" })
+        ingestFlags({
+          config: Option.some("marketpipe.yaml"),
+          provider: Option.some("csv-dir"),
+          symbols: "AAPL,MSFT",
+          start: "2024-03-08",
+          end: "2024-03-08"
+        })
       )
     )
     expect(Exit.isSuccess(exit.value)).toBe(true)
@@ -50,7 +56,10 @@ describe("third-party plugins", () => {
     ])
     const json = await capture(() =>
       Effect.runPromise(
-        providersListMain({ config: Option.none(), dataDir: Option.none(), json: true }, { env: {}, cwd })
+        providersListMain(
+          { config: Option.some("marketpipe.yaml"), dataDir: Option.none(), json: true },
+          { env: {}, cwd }
+        )
       )
     )
     expect(JSON.parse(json.stdout).find((p: { name: string }) => p.name === "csv-dir")).toMatchObject({
@@ -59,7 +68,7 @@ describe("third-party plugins", () => {
     const matrix = await capture(() =>
       Effect.runPromise(
         providersMatrixMain(
-          { markdown: false, config: Option.none(), dataDir: Option.none(), json: false },
+          { markdown: false, config: Option.some("marketpipe.yaml"), dataDir: Option.none(), json: false },
           { env: {}, cwd }
         )
       )
@@ -67,7 +76,10 @@ describe("third-party plugins", () => {
     expect(matrix.stdout).toMatch(/csv-dir\s+csv \(default\)\s+1m 5m 15m 30m 1h 1d/)
     const listed = await capture(() =>
       Effect.runPromise(
-        providersListMain({ config: Option.none(), dataDir: Option.none(), json: false }, { env: {}, cwd })
+        providersListMain(
+          { config: Option.some("marketpipe.yaml"), dataDir: Option.none(), json: false },
+          { env: {}, cwd }
+        )
       )
     )
     expect(listed.stdout).toMatch(/csv-dir\s+\/.*csv-dir\/mod\.ts\s+csv/)
