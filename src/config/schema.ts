@@ -76,6 +76,49 @@ export const ValidationConfig = Schema.Struct({
   gap_minutes: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
 }).annotate({ identifier: "ValidationConfig", description: "bar rules: a severity each, and their thresholds" })
 
+/** Bytes in one unit of a size as DuckDB reads it: KB, MB, … are powers of 1000, KiB, MiB, … powers of 1024. */
+const sizeUnits: Readonly<Record<string, number>> = {
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KIB: 2 ** 10,
+  MIB: 2 ** 20,
+  GIB: 2 ** 30,
+  TIB: 2 ** 40
+}
+
+/** The bytes a size such as `512MB` or `4GiB` stands for (`NaN` when it is not one). */
+export function sizeBytes(size: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?) ?([KMGT]I?B)$/iu.exec(size)
+  return m === null ? Number.NaN : Number(m[1]) * (sizeUnits[(m[2] ?? "").toUpperCase()] ?? Number.NaN)
+}
+
+/** Below this DuckDB cannot run much of anything; a smaller value is almost surely a typo (1KB for 1GB). */
+export const MIN_MEMORY_LIMIT = "64MB"
+
+export const memoryLimitForm = `a size such as 512MB or 4GB (KB, MB, GB, TB or KiB, MiB, GiB, TiB), at least ${MIN_MEMORY_LIMIT}`
+
+export const MemoryLimit = Schema.String.check(
+  // Spelled out case by case: a regex flag other than `u` would keep the pattern out of the JSON Schema.
+  Schema.isPattern(/^[0-9]+(\.[0-9]+)? ?[KkMmGgTt][Ii]?[Bb]$/u, { expected: memoryLimitForm }),
+  Schema.makeFilter((s: string) => sizeBytes(s) >= sizeBytes(MIN_MEMORY_LIMIT) || `at least ${MIN_MEMORY_LIMIT}`)
+)
+
+export const MAX_QUERY_THREADS = 256
+
+export const QueryThreads = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_QUERY_THREADS }))
+
+export const QueryConfig = Schema.Struct({
+  memory_limit: Schema.optionalKey(MemoryLimit),
+  threads: Schema.optionalKey(QueryThreads)
+}).annotate({
+  identifier: "QueryConfig",
+  description:
+    "caps for `marketpipe query` (DuckDB): memory_limit (default a quarter of the RAM) and threads (default CPUs - 1, 1 to 4); --memory-limit and --threads win"
+})
+export type QueryConfig = typeof QueryConfig.Type
+
 /** Sections later versions of MarketPipe fill in; accepted as free-form maps so today's files stay valid. */
 const Section = Schema.Record(Schema.String, Schema.Unknown)
 
@@ -95,6 +138,7 @@ export const ConfigV1 = Schema.Struct({
   calendar: Schema.optionalKey(CalendarConfig),
   validation: Schema.optionalKey(ValidationConfig),
   aggregation: Schema.optionalKey(AggregationConfig),
+  query: Schema.optionalKey(QueryConfig),
   retention: Schema.optionalKey(Section),
   metrics: Schema.optionalKey(Section)
 }).annotate({ identifier: "MarketPipeConfigV1", description: "MarketPipe configuration, version 1" })
@@ -111,6 +155,7 @@ export const configV1JsonSchema = (): unknown => {
     "CalendarConfig",
     "RateLimit",
     "AggregationConfig",
+    "QueryConfig",
     "ValidationConfig",
     "RuleSeverities"
   ]) {

@@ -14,7 +14,10 @@ import type {
   Json
 } from "@duckdb/node-api"
 import { Data, Effect } from "effect"
-import { StorageError, UsageError } from "../domain/errors.ts"
+import { type StorageError, UsageError } from "../domain/errors.ts"
+import { badFilesError, createView, mayBeAboutAFile, skippedWarning, unreadableFiles } from "./bad-files.ts"
+import { duckCall } from "./call.ts"
+import type { QueryLimits } from "./limits.ts"
 import { instanceOptions, lockConfiguration, prepareReadOnly, restrictAccess } from "./read-only.ts"
 import { lakeRoots, lakeViews } from "./views.ts"
 
@@ -71,27 +74,46 @@ export interface Column {
   readonly type: string
 }
 
+export interface LakeOptions {
+  readonly limits: QueryLimits
+  /** Leave unreadable files out of the views, each named through `warn`, instead of failing queries that read them. */
+  readonly skipBadFiles: boolean
+  readonly warn: (line: string) => void
+}
+
 export interface LakeSession {
   readonly duck: DuckDBModule
   readonly instance: DuckDBInstance
   readonly connection: DuckDBConnection
+  readonly dataDir: string
+  readonly limits: QueryLimits
   /** The views created, and the files each reads (none: the view is empty). */
   readonly views: ReadonlyArray<{ readonly name: string; readonly glob: string | undefined }>
+  /** Every file the views may read, to find the unreadable ones when a query fails. */
+  readonly files: ReadonlyArray<string>
 }
 
 const run = (connection: DuckDBConnection, sql: string) =>
-  Effect.tryPromise({ try: () => connection.run(sql), catch: (e) => new QueryEngineError({ reason: message(e) }) })
+  duckCall(
+    connection,
+    () => connection.run(sql),
+    (e) => new QueryEngineError({ reason: message(e) })
+  )
 
 /**
- * Opens an in-memory DuckDB with the lake's views, locked down to read the lake only; closed with the scope.
- * A broken file in the lake fails view creation with a `StorageError`.
+ * Opens an in-memory DuckDB with the lake's views, locked down to read the lake only and capped by `limits`
+ * (set when the database is created, so before the lock); closed with the scope.
  */
-export const openLake = (duck: DuckDBModule, dataDir: string) =>
+export const openLake = (duck: DuckDBModule, dataDir: string, options: LakeOptions) =>
   Effect.gen(function* () {
     const { instance, connection } = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: async () => {
-          const instance = await duck.DuckDBInstance.create(":memory:", { ...instanceOptions })
+          const instance = await duck.DuckDBInstance.create(":memory:", {
+            ...instanceOptions,
+            memory_limit: options.limits.memoryLimit,
+            threads: String(options.limits.threads)
+          })
           return { instance, connection: await instance.connect() }
         },
         catch: (e) => new QueryEngineError({ reason: message(e) })
@@ -105,17 +127,25 @@ export const openLake = (duck: DuckDBModule, dataDir: string) =>
     const roots = lakeRoots(dataDir)
     for (const statement of restrictAccess([roots.ohlcv, roots.quarantine])) yield* run(connection, statement)
     const views = lakeViews(dataDir)
-    for (const view of views)
-      yield* Effect.tryPromise({
-        try: () => connection.run(view.sql),
-        catch: (e) => new StorageError({ path: view.glob ?? view.name, reason: message(e) })
-      })
+    const skip = new Set<string>()
+    if (options.skipBadFiles)
+      for (const bad of yield* unreadableFiles(
+        connection,
+        views.flatMap((v) => v.files)
+      )) {
+        skip.add(bad.file)
+        options.warn(skippedWarning(dataDir, bad))
+      }
+    for (const view of views) yield* createView(connection, view, skip)
     yield* run(connection, lockConfiguration)
     const session: LakeSession = {
       duck,
       instance,
       connection,
-      views: views.map((v) => ({ name: v.name, glob: v.glob }))
+      dataDir,
+      limits: options.limits,
+      views: views.map((v) => ({ name: v.name, glob: v.files.some((f) => !skip.has(f)) ? v.glob : undefined })),
+      files: views.flatMap((v) => v.files.filter((f) => !skip.has(f)))
     }
     return session
   })
@@ -163,10 +193,28 @@ export function cellConverter(duck: DuckDBModule): DuckDBValueConverter<Json> {
 /** DuckDB's error messages carry their class first ("Binder Error: …"); these are not about the query. */
 const engineFailure = /^(?:Out of Memory|INTERNAL|FATAL|Fatal|Internal) Error/u
 
-const sqlError = (e: unknown) => {
+const sqlError = (limits: QueryLimits) => (e: unknown) => {
   const reason = message(e)
+  // DuckDB's own advice (a temp_directory, a persistent database) is not open to a query here.
+  if (/^Out of Memory Error/u.test(reason))
+    return new QueryEngineError({
+      reason: `${reason.split("\n")[0]}; a query may use at most ${limits.memoryLimit} and cannot spill to disk: raise it with --memory-limit or config query.memory_limit, or read fewer rows or columns`
+    })
   return engineFailure.test(reason) ? new QueryEngineError({ reason }) : new UsageError({ field: "SQL", reason })
 }
+
+/** A failure that may come from an unreadable file becomes a `StorageError` naming the files, if there are any. */
+const explained = <A>(
+  session: LakeSession,
+  effect: Effect.Effect<A, UsageError | QueryEngineError>
+): Effect.Effect<A, UsageError | QueryEngineError | StorageError> =>
+  Effect.catch(effect, (e) =>
+    mayBeAboutAFile(e.reason)
+      ? Effect.flatMap(unreadableFiles(session.connection, session.files), (bad) =>
+          Effect.fail(bad.length > 0 ? badFilesError(session.dataDir, bad) : e)
+        )
+      : Effect.fail(e)
+  )
 
 /** Where rows go as they arrive, so large results never sit in memory whole (unless a table needs widths). */
 export interface RowSink {
@@ -181,26 +229,18 @@ export interface QueryOutcome {
   readonly truncated: boolean
 }
 
-/** Awaits a DuckDB call; interrupting the fiber interrupts the running query. */
-const call = <A>(connection: DuckDBConnection, f: () => Promise<A>) =>
-  Effect.tryPromise({
-    try: (signal) => {
-      const stop = () => connection.interrupt()
-      signal.addEventListener("abort", stop, { once: true })
-      return f().finally(() => signal.removeEventListener("abort", stop))
-    },
-    catch: sqlError
-  })
+const call = <A>(session: LakeSession, f: () => Promise<A>) =>
+  explained(session, duckCall(session.connection, f, sqlError(session.limits)))
 
 /**
  * Runs one read-only SELECT and streams at most `limit` rows (0 = all) into `sink`. Refused or failing SQL fails
- * with a `UsageError` (field `SQL`).
+ * with a `UsageError` (field `SQL`), an unreadable file it needs with a `StorageError` naming it.
  */
 export const runQuery = (session: LakeSession, sql: string, limit: number, sink: RowSink) =>
   Effect.gen(function* () {
     const { connection, duck } = session
-    const prepared = yield* prepareReadOnly(connection, duck.StatementType.SELECT, sql)
-    const result = yield* call(connection, () => prepared.stream())
+    const prepared = yield* explained(session, prepareReadOnly(connection, duck.StatementType.SELECT, sql))
+    const result = yield* call(session, () => prepared.stream())
     const names = result.deduplicatedColumnNames()
     const columns = names.map((name, i) => ({ name, type: result.columnType(i).toString() }))
     sink.columns(columns)
@@ -208,7 +248,7 @@ export const runQuery = (session: LakeSession, sql: string, limit: number, sink:
     let rows = 0
     let truncated = false
     while (true) {
-      const chunk = yield* call(connection, () => result.fetchChunk())
+      const chunk = yield* call(session, () => result.fetchChunk())
       if (chunk === null || chunk.rowCount === 0) break
       let batch: ReadonlyArray<ReadonlyArray<Cell>> = chunk.convertRows(converter)
       if (limit > 0 && rows + batch.length > limit) {
@@ -220,7 +260,7 @@ export const runQuery = (session: LakeSession, sql: string, limit: number, sink:
       if (truncated) break
       // Exactly `limit` rows so far: one more chunk tells whether there were more.
       if (limit > 0 && rows === limit) {
-        const next = yield* call(connection, () => result.fetchChunk())
+        const next = yield* call(session, () => result.fetchChunk())
         truncated = next !== null && next.rowCount > 0
         break
       }

@@ -7,10 +7,15 @@
  * 2. The statement: it must parse as exactly one SELECT (DuckDB's own parser, via `json_serialize_sql`, before
  *    anything is bound) and prepare as a SELECT. COPY, EXPORT, ATTACH, INSTALL/LOAD, SET/PRAGMA, CREATE, INSERT, ...
  *    never reach execution. Layer 2 matters: `allowed_directories` lets a COPY write *into* the lake.
+ *
+ * DuckDB parses SUMMARIZE, DESCRIBE and SHOW as a SELECT over a "show" table reference, so they are looked for in
+ * the parsed tree (anywhere, subqueries included). FROM-first, VALUES, TABLE, set operations and PIVOT/UNPIVOT with
+ * an IN list are SELECTs to the parser and stay allowed; a PIVOT without an IN list is several statements.
  */
 import type { DuckDBConnection, DuckDBPreparedStatement } from "@duckdb/node-api"
 import { Effect, Schema } from "effect"
 import { UsageError } from "../domain/errors.ts"
+import { duckCall } from "./call.ts"
 import { sqlString } from "./views.ts"
 
 /** Settings applied before the views are created (access limits) … */
@@ -35,7 +40,13 @@ export const instanceOptions: Readonly<Record<string, string>> = {
 }
 
 const allowed =
-  "query runs one read-only SELECT over the lake's views (COPY, EXPORT, ATTACH, INSTALL/LOAD, SET/RESET/PRAGMA, CREATE, INSERT, UPDATE, DELETE and other statements are refused)"
+  "query runs one read-only SELECT over the lake's views (COPY, EXPORT, ATTACH, INSTALL/LOAD, SET/RESET/PRAGMA, CREATE, INSERT, UPDATE, DELETE, EXPLAIN, DESCRIBE, SUMMARIZE, SHOW and other statements are refused)"
+
+const columnsHint =
+  "; a view's columns: SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'bars_1m'"
+
+const pivotHint =
+  " (a PIVOT without an IN list runs as several: list the values, e.g. PIVOT bars_1d ON symbol IN ('AAPL', 'MSFT') USING first(close))"
 
 const refused = (what: string) => new UsageError({ field: "SQL", reason: `${what} is not allowed: ${allowed}` })
 
@@ -50,8 +61,23 @@ export function leadingKeyword(sql: string): string {
 const Serialized = Schema.Struct({
   error: Schema.Boolean,
   error_type: Schema.optional(Schema.String),
-  error_message: Schema.optional(Schema.String)
+  error_message: Schema.optional(Schema.String),
+  statements: Schema.optional(Schema.Unknown)
 })
+
+const showKeywords: Readonly<Record<string, string>> = { SUMMARY: "SUMMARIZE", DESCRIBE: "DESCRIBE" }
+
+/** The keyword of the first SUMMARIZE / DESCRIBE / SHOW in a parsed tree, if any. */
+function showIn(tree: unknown): string | undefined {
+  if (typeof tree !== "object" || tree === null) return undefined
+  const node = tree as Record<string, unknown>
+  if (node.type === "SHOW_REF") return showKeywords[String(node.show_type)] ?? "SHOW"
+  for (const child of Object.values(node)) {
+    const found = showIn(child)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
@@ -61,7 +87,7 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
  */
 const syntaxError = (connection: DuckDBConnection, sql: string, fallback: string) =>
   Effect.gen(function* () {
-    const attempt = yield* Effect.result(Effect.tryPromise({ try: () => connection.prepare(sql), catch: message }))
+    const attempt = yield* Effect.result(duckCall(connection, () => connection.prepare(sql), message))
     if (attempt._tag === "Success") attempt.success.destroySync()
     const reason =
       attempt._tag === "Failure" ? attempt.failure : fallback.replace(/^Failed to extract statements: /u, "")
@@ -71,24 +97,35 @@ const syntaxError = (connection: DuckDBConnection, sql: string, fallback: string
 /** DuckDB's parser's verdict on `sql`: syntax errors, several statements and non-SELECTs fail here, before binding. */
 const parseOnly = (connection: DuckDBConnection, sql: string) =>
   Effect.gen(function* () {
-    const extracted = yield* Effect.result(
-      Effect.tryPromise({ try: () => connection.extractStatements(sql), catch: message })
-    )
+    const extracted = yield* Effect.result(duckCall(connection, () => connection.extractStatements(sql), message))
     if (extracted._tag === "Failure") return yield* syntaxError(connection, sql, extracted.failure)
     const count = extracted.success.count
     if (count === 0) return yield* new UsageError({ field: "SQL", reason: "the query is empty" })
-    if (count > 1)
-      return yield* new UsageError({ field: "SQL", reason: `${count} statements given; only one may run: ${allowed}` })
+    if (count > 1) {
+      const hint = /\b(?:UN)?PIVOT\b/iu.test(sql) ? pivotHint : ""
+      return yield* new UsageError({
+        field: "SQL",
+        reason: `${count} statements given${hint}; only one may run: ${allowed}`
+      })
+    }
     // `json_serialize_sql` parses without binding and serialises SELECT statements only.
-    const raw = yield* Effect.tryPromise({
-      try: () => connection.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR) AS parsed", [sql]),
-      catch: (e) => new UsageError({ field: "SQL", reason: message(e) })
-    })
+    const raw = yield* duckCall(
+      connection,
+      () => connection.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR) AS parsed", [sql]),
+      (e) => new UsageError({ field: "SQL", reason: message(e) })
+    )
     const parsed = yield* Effect.try({
       try: () => Schema.decodeUnknownSync(Serialized)(JSON.parse(String(raw.getRowObjectsJson()[0]?.parsed))),
       catch: () => new UsageError({ field: "SQL", reason: "DuckDB could not parse the query" })
     })
-    if (!parsed.error) return
+    if (!parsed.error) {
+      const show = showIn(parsed.statements)
+      if (show === undefined) return
+      // The user's own word when the statement starts with it (SHOW t and DESC t parse as DESCRIBE).
+      const lead = leadingKeyword(sql)
+      const what = /^(?:SUMMARIZE|DESCRIBE|DESC|SHOW)$/u.test(lead) ? lead : show
+      return yield* new UsageError({ field: "SQL", reason: `${what} is not allowed: ${allowed}${columnsHint}` })
+    }
     if (parsed.error_type === "parser")
       return yield* syntaxError(connection, sql, `Parser Error: ${parsed.error_message ?? "syntax error"}`)
     return yield* refused(leadingKeyword(sql))
@@ -105,10 +142,11 @@ export const prepareReadOnly = (
 ): Effect.Effect<DuckDBPreparedStatement, UsageError> =>
   Effect.gen(function* () {
     yield* parseOnly(connection, sql)
-    const prepared = yield* Effect.tryPromise({
-      try: () => connection.prepare(sql),
-      catch: (e) => new UsageError({ field: "SQL", reason: message(e) })
-    })
+    const prepared = yield* duckCall(
+      connection,
+      () => connection.prepare(sql),
+      (e) => new UsageError({ field: "SQL", reason: message(e) })
+    )
     if (prepared.statementType !== selectType) {
       prepared.destroySync()
       return yield* refused(leadingKeyword(sql))

@@ -3,16 +3,28 @@
  * reads its Hive tree with `read_parquet`, exposing the `frame` and `symbol` keys as VARCHAR columns. A tree with no
  * files yet still gets a view, a typed empty SELECT with the same columns, so queries over it count zero rows
  * instead of failing.
+ *
+ * No `union_by_name`: within a tree every file has the same columns (`bar-parquet.ts`), and with it DuckDB would
+ * open every file's footer whenever a view is bound, so one unreadable file would fail every query. Without it,
+ * binding reads the first file only, and a scan skips the files its `symbol`/`frame` filter rules out.
  */
 import { existsSync, readdirSync } from "node:fs"
-import { join, resolve } from "node:path"
+import { dirname, join, resolve } from "node:path"
 import { type Timeframe, timeframes } from "../domain/timeframe.ts"
 
 export interface ViewDefinition {
   readonly name: string
   /** The parquet files it reads (a glob); `undefined` when there are none yet. */
   readonly glob: string | undefined
-  readonly sql: string
+  /** The files the glob matches now, sorted. */
+  readonly files: ReadonlyArray<string>
+  readonly columns: ReadonlyArray<Column>
+}
+
+/** Files to leave out (`--skip-bad-files`) and unreadable files kept, but put last so that binding never opens them. */
+export interface FileChoice {
+  readonly skip: ReadonlySet<string>
+  readonly last: ReadonlySet<string>
 }
 
 /** The directories a query may read: the bars and the quarantine trees, nothing else. */
@@ -23,7 +35,7 @@ export const lakeRoots = (dataDir: string) => ({
 
 export const barsView = (frame: Timeframe): string => `bars_${frame}`
 
-type Column = readonly [name: string, type: string]
+export type Column = readonly [name: string, type: string]
 
 /** The bar columns as DuckDB reads them from our files (`ts` is TIMESTAMP(MILLIS, UTC) → TIMESTAMPTZ). */
 const barColumns: ReadonlyArray<Column> = [
@@ -59,25 +71,51 @@ export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`
  * Hive keys are pinned to VARCHAR: DuckDB would otherwise cast a numeric ticker such as `7203` (the key wins over
  * the file's own `symbol` column) to BIGINT.
  */
-const readParquet = (glob: string) =>
-  `SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true, hive_types = {'frame': VARCHAR, 'symbol': VARCHAR})`
+const readParquet = (sources: ReadonlyArray<string>) =>
+  `SELECT * FROM read_parquet(${sources.length === 1 ? sqlString(sources[0] ?? "") : `[${sources.map(sqlString).join(", ")}]`}, hive_partitioning = true, hive_types = {'frame': VARCHAR, 'symbol': VARCHAR})`
 
-const emptySelect = (columns: ReadonlyArray<Column>) =>
-  `SELECT ${columns.map(([name, type]) => `NULL::${type} AS ${name}`).join(", ")} WHERE false`
+const emptySelect = (columns: ReadonlyArray<Column>, where = "false") =>
+  `SELECT ${columns.map(([name, type]) => `NULL::${type} AS ${name}`).join(", ")} WHERE ${where}`
 
-/** Whether some `*.parquet` file sits exactly `depth` directory levels below `dir` (the depth the glob reads). */
-export function hasParquet(dir: string, depth: number): boolean {
-  if (!existsSync(dir)) return false
-  const entries = readdirSync(dir, { withFileTypes: true })
-  if (depth === 0) return entries.some((e) => e.isFile() && e.name.endsWith(".parquet") && !e.name.startsWith("."))
-  return entries.some((e) => e.isDirectory() && hasParquet(join(dir, e.name), depth - 1))
+/** The `*.parquet` files exactly `depth` directory levels below `dir` (the depth the glob reads), sorted. */
+export function parquetFiles(dir: string, depth: number): Array<string> {
+  if (!existsSync(dir)) return []
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))
+  if (depth === 0)
+    return entries
+      .filter((e) => e.isFile() && e.name.endsWith(".parquet") && !e.name.startsWith("."))
+      .map((e) => join(dir, e.name))
+  return entries.filter((e) => e.isDirectory()).flatMap((e) => parquetFiles(join(dir, e.name), depth - 1))
 }
 
-const view = (name: string, glob: string, present: boolean, columns: ReadonlyArray<Column>): ViewDefinition => ({
-  name,
-  glob: present ? glob : undefined,
-  sql: `CREATE VIEW ${name} AS ${present ? readParquet(glob) : emptySelect(columns)}`
-})
+const view = (name: string, glob: string, files: ReadonlyArray<string>, columns: ReadonlyArray<Column>) =>
+  ({ name, glob: files.length > 0 ? glob : undefined, files, columns }) satisfies ViewDefinition
+
+/** One glob per directory untouched by `choice`, the files one by one elsewhere, then the files put last. */
+function sources(view: ViewDefinition, choice: FileChoice): Array<string> {
+  const touched = new Set(view.files.filter((f) => choice.skip.has(f) || choice.last.has(f)).map((f) => dirname(f)))
+  const out: Array<string> = []
+  for (const f of view.files) {
+    const dir = dirname(f)
+    if (!touched.has(dir)) {
+      if (out.at(-1) !== `${dir}/*.parquet`) out.push(`${dir}/*.parquet`)
+    } else if (!choice.skip.has(f) && !choice.last.has(f)) out.push(f)
+  }
+  return [...out, ...view.files.filter((f) => choice.last.has(f) && !choice.skip.has(f))]
+}
+
+/** `CREATE VIEW` for `view`, reading its files as `choice` says. */
+export function viewSql(view: ViewDefinition, choice: FileChoice): string {
+  const create = `CREATE VIEW ${view.name} AS`
+  if (view.glob !== undefined && !view.files.some((f) => choice.skip.has(f) || choice.last.has(f)))
+    return `${create} ${readParquet([view.glob])}`
+  const from = sources(view, choice)
+  if (from.length === 0) return `${create} ${emptySelect(view.columns)}`
+  // Nothing readable to bind to: the view is created all the same, and fails only when a query reads it.
+  if (from.every((f) => choice.last.has(f)))
+    return `${create} ${emptySelect(view.columns, `error(${sqlString(`unreadable Parquet file ${from[0]}`)})`)}`
+  return `${create} ${readParquet(from)}`
+}
 
 /** Every view over the lake under `dataDir`, looking at which trees hold files now. */
 export function lakeViews(dataDir: string): ReadonlyArray<ViewDefinition> {
@@ -85,8 +123,8 @@ export function lakeViews(dataDir: string): ReadonlyArray<ViewDefinition> {
   return [
     ...timeframes.map((frame) => {
       const dir = join(roots.ohlcv, `frame=${frame}`)
-      return view(barsView(frame), `${dir}/*/*.parquet`, hasParquet(dir, 1), frameColumns(frame))
+      return view(barsView(frame), `${dir}/*/*.parquet`, parquetFiles(dir, 1), frameColumns(frame))
     }),
-    view("quarantine", `${roots.quarantine}/*/*/*.parquet`, hasParquet(roots.quarantine, 2), quarantineColumns)
+    view("quarantine", `${roots.quarantine}/*/*/*.parquet`, parquetFiles(roots.quarantine, 2), quarantineColumns)
   ]
 }

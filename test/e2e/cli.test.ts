@@ -31,7 +31,7 @@ describe("CLI from source", () => {
     expect(listFiles(cwd)).toEqual([])
   })
 
-  const badInputs: Array<[string, Array<string>, RegExp, string?, Record<string, string>?]> = [
+  const badInputs: Array<[string, Array<string>, RegExp, (string | undefined)?, Record<string, string>?]> = [
     ["a path-like symbol", ["--symbols", "../x"], /--symbols: '\.\.\/x' is not a valid symbol/],
     ["start after end", ["--start", "2024-03-09"], /--start: 2024-03-09 is after --end 2024-03-08/],
     ["an unknown provider", ["--provider", "iexx"], /--provider: unknown provider 'iexx'; available: fake/],

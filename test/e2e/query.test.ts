@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
 import { Effect, Exit, Option } from "effect"
 import { type QueryFlags, queryMain } from "../../src/cli/commands/query.ts"
 import { exitCodeOf } from "../../src/cli/main.ts"
 import { table } from "../../src/cli/output.ts"
 import { timeframes } from "../../src/domain/timeframe.ts"
 import { capture } from "../support/capture.ts"
-import { bunBin, root, run } from "../support/cli.ts"
+import { compiledBinary, run } from "../support/cli.ts"
 import { failureTag, ingestFlags, ingestIn } from "../support/ingest.ts"
+import { queryFlags } from "../support/query.ts"
+import { endlessQuery, signalWhenBusy } from "../support/signal.ts"
 import { listFiles, removeDir, tempDir } from "../support/temp.ts"
 
 const dirs: Array<string> = []
@@ -36,15 +38,7 @@ afterAll(() => {
   for (const d of dirs) removeDir(d)
 })
 
-const flags = (sql: string, over: Partial<QueryFlags> = {}): QueryFlags => ({
-  sql,
-  csv: false,
-  json: false,
-  limit: 1000,
-  config: Option.none(),
-  dataDir: Option.none(),
-  ...over
-})
+const flags = queryFlags
 
 const query = (cwd: string, sql: string, over: Partial<QueryFlags> = {}) =>
   capture(() => Effect.runPromiseExit(queryMain(flags(sql, over), { env: {}, cwd })))
@@ -54,6 +48,10 @@ const json = async (cwd: string, sql: string, over: Partial<QueryFlags> = {}) =>
   if (Exit.isFailure(r.value)) throw new Error(`query failed: ${String(r.value.cause)}`)
   return JSON.parse(r.stdout) as Array<Record<string, unknown>>
 }
+
+/** A view's columns the way the README suggests (DESCRIBE is refused: it is not a SELECT). */
+const columnsSql = (view: string) =>
+  `SELECT column_name, data_type AS column_type FROM information_schema.columns WHERE table_name = '${view}' ORDER BY ordinal_position`
 
 const exitCode = (exit: Exit.Exit<unknown, unknown>) => exitCodeOf(exit, () => {})
 
@@ -127,7 +125,7 @@ describe("query over the lake (in-process)", () => {
       { frame: "1m", symbol: "SPY" }
     ])
     for (const frame of timeframes) {
-      const columns = (await json(onlyMinutes, `DESCRIBE bars_${frame}`)).map((c) => c.column_name)
+      const columns = (await json(onlyMinutes, columnsSql(`bars_${frame}`))).map((c) => c.column_name)
       expect(columns).toEqual(expect.arrayContaining(["symbol", "frame", "ts", "open", "close", "volume"]))
     }
   })
@@ -142,7 +140,7 @@ describe("query over the lake (in-process)", () => {
     for (const frame of timeframes.filter((f) => f !== "1m"))
       expect(await json(onlyMinutes, `SELECT count(*) AS n FROM bars_${frame}`)).toEqual([{ n: 0 }])
     expect(await json(onlyMinutes, "SELECT count(*) AS n FROM quarantine")).toEqual([{ n: 0 }])
-    const types = await json(onlyMinutes, "DESCRIBE bars_5m")
+    const types = await json(onlyMinutes, columnsSql("bars_5m"))
     expect(Object.fromEntries(types.map((t) => [t.column_name, t.column_type]))).toEqual({
       symbol: "VARCHAR",
       ts: "TIMESTAMP WITH TIME ZONE",
@@ -158,7 +156,7 @@ describe("query over the lake (in-process)", () => {
       is_partial: "BOOLEAN",
       frame: "VARCHAR"
     })
-    const quarantine = (await json(onlyMinutes, "DESCRIBE quarantine")).map((c) => c.column_name)
+    const quarantine = (await json(onlyMinutes, columnsSql("quarantine"))).map((c) => c.column_name)
     expect(quarantine).toEqual(expect.arrayContaining(["symbol", "ts", "rule", "severity", "frame"]))
     // The same views work where the data dir does not exist at all.
     const nothing = fresh()
@@ -251,6 +249,20 @@ describe("query is read-only", () => {
     ["PRAGMA enable_profiling", /PRAGMA is not allowed/],
     ["CALL pragma_version()", /CALL is not allowed/],
     ["CHECKPOINT", /CHECKPOINT is not allowed/],
+    // Read-only, but not a SELECT: the README promises one SELECT, and SUMMARIZE scans every column of the lake.
+    ["SUMMARIZE bars_1m", /SUMMARIZE is not allowed/],
+    ["DESCRIBE bars_1m", /DESCRIBE is not allowed.*information_schema\.columns/],
+    ["DESC bars_1m", /DESC is not allowed/],
+    ["DESCRIBE", /DESCRIBE is not allowed/],
+    ["SHOW bars_1m", /SHOW is not allowed/],
+    ["SHOW TABLES", /SHOW is not allowed/],
+    ["SHOW ALL TABLES", /SHOW is not allowed/],
+    ["SELECT * FROM (DESCRIBE bars_1m)", /DESCRIBE is not allowed/],
+    ["FROM (SUMMARIZE bars_1m)", /SUMMARIZE is not allowed/],
+    ["SELECT 1 UNION ALL SELECT count(*) FROM (SHOW TABLES)", /SHOW is not allowed/],
+    ["EXPLAIN SELECT 1", /EXPLAIN is not allowed/],
+    ["EXPLAIN ANALYZE SELECT count(*) FROM bars_1m", /EXPLAIN is not allowed/],
+    ["PIVOT bars_1d ON symbol USING first(close)", /PIVOT without an IN list.*ON symbol IN \(/],
     [`SELECT 1; COPY (SELECT 1) TO '${target}/z.csv'`, /2 statements given; only one may run/],
     ["  /* sneaky */ copy (select 1) to 'rel.csv'", /COPY is not allowed/]
   ]
@@ -272,6 +284,24 @@ describe("query is read-only", () => {
     expect(await json(full, "SELECT count(*) AS n FROM bars_1m")).toEqual([{ n: 5850 }])
   })
 
+  test("DuckDB's other spellings of one SELECT run: FROM-first, VALUES, TABLE, parentheses, WITH, UNION, PIVOT ... IN", async () => {
+    const runs: Array<[string, Array<Record<string, unknown>>]> = [
+      ["FROM bars_1d SELECT count(*) AS n", [{ n: 15 }]],
+      ["FROM bars_1d SELECT count(*) AS n WHERE symbol = 'SPY'", [{ n: 5 }]],
+      ["VALUES (1, 'a')", [{ col0: 1, col1: "a" }]],
+      ["(SELECT 1 AS x)", [{ x: 1 }]],
+      ["WITH t AS (SELECT 1 AS x) SELECT x FROM t", [{ x: 1 }]],
+      ["SELECT 1 AS x UNION ALL SELECT 2 ORDER BY x", [{ x: 1 }, { x: 2 }]],
+      ["SELECT count(*) AS n FROM (TABLE bars_1d)", [{ n: 15 }]],
+      [
+        "PIVOT (SELECT symbol FROM bars_1d) ON symbol IN ('AAPL', 'MSFT', 'SPY') USING count(*)",
+        [{ AAPL: 5, MSFT: 5, SPY: 5 }]
+      ],
+      [`SELECT count(*) AS n FROM (${columnsSql("bars_1m")})`, [{ n: 12 }]]
+    ]
+    for (const [sql, rows] of runs) expect({ sql, rows: await json(full, sql) }).toEqual({ sql, rows })
+  })
+
   test("a SELECT cannot read outside the lake either", async () => {
     for (const sql of [
       "SELECT * FROM read_csv('/etc/passwd')",
@@ -290,10 +320,7 @@ describe("compiled binary", () => {
   let binary = ""
   let home = ""
   beforeAll(() => {
-    const built = run(bunBin, ["scripts/build.ts"], { cwd: root })
-    expect(built.stderr).not.toMatch(/error:/i)
-    expect(built.code).toBe(0)
-    binary = resolve(root, "dist/marketpipe")
+    binary = compiledBinary()
     home = fresh("mp-query-home-")
   })
 
@@ -329,6 +356,21 @@ describe("compiled binary", () => {
     expect(r.stdout).toBe("count_star()\n0\n")
     expect(listFiles(xdg).some((f) => /^marketpipe\/duckdb-[^/]+\/libduckdb\.so$/u.test(f))).toBe(true)
   })
+
+  test.skipIf(process.platform !== "linux")(
+    "the first SIGTERM during a long query exits 130",
+    async () => {
+      const ended = await signalWhenBusy(binary, ["query", endlessQuery, "--data-dir", join(full, "data")], {
+        cwd: fresh("mp-query-cwd-"),
+        env: { HOME: home },
+        signal: "SIGTERM",
+        busySeconds: 3,
+        graceMs: 20_000
+      })
+      expect(ended).toEqual({ code: 130, signal: null, stderr: "" })
+    },
+    60_000
+  )
 
   test("refuses COPY with exit 2 and writes nothing", () => {
     const target = fresh("mp-query-target-")

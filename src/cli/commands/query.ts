@@ -1,7 +1,8 @@
 /**
  * `marketpipe query "SQL"`: one read-only SELECT over the lake with DuckDB. Views `bars_1m` … `bars_1d` and
  * `quarantine` expose the Hive keys `frame` and `symbol`; output is a table, CSV (`--csv`) or JSON (`--json`), at
- * most `--limit` rows (0 = all). Nothing the query says can write a file or change a setting.
+ * most `--limit` rows (0 = all). Nothing the query says can write a file or change a setting. DuckDB's memory and
+ * threads are capped (`--memory-limit`, `--threads`, config `query`); `--skip-bad-files` leaves unreadable files out.
  */
 import { stringify } from "csv-stringify/sync"
 import { Effect, Option } from "effect"
@@ -9,14 +10,16 @@ import { Argument, Command, Flag } from "effect/cli"
 import { loadConfig } from "../../config/load.ts"
 import { UsageError } from "../../domain/errors.ts"
 import { type Cell, type Column, loadDuckDB, openLake, type RowSink, runQuery } from "../../query/duckdb.ts"
+import { checkLimitFlags, type LimitFlags, resolveLimits } from "../../query/limits.ts"
 import { type CommonFlags, checkInput, currentEnvironment, type Environment } from "../app.ts"
 import { makeOutput, table } from "../output.ts"
 import { commonFlags } from "./common.ts"
 
-export interface QueryFlags extends CommonFlags {
+export interface QueryFlags extends CommonFlags, LimitFlags {
   readonly sql: string
   readonly csv: boolean
   readonly limit: number
+  readonly skipBadFiles: boolean
 }
 
 export const DEFAULT_LIMIT = 1000
@@ -65,6 +68,7 @@ export const queryMain = (flags: QueryFlags, environment: Environment = currentE
     if (flags.limit < 0)
       return yield* new UsageError({ field: "--limit", reason: `${flags.limit} is negative; 0 prints every row` })
     if (flags.sql.trim() === "") return yield* new UsageError({ field: "SQL", reason: "the query is empty" })
+    yield* checkLimitFlags(flags)
     const loaded = yield* loadConfig({
       path: Option.getOrUndefined(flags.config),
       dataDir: Option.getOrUndefined(flags.dataDir),
@@ -84,7 +88,11 @@ export const queryMain = (flags: QueryFlags, environment: Environment = currentE
     const format = flags.csv ? "csv" : flags.json ? "json" : "table"
     const outcome = yield* Effect.scoped(
       Effect.gen(function* () {
-        const session = yield* openLake(duck, loaded.dataDir)
+        const session = yield* openLake(duck, loaded.dataDir, {
+          limits: resolveLimits(flags, loaded.config.query),
+          skipBadFiles: flags.skipBadFiles,
+          warn: out.notice
+        })
         if (session.views.every((v) => v.glob === undefined))
           out.notice(`notice: no Parquet files under ${loaded.dataDir} yet; every view is empty`)
         const { sink, finish } = makeSink(format, out.result)
@@ -110,6 +118,20 @@ export const queryCommand = Command.make(
     limit: Flag.Int("limit").pipe(
       Flag.withDescription(`print at most N rows (default ${DEFAULT_LIMIT}; 0 = every row)`),
       Flag.withDefault(DEFAULT_LIMIT)
+    ),
+    memoryLimit: Flag.String("memory-limit").pipe(
+      Flag.withDescription(
+        "most memory DuckDB may use, e.g. 512MB or 4GB (default: config query.memory_limit, else a quarter of the RAM)"
+      ),
+      Flag.optional
+    ),
+    threads: Flag.Int("threads").pipe(
+      Flag.withDescription("DuckDB threads, 1 to 256 (default: config query.threads, else CPUs - 1, 1 to 4)"),
+      Flag.optional
+    ),
+    skipBadFiles: Flag.Boolean("skip-bad-files").pipe(
+      Flag.withDescription("leave unreadable Parquet files out of the views, with a warning naming each"),
+      Flag.withDefault(false)
     ),
     ...commonFlags
   },
