@@ -1,12 +1,17 @@
 /**
  * MarketPipe's Prometheus metrics: one prom-client registry per process, provided as an Effect layer (`Metrics`)
  * and also reachable from the provider kit, which plugins use without an Effect context. Every series about a
- * provider carries `provider` and `feed` (and `frame` where it applies). Counters of short runs are also written to
- * the repository (`metrics_samples`), so `metrics serve` starts from the real totals of past runs, not from zero.
+ * provider carries `provider` and `feed` (and `frame` where it applies). Counters and the latency histogram of short
+ * runs are also written to the repository (`metrics_samples`), so `metrics serve` starts from the real totals of past
+ * runs, not from zero. The label sets a dashboard panel or alert selects exist from the first scrape, at zero
+ * (`initialiseKnownSeries`), so "no retries yet" is a 0 and not an empty panel.
  */
 import { Context, Layer } from "effect"
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client"
+import { configurableRules, structuralRules } from "../domain/validation.ts"
+import type { JobKind, JobState, PartitionState } from "../repository/model.ts"
 import { VERSION } from "../version.ts"
+import { RestorableHistogram } from "./restorable-histogram.ts"
 
 export const metricNames = {
   requests: "marketpipe_provider_requests_total",
@@ -45,10 +50,10 @@ export function makeMetrics() {
       ...source,
       "status_class"
     ]),
-    latency: new Histogram({
+    latency: new RestorableHistogram({
       name: metricNames.latency,
       help: "Provider request latency",
-      labelNames: [...source],
+      labelNames: source,
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry]
     }),
@@ -87,7 +92,7 @@ export class Metrics extends Context.Service<Metrics, MetricsShape>()("marketpip
   static readonly layer = Layer.sync(Metrics, currentMetrics)
 }
 
-/** Counters that persist across runs (everything but gauges and histograms). */
+/** Counters that persist across runs (every counter; the gauges come from the ledger). */
 export const persistedCounters = (m: MetricsShape) => [
   m.requests,
   m.errors,
@@ -102,3 +107,111 @@ export const persistedCounters = (m: MetricsShape) => [
   m.gapsFilled,
   m.jobs
 ]
+
+/** Histograms that persist across runs: bucket counts, sum and count per label set. */
+export const persistedHistograms = (m: MetricsShape) => [m.latency]
+
+/**
+ * The label values MarketPipe itself gives series (those not taken from a run's provider, feed and frame): what the
+ * kit's status classes, the ingest's partition and job outcomes and the rule set can produce.
+ */
+export const knownLabelValues = {
+  /** `requests` by status class: answers (2xx and the error classes) and failed tries (transport, timeout, body). */
+  requestClasses: ["2xx", "4xx", "5xx", "transport", "timeout", "body"],
+  errorClasses: ["4xx", "5xx", "transport", "timeout", "body"],
+  /** Partitions are counted when they finish. */
+  partitionStates: ["done", "failed"] satisfies ReadonlyArray<PartitionState>,
+  /** Jobs counted when they finish (ingest and backfill; aggregation and revalidation are not counted). */
+  jobKinds: ["ingest", "backfill"] satisfies ReadonlyArray<JobKind>,
+  jobStates: ["succeeded", "partial", "failed"] satisfies ReadonlyArray<JobState>,
+  /** Any rule may be configured as an error; structural rules always are. */
+  quarantineRules: [...configurableRules, ...structuralRules],
+  warningRules: [...configurableRules]
+} as const
+
+export interface Source {
+  readonly provider: string
+  readonly feed: string
+}
+
+export interface FramedSource extends Source {
+  readonly frame: string
+}
+
+/** Provider/feed pairs and provider/feed/frame triples whose series should exist. */
+export interface KnownSeries {
+  readonly sources: ReadonlyArray<Source>
+  readonly framed: ReadonlyArray<FramedSource>
+}
+
+const uniqueBy = <A>(items: Iterable<A>, key: (a: A) => string): Array<A> => [
+  ...new Map([...items].map((a) => [key(a), a])).values()
+]
+
+/** The provider/feed(/frame) label sets that samples carry (a sample without provider and feed adds nothing). */
+export function knownFromLabels(
+  labelSets: Iterable<Readonly<Record<string, string | number | undefined>>>
+): KnownSeries {
+  const sources: Array<Source> = []
+  const framed: Array<FramedSource> = []
+  for (const l of labelSets) {
+    if (l.provider === undefined || l.feed === undefined) continue
+    const s = { provider: String(l.provider), feed: String(l.feed) }
+    sources.push(s)
+    if (l.frame !== undefined) framed.push({ ...s, frame: String(l.frame) })
+  }
+  return { sources, framed }
+}
+
+/** The union of several `KnownSeries`, without repeats. */
+export const mergeKnown = (...all: ReadonlyArray<KnownSeries>): KnownSeries => ({
+  sources: uniqueBy(
+    all.flatMap((k) => [...k.sources, ...k.framed]).map((s) => ({ provider: s.provider, feed: s.feed })),
+    (s) => `${s.provider}\u0000${s.feed}`
+  ),
+  framed: uniqueBy(
+    all.flatMap((k) => k.framed).map((s) => ({ provider: s.provider, feed: s.feed, frame: s.frame })),
+    (s) => `${s.provider}\u0000${s.feed}\u0000${s.frame}`
+  )
+})
+
+/** What this registry's counters and histograms already hold series for (the ledger gauges are left out). */
+export async function knownFromRegistry(m: MetricsShape): Promise<KnownSeries> {
+  const labelSets: Array<Readonly<Record<string, string | number | undefined>>> = []
+  for (const metric of [...persistedCounters(m), ...persistedHistograms(m)]) {
+    for (const v of (await metric.get()).values) labelSets.push(v.labels)
+  }
+  return knownFromLabels(labelSets)
+}
+
+/**
+ * Makes every series the dashboard and the alerts select exist, at zero where nothing was counted yet: request,
+ * error (per status class), retry, rate-limit and latency series per provider and feed (a feed only counted through
+ * its bars, like the fake provider's, gets them too, and so appears in the dashboard's provider list); bars, gaps,
+ * partitions (per state) and validation series (per rule) per provider, feed and frame; jobs per kind and state.
+ * Adding zero never changes a value, so this can run as often as wanted.
+ */
+export function initialiseKnownSeries(m: MetricsShape, known: KnownSeries): void {
+  const k = mergeKnown(known)
+  for (const s of k.sources) {
+    const labels = { provider: s.provider, feed: s.feed }
+    for (const status_class of knownLabelValues.requestClasses) m.requests.inc({ ...labels, status_class }, 0)
+    for (const status_class of knownLabelValues.errorClasses) m.errors.inc({ ...labels, status_class }, 0)
+    m.retries.inc(labels, 0)
+    m.rateLimitWaits.inc(labels, 0)
+    m.rateLimitWaitSeconds.inc(labels, 0)
+    m.latency.zero(labels)
+  }
+  for (const f of k.framed) {
+    const labels = { provider: f.provider, feed: f.feed, frame: f.frame }
+    m.barsIngested.inc(labels, 0)
+    m.gapsFound.inc(labels, 0)
+    m.gapsFilled.inc(labels, 0)
+    for (const state of knownLabelValues.partitionStates) m.partitions.inc({ ...labels, state }, 0)
+    for (const rule of knownLabelValues.quarantineRules) m.barsQuarantined.inc({ ...labels, rule }, 0)
+    for (const rule of knownLabelValues.warningRules) m.barsWarned.inc({ ...labels, rule }, 0)
+  }
+  for (const kind of knownLabelValues.jobKinds) {
+    for (const state of knownLabelValues.jobStates) m.jobs.inc({ kind, state }, 0)
+  }
+}

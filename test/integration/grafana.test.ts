@@ -4,7 +4,8 @@
  * 5xx faults and a tight rate limit (errors, retries, rate-limit waits), a fake-provider ingest with broken bars and
  * missing minutes (quarantined and warned bars), a backfill (gaps found and filled), then the ledger gauges. Every
  * PromQL expression (panel targets, template variables, annotations, alert rules) is scanned for metric names and
- * label names, and each must be in that scrape.
+ * label names, and each must be in that scrape. `grafana-prometheus.test.ts` goes further with a real Prometheus:
+ * every expression must return series there, after CLI runs and through `metrics serve`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"

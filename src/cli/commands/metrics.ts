@@ -1,8 +1,10 @@
 /**
- * `marketpipe metrics show`: the stored totals of past runs (`metrics_samples`), per metric and label set;
- * `--metric NAME` for one metric, `--since` for runs recorded from an instant on.
- * `marketpipe metrics serve`: a Prometheus endpoint that starts from those totals and refreshes the ledger gauges
- * from the repository on every scrape; `worker` and `ohlcv backfill` embed the same server with `--metrics-port`.
+ * `marketpipe metrics show`: the stored totals of past runs (`metrics_samples`), per metric and label set (zeros
+ * included; the latency histogram as its `_bucket`, `_sum` and `_count` series); `--metric NAME` for one metric,
+ * `--since` for runs recorded from an instant on.
+ * `marketpipe metrics serve`: a Prometheus endpoint that starts from those totals (counters and histograms) and
+ * refreshes the ledger gauges from the repository on every scrape, with the known label sets at zero from the start;
+ * `worker` and `ohlcv backfill` embed the same server with `--metrics-port`.
  */
 import { type Context, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
