@@ -48,6 +48,7 @@ const summary = await Effect.runPromise(
       lookback: Option.none(),
       refetch: Option.none(),
       dryRun: false,
+      yes: true,
       enqueue: false,
       metricsPort: Option.none(),
       provider: Option.some("alpaca"),

@@ -10,16 +10,18 @@ import { providerBaseUrl } from "../config/load.ts"
 import { aggregatedFrames } from "../config/schema.ts"
 import type { SessionKind } from "../domain/calendar.ts"
 import { UsageError } from "../domain/errors.ts"
+import type { Symbol } from "../domain/symbol.ts"
 import { type Timeframe, timeframes } from "../domain/timeframe.ts"
 import { persistRun } from "../observability/history.ts"
 import { currentMetrics } from "../observability/metrics.ts"
 import { type IngestRequest, type IngestSummary, runIngest } from "../pipeline/ingest.ts"
+import { checkPlanSize, PLAN_CONFIRM_PARTITIONS, planWork } from "../pipeline/plan.ts"
 import { processOwner, recover } from "../pipeline/recovery.ts"
 import type { ProviderPlugin, RateLimit } from "../providers/contract.ts"
 import { makePluginHost } from "../providers/host.ts"
 import { writeValidationReport } from "../validation/report.ts"
 import { ruleSettings } from "../validation/settings.ts"
-import { type App, storageLayer } from "./app.ts"
+import { type App, checkInput, storageLayer } from "./app.ts"
 import { PartitionsFailed } from "./exit-codes.ts"
 import { type Output, table } from "./output.ts"
 
@@ -47,6 +49,32 @@ export const providerChoiceFlags = {
     Flag.optional
   )
 }
+
+export const confirmFlag = {
+  yes: Flag.Boolean("yes").pipe(
+    Flag.withDescription(
+      `run a plan of more than ${PLAN_CONFIRM_PARTITIONS.toLocaleString("en")} partitions (symbol-days) without stopping to ask`
+    ),
+    Flag.withDefault(false)
+  )
+}
+
+/** The plan `requestFor` would run, sized before anything is opened, refused when too big and `yes` is not given. */
+export const confirmPlan = (
+  request: ReturnType<typeof requestFor> & {
+    readonly symbols: ReadonlyArray<Symbol>
+    readonly from: string
+    readonly to: string
+    readonly covered?: (symbol: string, day: string) => boolean
+    readonly now?: number
+  },
+  yes: boolean
+) =>
+  checkInput(() => {
+    const plan = planWork(request)
+    if (!yes) checkPlanSize(plan, request.symbols.length)
+    return plan
+  })
 
 export interface ResolvedProvider {
   readonly plugin: ProviderPlugin

@@ -2,7 +2,7 @@
  * Reading a file the user points us at (config, universe): it must be a regular file of a sane size, so `/dev/zero`,
  * a FIFO or a directory is a clear usage error instead of a process that eats memory or hangs.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs"
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs"
 import { UsageError } from "../domain/errors.ts"
 
 const mib = (bytes: number) => `${Math.round(bytes / 1024 / 102.4) / 10} MiB`
@@ -11,7 +11,8 @@ const mib = (bytes: number) => `${Math.round(bytes / 1024 / 102.4) / 10} MiB`
 export function readInputFile(path: string, maxBytes: number, field: string, what: string): string {
   let fd: number
   try {
-    fd = openSync(path, "r")
+    // Non-blocking: opening a FIFO for reading would otherwise wait for a writer forever.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (e) {
     throw new UsageError({ field, reason: `cannot read ${what} ${path}: ${(e as Error).message}` })
   }

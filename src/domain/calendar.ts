@@ -16,6 +16,14 @@ export type TradingDay = typeof TradingDay.Type
 
 const DAY_MS = 86_400_000
 
+/**
+ * The days the calendar is right for. From 1990 the rules below match the exchange's sessions, holidays, early
+ * closes and daylight saving (checked against exchange_calendars' XNYS); before that they do not, and nobody has
+ * added them yet. The rules hold for future years until the exchange changes them; 2100 is where we stop vouching.
+ */
+export const CALENDAR_FIRST_DAY = "1990-01-01"
+export const CALENDAR_LAST_DAY = "2100-12-31"
+
 function isRealDate(s: string): boolean {
   const n = Date.parse(`${s}T00:00:00Z`)
   return Number.isFinite(n) && new Date(n).toISOString().slice(0, 10) === s

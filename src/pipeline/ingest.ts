@@ -39,6 +39,7 @@ export interface IngestRequest {
   readonly maxSymbolsPerRequest?: number
   /** Partitions the ledger already covers are not fetched (backfill); ingest fetches everything. */
   readonly covered?: (symbol: string, day: string) => boolean
+
   /** UTC ms; days whose session has not closed are left out. */
   readonly now?: number
   /** Retry policy for retryable provider errors (tests pass a fast one). */

@@ -5,6 +5,7 @@
  * (Alpaca: many symbols and 10,000 bars a request) while memory stays bounded.
  */
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
+import { UsageError } from "../domain/errors.ts"
 import { filePeriod } from "../domain/partition.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
@@ -123,4 +124,20 @@ export function planWork(input: PlanInput): Plan {
     expectedBars: units.reduce((n, u) => n + u.expectedBars, 0),
     requests: units.reduce((n, u) => n + Math.max(1, Math.ceil(u.expectedBars / input.maxBarsPerRequest)), 0)
   }
+}
+
+/** Plans bigger than this need confirming (`--yes`): 100 symbols over eight years, say. A dry run shows any plan. */
+export const PLAN_CONFIRM_PARTITIONS = 200_000
+
+/**
+ * Refuses a plan of more than `limit` partitions, before anything is recorded: a typo in a date or a universe should
+ * not start a run of years. The reason says how big it is and how to go ahead.
+ */
+export function checkPlanSize(plan: Plan, symbols: number, limit: number = PLAN_CONFIRM_PARTITIONS): void {
+  if (plan.partitions <= limit) return
+  const n = (x: number) => x.toLocaleString("en")
+  throw new UsageError({
+    field: "--yes",
+    reason: `this run would fetch ${n(plan.partitions)} partitions (${n(symbols)} symbol(s) over ${n(plan.tradingDays)} trading day(s)), more than ${n(limit)} at once; pass --yes to go ahead, or --dry-run to see the plan first`
+  })
 }

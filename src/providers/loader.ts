@@ -9,7 +9,7 @@ import { createRequire } from "node:module"
 import { dirname, isAbsolute, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Effect } from "effect"
-import { UsageError } from "../domain/errors.ts"
+import { shown, UsageError } from "../domain/errors.ts"
 import { timeframes } from "../domain/timeframe.ts"
 import { PLUGIN_CONTRACT_VERSION, type ProviderPlugin } from "./contract.ts"
 
@@ -25,12 +25,12 @@ const isPath = (spec: string) => spec.startsWith(".") || spec.startsWith("/") ||
 function locate(spec: string, baseDir: string): string | { readonly problem: string } {
   if (isPath(spec)) {
     const path = resolve(baseDir, spec)
-    return existsSync(path) ? path : { problem: `file ${path} does not exist` }
+    return existsSync(path) ? path : { problem: `file ${path.length > 200 ? shown(path, 200) : path} does not exist` }
   }
   try {
     return createRequire(join(baseDir, "package.json")).resolve(spec)
   } catch {
-    return { problem: `package '${spec}' is not installed in ${baseDir} (npm install it there, or give a path)` }
+    return { problem: `package ${shown(spec)} is not installed in ${baseDir} (npm install it there, or give a path)` }
   }
 }
 
@@ -82,24 +82,24 @@ export const loadPlugin = (
     const baseDir = isPath(spec) && options.configFile !== undefined ? dirname(options.configFile) : options.cwd
     const file = locate(spec, baseDir)
     if (typeof file !== "string")
-      return yield* new UsageError({ field, reason: `cannot load plugin '${spec}': ${file.problem}` })
+      return yield* new UsageError({ field, reason: `cannot load plugin ${shown(spec)}: ${file.problem}` })
     const module = yield* Effect.tryPromise({
       try: () => import(pathToFileURL(file).href) as Promise<{ default?: unknown }>,
       catch: (e) =>
         new UsageError({
           field,
-          reason: `plugin '${spec}' failed to load: ${String((e as Error)?.message ?? e).split("\n")[0]} (a plugin may not import packages at run time: use the host's modules, or ship it bundled)`
+          reason: `plugin ${shown(spec)} failed to load: ${String((e as Error)?.message ?? e).split("\n")[0]} (a plugin may not import packages at run time: use the host's modules, or ship it bundled)`
         })
     })
     const problem = contractProblem(module.default)
     if (problem !== undefined)
-      return yield* new UsageError({ field, reason: `'${spec}' is not a MarketPipe plugin: ${problem}` })
+      return yield* new UsageError({ field, reason: `${shown(spec)} is not a MarketPipe plugin: ${problem}` })
     const plugin = module.default as ProviderPlugin
     const clash = options.taken.find((l) => l.plugin.name === plugin.name)
     if (clash !== undefined) {
       return yield* new UsageError({
         field,
-        reason: `plugin name '${plugin.name}' from '${spec}' is already taken by ${clash.source}`
+        reason: `plugin name '${plugin.name}' from ${shown(spec)} is already taken by ${clash.source}`
       })
     }
     return { plugin, source: spec }

@@ -7,7 +7,7 @@ import fake from "../../plugins/fake/mod.ts"
 import finnhub from "../../plugins/finnhub/mod.ts"
 import polygon from "../../plugins/polygon/mod.ts"
 import yahoo from "../../plugins/yahoo/mod.ts"
-import { UsageError } from "../domain/errors.ts"
+import { shown, UsageError } from "../domain/errors.ts"
 import type { ProviderPlugin } from "./contract.ts"
 
 export const builtinPlugins: ReadonlyArray<ProviderPlugin> = [fake, alpaca, polygon, finnhub, yahoo]
@@ -26,6 +26,6 @@ export function findPlugin(name: string, plugins: ReadonlyArray<ProviderPlugin> 
   const plugin = plugins.find((p) => p.name === name)
   if (plugin !== undefined) return { _tag: "Found", plugin }
   const reason =
-    retired[name.toLowerCase()] ?? `unknown provider '${name}'; available: ${plugins.map((p) => p.name).join(", ")}`
+    retired[name.toLowerCase()] ?? `unknown provider ${shown(name)}; available: ${plugins.map((p) => p.name).join(", ")}`
   return { _tag: "Unknown", error: new UsageError({ field: "--provider", reason }) }
 }

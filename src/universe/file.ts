@@ -2,8 +2,11 @@
  * Universe files: one symbol per line (`#` comments, blank lines allowed) or a CSV with a `symbol` column. Every
  * entry is validated; a bad one is reported with its line so the user can fix the file.
  */
+/** Ten thousand tickers with names take well under a megabyte; a bigger "universe" is a wrong path. */
+export const UNIVERSE_MAX_BYTES = 16 * 1024 * 1024
+
 import { parse } from "csv-parse/sync"
-import { UsageError } from "../domain/errors.ts"
+import { shown, UsageError } from "../domain/errors.ts"
 import { isSymbol, normaliseSymbol, type Symbol } from "../domain/symbol.ts"
 
 export function parseUniverse(text: string, source: string): ReadonlyArray<Symbol> {
@@ -31,7 +34,7 @@ export function parseUniverse(text: string, source: string): ReadonlyArray<Symbo
     if (!isSymbol(symbol)) {
       throw new UsageError({
         field: "--universe",
-        reason: `${source} line ${line}: '${raw}' is not a valid symbol (1-15 of A-Z 0-9 . -)`
+        reason: `${source} line ${line}: ${shown(raw)} is not a valid symbol (1-15 of A-Z 0-9 . -)`
       })
     }
     if (!out.includes(symbol)) out.push(symbol)

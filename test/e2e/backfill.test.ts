@@ -199,6 +199,27 @@ describe("ohlcv backfill", () => {
     }
   })
 
+  test("a plan of years needs --yes: refused with its size and nothing written; a dry run shows it", async () => {
+    const cwd = fresh()
+    const symbols = Array.from({ length: 1000 }, (_, i) => `S${String(i).padStart(4, "0")}`).join(",")
+    const flags = backfillFlags({
+      symbols: Option.some(symbols),
+      from: Option.some("2024-01-01"),
+      to: Option.some("2024-12-31")
+    })
+    const refused = await backfillIn(cwd, flags)
+    expect(exitCodeOf(refused.value, () => {})).toBe(2)
+    expect(String(Exit.isFailure(refused.value) ? refused.value.cause : "")).toMatch(
+      /--yes: this run would fetch 252,000 partitions \(1,000 symbol\(s\) over 252 trading day\(s\)\), more than 200,000 at once; pass --yes to go ahead, or --dry-run/u
+    )
+    expect(listFiles(cwd)).toEqual([])
+    const queued = await backfillIn(cwd, { ...flags, enqueue: true })
+    expect(exitCodeOf(queued.value, () => {})).toBe(2)
+    const dry = await backfillIn(cwd, { ...flags, dryRun: true })
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dry_run: true, partitions: 252_000 })
+    expect(listFiles(cwd)).toEqual([])
+  })
+
   test("the lake after a backfill equals an ingest of the same range", async () => {
     const a = fresh()
     await backfillIn(

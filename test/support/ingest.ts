@@ -11,7 +11,8 @@ export const runFlagDefaults = {
   concurrency: Option.none(),
   config: Option.none(),
   dataDir: Option.none(),
-  json: true
+  json: true,
+  yes: false
 } satisfies Omit<IngestFlags, "symbols" | "start" | "end">
 
 export const ingestFlags = (

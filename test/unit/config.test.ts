@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
+import { spawnSync } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Effect, Exit } from "effect"
@@ -79,6 +80,19 @@ describe("config v1", () => {
   test("an explicit config path that does not exist is an error", async () => {
     const exit = await Effect.runPromiseExit(loadConfig({ path: "nope.yaml", env: {}, cwd: dir }))
     expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/nope\.yaml does not exist/)
+  })
+
+  test("a config that is a device, a FIFO or over 1 MiB is refused without reading it", async () => {
+    const fifo = join(dir, "pipe.yaml")
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0)
+    writeFileSync(join(dir, "big.yaml"), `# ${"x".repeat(2 * 1024 * 1024)}\n`)
+    const refusal = async (path: string) => {
+      const exit = await Effect.runPromiseExit(loadConfig({ path, env: {}, cwd: dir }))
+      return Exit.isFailure(exit) ? String(exit.cause) : "loaded"
+    }
+    expect(await refusal("/dev/zero")).toMatch(/--config: config file \/dev\/zero is not a regular file/u)
+    expect(await refusal(fifo)).toMatch(/pipe\.yaml is not a regular file/u)
+    expect(await refusal(join(dir, "big.yaml"))).toMatch(/big\.yaml is 2 MiB; at most 1 MiB is read/u)
   })
 
   test("${VAR} expansion, defaults, and a clear error for an unset variable", async () => {

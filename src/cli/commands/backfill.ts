@@ -3,24 +3,35 @@
  * batched to the provider's request limits; a second run over the same range makes no provider request. `--dry-run`
  * prints the plan and the time it needs under the rate limit without writing anything.
  */
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { Clock, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import { readInputFile } from "../../config/input-file.ts"
 import type { TradingDay } from "../../domain/calendar.ts"
 import { UsageError } from "../../domain/errors.ts"
 import { tradingDayOf } from "../../domain/partition.ts"
 import type { Symbol } from "../../domain/symbol.ts"
-import { type Plan, planWork } from "../../pipeline/plan.ts"
+import type { Plan } from "../../pipeline/plan.ts"
 import { enqueueIngest } from "../../pipeline/queue.ts"
 import { JobRepository } from "../../repository/job-repository.ts"
 import { sqlitePath } from "../../repository/layer.ts"
 import type { CoverageStatus } from "../../repository/model.ts"
-import { parseUniverse } from "../../universe/file.ts"
-import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
+import { parseUniverse, UNIVERSE_MAX_BYTES } from "../../universe/file.ts"
+import {
+  type App,
+  type CommonFlags,
+  checkInput,
+  currentEnvironment,
+  type Environment,
+  loadApp,
+  storageLayer
+} from "../app.ts"
 import { lookbackStart, parseDay, parseSymbols } from "../inputs.ts"
 import { makeOutput, type Output } from "../output.ts"
 import {
+  confirmFlag,
+  confirmPlan,
   connectProvider,
   type ProviderChoice,
   providerChoiceFlags,
@@ -41,6 +52,7 @@ export interface BackfillFlags extends CommonFlags, ProviderChoice {
   readonly refetch: Option.Option<string>
   readonly dryRun: boolean
   readonly enqueue: boolean
+  readonly yes: boolean
   /** Serve Prometheus metrics on this loopback port while the backfill fetches (absent: none). */
   readonly metricsPort?: Option.Option<number>
 }
@@ -57,7 +69,7 @@ export function resolveSymbols(flags: Pick<BackfillFlags, "symbols" | "universe"
   if (list !== undefined) return parseSymbols("--symbols", list)
   const path = resolve(cwd, file as string)
   if (!existsSync(path)) throw new UsageError({ field: "--universe", reason: `${path} does not exist` })
-  return parseUniverse(readFileSync(path, "utf8"), path)
+  return parseUniverse(readInputFile(path, UNIVERSE_MAX_BYTES, "--universe", "universe file"), path)
 }
 
 /** The range from `--from/--to` or `--lookback` (ending `--to`, default today in New York). */
@@ -155,6 +167,22 @@ function printPlan(
   out.result(lines.join("\n"))
 }
 
+/** The ledger's coverage for the plan; with no database yet it is empty, and none is created to say so. */
+const coveredFor = (
+  app: App,
+  resolved: ResolvedProvider,
+  symbols: ReadonlyArray<Symbol>,
+  range: Range,
+  refetch: ReadonlySet<CoverageStatus>
+) => {
+  const url = app.loaded.databaseUrl
+  return url.startsWith("sqlite:") && !existsSync(sqlitePath(url))
+    ? Effect.succeed(() => false)
+    : ledgerCovers(resolved, symbols, range.from, range.to, refetch).pipe(Effect.provide(storageLayer(app)))
+}
+
+type Range = { readonly from: TradingDay; readonly to: TradingDay }
+
 export const backfillMain = (flags: BackfillFlags, environment: Environment = currentEnvironment()) =>
   Effect.gen(function* () {
     const app = yield* loadApp(flags, environment)
@@ -165,41 +193,17 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
     const range = yield* checkInput(() => resolveRange(flags, tradingDayOf(now)))
     const refetch = yield* checkInput(() => parseRefetch(Option.getOrUndefined(flags.refetch)))
     const resolved = yield* resolveProvider(flags, app)
-    const planInput = {
-      calendar: app.calendar,
-      symbols,
-      from: range.from,
-      to: range.to,
-      frame: resolved.frame,
-      session: resolved.session,
-      maxBarsPerRequest: resolved.plugin.capabilities.maxBarsPerRequest,
-      maxSymbolsPerRequest: resolved.plugin.capabilities.maxSymbolsPerRequest,
-      now
-    }
+    const covered = yield* coveredFor(app, resolved, symbols, range, refetch)
+    const request = { ...requestFor(resolved, app), symbols, from: range.from, to: range.to, covered, now }
+    // A dry run shows any plan; a real one of years needs --yes, refused before anything is written.
+    const plan = yield* confirmPlan(request, flags.yes || flags.dryRun)
     if (flags.dryRun) {
-      // A dry run never creates the database: with none yet, the ledger is simply empty.
-      const url = app.loaded.databaseUrl
-      const fresh = url.startsWith("sqlite:") && !existsSync(sqlitePath(url))
-      const covered = fresh
-        ? () => false
-        : yield* ledgerCovers(resolved, symbols, range.from, range.to, refetch).pipe(Effect.provide(storageLayer(app)))
-      printPlan(out, planWork({ ...planInput, covered }), resolved, symbols.length, range, flags.json)
+      printPlan(out, plan, resolved, symbols.length, range, flags.json)
       return undefined
     }
     if (flags.enqueue) {
       // Plan into the shared queue; `marketpipe worker` processes fetch. Nothing is fetched here.
-      const queued = yield* Effect.gen(function* () {
-        const covered = yield* ledgerCovers(resolved, symbols, range.from, range.to, refetch)
-        return yield* enqueueIngest({
-          ...requestFor(resolved, app),
-          kind: "backfill",
-          symbols,
-          from: range.from,
-          to: range.to,
-          covered,
-          now
-        })
-      }).pipe(Effect.provide(storageLayer(app)))
+      const queued = yield* enqueueIngest({ ...request, kind: "backfill" }).pipe(Effect.provide(storageLayer(app)))
       out.result(
         flags.json
           ? JSON.stringify({ queued: true, job: queued.job, units: queued.units, plan: queued.plan })
@@ -208,15 +212,9 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       return undefined
     }
     const client = yield* connectProvider(resolved, app)
-    const covered = yield* ledgerCovers(resolved, symbols, range.from, range.to, refetch).pipe(
-      Effect.provide(storageLayer(app))
+    return yield* runJob({ ...request, kind: "backfill", client }, app, out, flags.json).pipe(
+      withMetricsPort(flags.metricsPort, app, out)
     )
-    return yield* runJob(
-      { ...requestFor(resolved, app), kind: "backfill", client, symbols, from: range.from, to: range.to, covered, now },
-      app,
-      out,
-      flags.json
-    ).pipe(withMetricsPort(flags.metricsPort, app, out))
   })
 
 export const backfillCommand = Command.make(
@@ -249,6 +247,7 @@ export const backfillCommand = Command.make(
     ),
     metricsPort: metricsPortFlag,
     ...providerChoiceFlags,
+    ...confirmFlag,
     ...commonFlags
   },
   (flags) => Effect.asVoid(backfillMain(flags))

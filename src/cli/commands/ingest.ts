@@ -5,6 +5,8 @@ import { type CommonFlags, checkInput, currentEnvironment, type Environment, loa
 import { parseRange, parseSymbols } from "../inputs.ts"
 import { makeOutput } from "../output.ts"
 import {
+  confirmFlag,
+  confirmPlan,
   connectProvider,
   type ProviderChoice,
   providerChoiceFlags,
@@ -18,6 +20,7 @@ export interface IngestFlags extends CommonFlags, ProviderChoice {
   readonly symbols: string
   readonly start: string
   readonly end: string
+  readonly yes: boolean
 }
 
 export const ingestMain = (flags: IngestFlags, environment: Environment = currentEnvironment()) =>
@@ -28,6 +31,7 @@ export const ingestMain = (flags: IngestFlags, environment: Environment = curren
     const symbols = yield* checkInput(() => parseSymbols("--symbols", flags.symbols))
     const { from, to } = yield* checkInput(() => parseRange(flags.start, flags.end))
     const resolved = yield* resolveProvider(flags, app)
+    yield* confirmPlan({ ...requestFor(resolved, app), symbols, from, to }, flags.yes)
     const client = yield* connectProvider(resolved, app)
     return yield* runJob(
       { ...requestFor(resolved, app), kind: "ingest", client, symbols, from, to },
@@ -44,6 +48,7 @@ export const ingestCommand = Command.make(
     start: Flag.String("start").pipe(Flag.withDescription("first trading day, YYYY-MM-DD (New York date)")),
     end: Flag.String("end").pipe(Flag.withDescription("last trading day, YYYY-MM-DD, inclusive")),
     ...providerChoiceFlags,
+    ...confirmFlag,
     ...commonFlags
   },
   (flags) => Effect.asVoid(ingestMain(flags))
