@@ -75,6 +75,7 @@ function observed(n: number): number {
 
 /** One-off closures the rules cannot derive (national days of mourning, storms, 9/11). */
 export const specialClosures: Readonly<Record<string, string>> = {
+  "1994-04-27": "National Day of Mourning for Richard Nixon",
   "2001-09-11": "September 11 attacks",
   "2001-09-12": "September 11 attacks",
   "2001-09-13": "September 11 attacks",
@@ -108,14 +109,29 @@ export function holidays(year: number): Map<number, string> {
   return out
 }
 
-/** 13:00 early closes of one year: July 3 and December 24 when they fall Monday–Thursday, and Black Friday. */
-export function earlyCloses(year: number): Set<number> {
-  const out = new Set<number>()
-  for (const n of [ymd(year, 7, 3), ymd(year, 12, 24)]) {
-    const wd = weekday(n)
-    if (wd >= 1 && wd <= 4) out.add(n)
+/** One-off 13:00 closes the yearly rules do not produce. */
+export const specialEarlyCloses: ReadonlyArray<string> = ["1997-12-26", "1999-12-31", "2003-12-26"]
+
+/**
+ * Early closes of one year, day number → the New York hour the session ends: Black Friday and Christmas Eve
+ * (Monday–Thursday) at 13:00, at 14:00 before 1993; the day before Independence Day at 13:00 from 1995 — Monday,
+ * Tuesday or Thursday until 2012, also Wednesday from 2013 — with the Friday after it instead in 1996 and 2002, when
+ * July 4 was a Thursday.
+ */
+export function earlyCloses(year: number): Map<number, number> {
+  const out = new Map<number, number>()
+  const hour = year < 1993 ? 14 : 13
+  out.set(nthWeekday(year, 11, 4, 4) + 1, hour)
+  const christmasEve = ymd(year, 12, 24)
+  if (weekday(christmasEve) >= 1 && weekday(christmasEve) <= 4) out.set(christmasEve, hour)
+  if (year >= 1995) {
+    const july3 = ymd(year, 7, 3)
+    const wd = weekday(july3)
+    if (wd === 1 || wd === 2 || wd === 4 || (wd === 3 && year >= 2013)) out.set(july3, 13)
+    const july5 = ymd(year, 7, 5)
+    if (year >= 1996 && year < 2013 && weekday(july5) === 5) out.set(july5, 13)
   }
-  out.add(nthWeekday(year, 11, 4, 4) + 1)
+  for (const day of specialEarlyCloses) if (day.startsWith(`${year}-`)) out.set(dayNumber(day), 13)
   return out
 }
 
@@ -151,6 +167,7 @@ export interface Session {
   readonly open: number
   /** Session end, UTC ms (exclusive). */
   readonly close: number
+  /** The regular session ends before 16:00 (at 13:00; at 14:00 on some days before 1993). */
   readonly earlyClose: boolean
 }
 
@@ -179,7 +196,7 @@ export interface TradingCalendar {
 
 /** Builds the NYSE calendar, optionally with closures and early closes an operator adds. */
 export function makeCalendar(options: CalendarOptions = {}): TradingCalendar {
-  const years = new Map<number, { closed: Map<number, string>; early: Set<number> }>()
+  const years = new Map<number, { closed: Map<number, string>; early: Map<number, number> }>()
   const extraClosed = new Set((options.closures ?? []).map(dayNumber))
   const extraEarly = new Set((options.earlyCloses ?? []).map(dayNumber))
   const yearRules = (year: number) => {
@@ -204,6 +221,10 @@ export function makeCalendar(options: CalendarOptions = {}): TradingCalendar {
     return { day: d, status: "open" }
   }
 
+  /** The New York hour a regular early close ends (13:00 unless the year's rules say 14:00). */
+  const earlyCloseHour = (n: number): number =>
+    extraEarly.has(n) ? 13 : (yearRules(new Date(n * DAY_MS).getUTCFullYear()).early.get(n) ?? 13)
+
   const isTradingDay = (day: string): boolean => {
     const s = status(day).status
     return s === "open" || s === "early_close"
@@ -215,7 +236,7 @@ export function makeCalendar(options: CalendarOptions = {}): TradingCalendar {
     const n = dayNumber(day)
     const early = st.status === "early_close"
     const [oh, om] = kind === "regular" ? [9, 30] : [4, 0]
-    const closeHour = kind === "regular" ? (early ? 13 : 16) : early ? 17 : 20
+    const closeHour = kind === "regular" ? (early ? earlyCloseHour(n) : 16) : early ? 17 : 20
     return { day: st.day, open: newYorkToUtc(n, oh, om), close: newYorkToUtc(n, closeHour, 0), earlyClose: early }
   }
 

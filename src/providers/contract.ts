@@ -35,6 +35,12 @@ export interface ProviderCapabilities {
   readonly adjustments: ReadonlyArray<string>
   /** Environment variables holding credentials the plugin reads. */
   readonly credentials: ReadonlyArray<string>
+  /**
+   * Where the plugin connects when `providers.<name>.base_url` is not set: URLs (`https://data.alpaca.markets`) or
+   * `host[:port]`. Optional. `deno task` grants Deno network access to these (a configured base URL replaces them,
+   * URL-valued plugin options are added); a plugin that reaches other hosts needs `MARKETPIPE_DENO_ALLOW_NET`.
+   */
+  readonly hosts?: ReadonlyArray<string>
 }
 
 export interface BarsRequest {

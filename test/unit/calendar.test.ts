@@ -112,3 +112,60 @@ describe("sessions", () => {
     )
   })
 })
+
+describe("1990-2003, where the exchange's rules differed from today's", () => {
+  const closeOf = (day: string) => {
+    const s = calendar.session(day, "regular")
+    return s === undefined ? "closed" : new Date(s.close).toISOString().slice(11, 16)
+  }
+
+  test("1994-04-27 was closed for President Nixon's funeral", () => {
+    expect(calendar.status("1994-04-27")).toMatchObject({ status: "closed" })
+    expect(calendar.status("1994-04-27").reason).toMatch(/Nixon/u)
+  })
+
+  test("before 1995 July 3 was a full day; 1996 and 2002 closed early on Friday July 5 instead of Wednesday July 3", () => {
+    for (const day of ["1990-07-03", "1991-07-03", "1996-07-03", "2002-07-03"]) {
+      expect(`${day} ${calendar.status(day).status}`).toBe(`${day} open`)
+    }
+    // Both are summer (EDT): 13:00 New York is 17:00 UTC.
+    expect(closeOf("1996-07-05")).toBe("17:00")
+    expect(closeOf("2002-07-05")).toBe("17:00")
+    // From 1995 a July 3 on Monday, Tuesday or Thursday closed early; from 2013 a Wednesday one too.
+    expect(calendar.status("1995-07-03").status).toBe("early_close")
+    expect(calendar.status("1997-07-03").status).toBe("early_close")
+    expect(calendar.status("2013-07-03").status).toBe("early_close")
+    expect(calendar.status("2013-07-05").status).toBe("open")
+  })
+
+  test("1997-12-26, 1999-12-31 and 2003-12-26 closed at 13:00", () => {
+    // Winter (EST): 13:00 New York is 18:00 UTC.
+    for (const day of ["1997-12-26", "1999-12-31", "2003-12-26"]) expect(`${day} ${closeOf(day)}`).toBe(`${day} 18:00`)
+    expect(calendar.expectedBars("1999-12-31", "regular", 1)).toBe(210)
+  })
+
+  test("before 1993 Christmas Eve and the day after Thanksgiving closed at 14:00, from 1993 at 13:00", () => {
+    for (const day of ["1990-11-23", "1990-12-24", "1991-11-29", "1991-12-24", "1992-11-27", "1992-12-24"]) {
+      expect(`${day} ${closeOf(day)}`).toBe(`${day} 19:00`)
+      expect(calendar.expectedBars(day, "regular", 1)).toBe(270)
+    }
+    expect(closeOf("1993-11-26")).toBe("18:00")
+    expect(closeOf("1996-12-24")).toBe("18:00")
+  })
+
+  test("daylight saving before 2007: first Sunday of April to the last Sunday of October", () => {
+    // 1996: DST from April 7 to October 27 (April 5 was Good Friday).
+    expect(new Date(calendar.session("1996-04-04", "regular")?.open ?? 0).toISOString()).toBe(
+      "1996-04-04T14:30:00.000Z"
+    )
+    expect(new Date(calendar.session("1996-04-08", "regular")?.open ?? 0).toISOString()).toBe(
+      "1996-04-08T13:30:00.000Z"
+    )
+    expect(new Date(calendar.session("1996-10-25", "regular")?.open ?? 0).toISOString()).toBe(
+      "1996-10-25T13:30:00.000Z"
+    )
+    expect(new Date(calendar.session("1996-10-28", "regular")?.open ?? 0).toISOString()).toBe(
+      "1996-10-28T14:30:00.000Z"
+    )
+  })
+})

@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect, Fiber } from "effect"
+import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
 import { currentMetrics } from "../../src/observability/metrics.ts"
-import { makeProviderHttp, serverWaitMs } from "../../src/providers/kit/http.ts"
+import { denoPermissionRefusal, makeProviderHttp, serverWaitMs } from "../../src/providers/kit/http.ts"
 import { makeTokenBucket } from "../../src/providers/kit/rate-limiter.ts"
 import { mask, registerSecret } from "../../src/providers/kit/secrets.ts"
 import { parseIsoUtc } from "../../src/providers/kit/time.ts"
@@ -158,5 +159,94 @@ describe("HTTP kit", () => {
     const before = await Effect.runPromise(program.pipe(Effect.provide(TestClock.layer())))
     expect(before).toBe(1)
     expect(seen.length).toBe(2)
+  })
+})
+
+/** What Deno 2 throws from `fetch` when `--allow-net` does not cover the host (Deno 1: `PermissionDenied`). */
+class NotCapable extends Error {
+  override readonly name: string
+  constructor(message: string, name = "NotCapable") {
+    super(message)
+    this.name = name
+  }
+}
+const netRefusal = (host: string, name?: string) =>
+  new NotCapable(`Requires net access to "${host}", run again with the --allow-net flag`, name)
+
+describe("Deno permission refusals", () => {
+  test("are recognised through Effect's TransportError wrapping, under either error name", () => {
+    // The shape FetchHttpClient gives under Deno: HttpClientError { reason: TransportError { cause: NotCapable } }
+    const wrapped = { _tag: "HttpClientError", reason: { _tag: "TransportError", cause: netRefusal("a.example:443") } }
+    expect(denoPermissionRefusal(wrapped)).toBe(
+      "Deno refused network access to a.example:443: run with --allow-net=a.example:443 (deno task ingest|backfill|marketpipe grants the configured providers' hosts; MARKETPIPE_DENO_ALLOW_NET adds others)"
+    )
+    expect(denoPermissionRefusal(netRefusal("[::1]:8080", "PermissionDenied"))).toMatch(
+      /^Deno refused network access to \[::1\]:8080: run with --allow-net=\[::1\]:8080 /
+    )
+    expect(
+      denoPermissionRefusal({ reason: { cause: new NotCapable('Requires read access to "/etc/x", run again') } })
+    ).toBe('Deno refused a permission: Requires read access to "/etc/x", run again')
+  })
+
+  test("other failures are not refusals", () => {
+    expect(denoPermissionRefusal(new TypeError("fetch failed"))).toBeUndefined()
+    expect(denoPermissionRefusal({ reason: { cause: new Error("connect ECONNREFUSED 127.0.0.1:1") } })).toBeUndefined()
+    expect(denoPermissionRefusal({ _tag: "TimeoutError" })).toBeUndefined()
+    expect(denoPermissionRefusal(undefined)).toBeUndefined()
+    const loop: Record<string, unknown> = {}
+    loop.cause = loop
+    expect(denoPermissionRefusal(loop)).toBeUndefined()
+  })
+
+  test("fail at once: one attempt, a fatal non-retryable error naming the host and the flag", async () => {
+    let calls = 0
+    const refusingFetch = (async () => {
+      calls++
+      throw netRefusal("data.alpaca.markets:443")
+    }) as unknown as typeof globalThis.fetch
+    const http = makeProviderHttp({
+      provider: "kit-deno",
+      feed: "f",
+      baseUrl: "https://data.alpaca.markets",
+      secrets: ["kit-deno-secret-1234"],
+      rateLimit: null,
+      retryBaseMs: 1_000
+    })
+    const started = Date.now()
+    const error = await Effect.runPromise(
+      Effect.flip(http.getJson("/v2/stocks/bars", { symbols: "AAPL" })).pipe(
+        Effect.provideService(FetchHttpClient.Fetch, refusingFetch)
+      )
+    )
+    expect(calls).toBe(1)
+    expect(Date.now() - started).toBeLessThan(900)
+    expect(error).toMatchObject({ provider: "kit-deno", retryable: false, fatal: true })
+    expect(error.exhausted).toBeUndefined()
+    expect(error.message).toBe(
+      "provider kit-deno: Deno refused network access to data.alpaca.markets:443: run with --allow-net=data.alpaca.markets:443 (deno task ingest|backfill|marketpipe grants the configured providers' hosts; MARKETPIPE_DENO_ALLOW_NET adds others) (GET /v2/stocks/bars)"
+    )
+  })
+
+  test("a plain transport failure is still retried", async () => {
+    let calls = 0
+    const flakyFetch = (async () => {
+      calls++
+      throw new TypeError("fetch failed")
+    }) as unknown as typeof globalThis.fetch
+    const http = makeProviderHttp({
+      provider: "kit-deno",
+      feed: "f",
+      baseUrl: "https://x.example",
+      secrets: [],
+      rateLimit: null,
+      retryBaseMs: 1,
+      maxAttempts: 3
+    })
+    const error = await Effect.runPromise(
+      Effect.flip(http.getJson("/y")).pipe(Effect.provideService(FetchHttpClient.Fetch, flakyFetch))
+    )
+    expect(calls).toBe(3)
+    expect(error).toMatchObject({ exhausted: true, retryable: false })
+    expect(error.reason).toMatch(/^gave up after 3 tries: connection failed/)
   })
 })

@@ -71,6 +71,30 @@ const messageOf = (body: unknown): string | undefined => {
   return undefined
 }
 
+/**
+ * The words for a Deno permission refusal anywhere in a failure's `reason` / `cause` chain (FetchHttpClient wraps
+ * Deno's `NotCapable` — `PermissionDenied` before Deno 2 — in a `TransportError`), or `undefined` when there is
+ * none. A refusal is decided at launch (`--allow-net`), so asking again can never succeed.
+ */
+export function denoPermissionRefusal(failure: unknown): string | undefined {
+  const pending: Array<unknown> = [failure]
+  const seen = new Set<unknown>()
+  while (pending.length > 0 && seen.size < 16) {
+    const current = pending.shift()
+    if (current === null || typeof current !== "object" || seen.has(current)) continue
+    seen.add(current)
+    const e = current as { name?: unknown; message?: unknown; reason?: unknown; cause?: unknown }
+    if ((e.name === "NotCapable" || e.name === "PermissionDenied") && typeof e.message === "string") {
+      const host = /Requires net access to "([^"]+)"/u.exec(e.message)?.[1]
+      return host === undefined
+        ? `Deno refused a permission: ${e.message}`
+        : `Deno refused network access to ${host}: run with --allow-net=${host} (deno task ingest|backfill|marketpipe grants the configured providers' hosts; MARKETPIPE_DENO_ALLOW_NET adds others)`
+    }
+    pending.push(e.reason, e.cause)
+  }
+  return undefined
+}
+
 /** `Retry-After` (seconds or HTTP date) or `X-Ratelimit-Reset` (Unix seconds) as a wait from `now`. */
 export function serverWaitMs(headers: Readonly<Record<string, string>>, now: number): number | undefined {
   const retryAfter = headers["retry-after"]
@@ -138,6 +162,12 @@ export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
       const now = yield* Clock.currentTimeMillis
       metrics.latency.observe(labels, (now - started) / 1000)
       if (sent._tag === "Failure") {
+        const refused = denoPermissionRefusal(sent.failure)
+        if (refused !== undefined) {
+          failed("transport")
+          yield* Effect.annotateCurrentSpan("error.type", "permission_denied")
+          return { _tag: "Fatal", reason: refused, fatal: true, aboutSymbol: false } as Attempt
+        }
         const timedOut = (sent.failure as { _tag?: string })._tag === "TimeoutError"
         failed(timedOut ? "timeout" : "transport")
         yield* Effect.annotateCurrentSpan("error.type", timedOut ? "timeout" : "transport")
