@@ -73,11 +73,18 @@ export const persistRun = (m: MetricsShape, runId: string) =>
     return samples.length
   })
 
+/** What a serving process has taken from the stored history so far, per metric and label set. */
+export type HistorySync = Map<string, number>
+
+export const newHistorySync = (): HistorySync => new Map()
+
 /**
- * Adds the stored totals of past runs to this process's counters and histograms, then makes the known series exist
- * (those of every provider, feed and frame in the history, and of every provider and feed in the ledger).
+ * Brings this process's counters and histograms up to the stored totals of past runs, then makes the known series
+ * exist (those of every provider, feed and frame in the history, and of every provider and feed in the ledger).
+ * Run again — before every scrape, for `metrics serve` — it adds only what runs stored since (`synced` keeps what
+ * was taken), so a long-lived server shows timer-driven runs as they finish, not only those before it started.
  */
-export const restoreHistory = (m: MetricsShape) =>
+export const restoreHistory = (m: MetricsShape, synced: HistorySync = newHistorySync()) =>
   Effect.gen(function* () {
     const totals = yield* JobRepository.use((r) => r.metricTotals({}))
     const counters = new Map(
@@ -85,9 +92,14 @@ export const restoreHistory = (m: MetricsShape) =>
     )
     const histograms = persistedHistograms(m)
     for (const t of totals) {
+      const key = `${t.name}${JSON.stringify(t.labels)}`
+      const delta = t.value - (synced.get(key) ?? 0)
+      // Totals only grow; a smaller one means stored history was pruned, and a counter never goes back.
+      if (delta <= 0) continue
+      synced.set(key, t.value)
       const counter = counters.get(t.name)
-      if (counter !== undefined) counter.inc(t.labels, t.value)
-      else for (const h of histograms) if (h.restore(t)) break
+      if (counter !== undefined) counter.inc(t.labels, delta)
+      else for (const h of histograms) if (h.restore({ ...t, value: delta })) break
     }
     const ledger = yield* JobRepository.use((r) => r.coverageSummary())
     initialiseKnownSeries(m, mergeKnown(knownFromLabels(totals.map((t) => t.labels)), ledgerSources(ledger)))

@@ -564,7 +564,7 @@ describe("metrics server: during ingests", () => {
 })
 
 describe("metrics serve", () => {
-  test("as a process: the first scrape shows what two past ingests stored; SIGTERM stops it and frees the port", async () => {
+  test("as a process: the first scrape shows what two past ingests stored, later runs join as they finish; SIGTERM stops it", async () => {
     const cwd = fresh()
     const ingest = (symbols: string, day: string) =>
       runSourceAsync(
@@ -606,6 +606,14 @@ describe("metrics serve", () => {
       lagOf(first)
       // Serving does not add to the totals.
       expect(total(await scrape(url), "marketpipe_bars_ingested_total", fake1m)).toBe(written)
+      // A timer-driven run that finishes while it serves is in the next scrape, without a restart.
+      const later = await ingest("SPY", "2024-03-06")
+      expect(later.code).toBe(0)
+      const after = await scrape(url)
+      expect(total(after, "marketpipe_bars_ingested_total", fake1m)).toBe(
+        written + JSON.parse(later.stdout).job.barsWritten
+      )
+      expect(total(after, "marketpipe_jobs_total", { kind: "ingest", state: "succeeded" })).toBe(3)
 
       child.kill("SIGTERM")
       const deadline = new Promise<never>((_, reject) => {

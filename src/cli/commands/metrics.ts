@@ -9,7 +9,7 @@
 import { type Context, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { type RepositoryError, UsageError } from "../../domain/errors.ts"
-import { refreshLedgerGauges, restoreHistory } from "../../observability/history.ts"
+import { newHistorySync, refreshLedgerGauges, restoreHistory } from "../../observability/history.ts"
 import { Metrics } from "../../observability/metrics.ts"
 import {
   defaultMetricsHost,
@@ -82,23 +82,28 @@ export const metricsShowCommand = Command.make(
 
 /**
  * Serves the registry with the repository behind it: the ledger gauges are refreshed before each scrape and, with
- * `restore`, the stored totals of past runs are added first. The port is taken before the repository is opened, so
- * a busy port fails without touching the data dir; scrapes that arrive in between wait for the restore.
+ * `restore`, the stored totals of past runs are taken in first and again before every scrape (runs that finish while
+ * it serves show up at once). The port is taken before the repository is opened, so a busy port fails without
+ * touching the data dir; scrapes that arrive in between wait for the restore.
  */
 const serveWithRepository = (app: App, options: { host: string; port: number; flag: string; restore: boolean }) =>
   Effect.gen(function* () {
     const metrics = yield* Metrics
     const storage = Promise.withResolvers<Context.Context<JobRepository>>()
+    // Only for a process that never stores its own counters: a run that calls persistRun would count them twice.
+    const synced = newHistorySync()
+    const refresh = Effect.gen(function* () {
+      if (options.restore) yield* restoreHistory(metrics, synced)
+      yield* refreshLedgerGauges(metrics, app.calendar)
+    })
     const server = yield* serveMetrics({
       host: options.host,
       port: options.port,
       flag: options.flag,
-      beforeScrape: () =>
-        storage.promise.then((context) => Effect.runPromiseWith(context)(refreshLedgerGauges(metrics, app.calendar)))
+      beforeScrape: () => storage.promise.then((context) => Effect.runPromiseWith(context)(refresh))
     })
     const context = yield* Layer.build(storageLayer(app))
-    // Only for a process that never stores its own counters: a run that calls persistRun would count them twice.
-    const restored = options.restore ? yield* restoreHistory(metrics).pipe(Effect.provideContext(context)) : 0
+    const restored = options.restore ? yield* restoreHistory(metrics, synced).pipe(Effect.provideContext(context)) : 0
     storage.resolve(context)
     return { ...server, restored }
   })
