@@ -2,6 +2,7 @@
  * What every command needs before it touches disk: the loaded config, the calendar and, for commands that write,
  * the repository and sink layers. Building these never creates files, so a bad flag leaves the data dir untouched.
  */
+import { existsSync } from "node:fs"
 import { Effect, Layer, Option } from "effect"
 import { type LoadedConfig, loadConfig } from "../config/load.ts"
 import { makeCalendar, type TradingCalendar } from "../domain/calendar.ts"
@@ -10,7 +11,7 @@ import type { ProviderPlugin } from "../providers/contract.ts"
 import { type LoadedPlugin, loadPlugin } from "../providers/loader.ts"
 import { builtinPlugins, findPlugin } from "../providers/registry.ts"
 import type { JobRepository } from "../repository/job-repository.ts"
-import { repositoryLayer } from "../repository/layer.ts"
+import { repositoryLayer, sqlitePath } from "../repository/layer.ts"
 import { type ParquetSink, parquetSinkLayer } from "../storage/parquet-sink.ts"
 
 export interface CommonFlags {
@@ -108,6 +109,17 @@ export const storageLayer = (
   app: App
 ): Layer.Layer<JobRepository | ParquetSink, import("../domain/errors.ts").RepositoryError> =>
   Layer.mergeAll(repositoryLayer(app.loaded.databaseUrl), parquetSinkLayer(app.loaded.dataDir))
+
+/**
+ * The same, for commands that only read: with no SQLite database yet there is nothing to read, and an empty
+ * in-memory one answers instead, so `jobs list` or `ledger` in a fresh directory creates no file.
+ */
+export const readStorageLayer = (app: App): ReturnType<typeof storageLayer> => {
+  const url = app.loaded.databaseUrl
+  return url.startsWith("sqlite:") && !existsSync(sqlitePath(url))
+    ? Layer.mergeAll(repositoryLayer("sqlite::memory:"), parquetSinkLayer(app.loaded.dataDir))
+    : storageLayer(app)
+}
 
 /** Runs a synchronous input check, turning its `UsageError` into a typed failure. */
 export const checkInput = <A>(f: () => A): Effect.Effect<A, UsageError> =>

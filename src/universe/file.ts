@@ -14,13 +14,19 @@ export function parseUniverse(text: string, source: string): ReadonlyArray<Symbo
   const header = lines.find((l) => l.trim() !== "" && !l.trim().startsWith("#")) ?? ""
   const entries: Array<{ line: number; raw: string }> = []
   if (/(^|,)\s*"?symbol"?\s*(,|$)/iu.test(header)) {
-    const records = parse(text, {
-      columns: (h: Array<string>) => h.map((c) => c.trim().toLowerCase()),
-      comment: "#",
-      skip_empty_lines: true,
-      bom: true,
-      info: true
-    }) as Array<{ record: Record<string, string>; info: { lines: number } }>
+    let records: Array<{ record: Record<string, string>; info: { lines: number } }>
+    try {
+      records = parse(text, {
+        columns: (h: Array<string>) => h.map((c) => c.trim().toLowerCase()),
+        comment: "#",
+        skip_empty_lines: true,
+        bom: true,
+        info: true
+      })
+    } catch (e) {
+      const why = String((e as Error).message ?? e).split("\n")[0] ?? ""
+      throw new UsageError({ field: "--universe", reason: `${source} is not a valid CSV: ${shown(why, 160)}` })
+    }
     for (const { record, info } of records) entries.push({ line: info.lines, raw: record.symbol ?? "" })
   } else {
     lines.forEach((l, i) => {

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { UsageError } from "../../domain/errors.ts"
 import { JobRepository } from "../../repository/job-repository.ts"
-import { type CommonFlags, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
+import { type CommonFlags, currentEnvironment, type Environment, loadApp, readStorageLayer } from "../app.ts"
 import { makeOutput, table } from "../output.ts"
 import { commonFlags } from "./common.ts"
 
@@ -14,7 +14,7 @@ export const jobsListMain = (
   Effect.gen(function* () {
     const app = yield* loadApp(flags, environment)
     const out = makeOutput({ json: flags.json, tty: false })
-    const jobs = yield* JobRepository.use((r) => r.listJobs(flags.limit)).pipe(Effect.provide(storageLayer(app)))
+    const jobs = yield* JobRepository.use((r) => r.listJobs(flags.limit)).pipe(Effect.provide(readStorageLayer(app)))
     if (flags.json) return out.result(JSON.stringify(jobs))
     if (jobs.length === 0) return out.result("no jobs yet")
     out.result(
@@ -50,7 +50,7 @@ export const jobsShowMain = (
           ? Effect.succeed(undefined)
           : Effect.map(r.partitions(job.id), (partitions) => ({ job, partitions }))
       )
-    ).pipe(Effect.provide(storageLayer(app)))
+    ).pipe(Effect.provide(readStorageLayer(app)))
     if (found === undefined)
       return yield* new UsageError({ field: "ID", reason: `no job with id ${flags.id}; see \`marketpipe jobs list\`` })
     if (flags.json) return out.result(JSON.stringify(found))

@@ -7,7 +7,14 @@ import { timeframeMinutes, timeframes } from "../../domain/timeframe.ts"
 import { verifyLedger } from "../../pipeline/verify-ledger.ts"
 import { coverageReport } from "../../repository/coverage-report.ts"
 import { JobRepository } from "../../repository/job-repository.ts"
-import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
+import {
+  type CommonFlags,
+  checkInput,
+  currentEnvironment,
+  type Environment,
+  loadApp,
+  readStorageLayer
+} from "../app.ts"
 import { UnbackedClaims } from "../exit-codes.ts"
 import { parseDay, parseSymbols } from "../inputs.ts"
 import { makeOutput, table } from "../output.ts"
@@ -40,7 +47,7 @@ export const ledgerMain = (flags: LedgerFlags, environment: Environment = curren
         from: Option.getOrElse(flags.from, () => "0000-01-01"),
         to: Option.getOrElse(flags.to, () => "9999-12-31")
       })
-    ).pipe(Effect.provide(storageLayer(app)))
+    ).pipe(Effect.provide(readStorageLayer(app)))
     const today = tradingDayOf(yield* Clock.currentTimeMillis)
     const known = records.map((r) => r.day).sort()
     const from = yield* checkInput(() =>
@@ -135,7 +142,7 @@ export const ledgerVerifyMain = (flags: LedgerVerifyFlags, environment: Environm
       from,
       to,
       repair: flags.repair
-    }).pipe(Effect.provide(storageLayer(app)))
+    }).pipe(Effect.provide(readStorageLayer(app)))
     const unbacked = summary.problems.length
     if (flags.json) out.result(JSON.stringify(summary))
     else {

@@ -19,7 +19,15 @@ import {
   serveMetrics
 } from "../../observability/server.ts"
 import { JobRepository } from "../../repository/job-repository.ts"
-import { type App, type CommonFlags, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
+import {
+  type App,
+  type CommonFlags,
+  currentEnvironment,
+  type Environment,
+  loadApp,
+  readStorageLayer,
+  storageLayer
+} from "../app.ts"
 import { makeOutput, type Output, table } from "../output.ts"
 import { commonFlags } from "./common.ts"
 
@@ -44,7 +52,7 @@ export const metricsShowMain = (flags: MetricsShowFlags, environment: Environmen
         ...(Option.isSome(flags.metric) ? { name: flags.metric.value } : {}),
         ...(since === undefined ? {} : { since: new Date(Date.parse(since)).toISOString() })
       })
-    ).pipe(Effect.provide(storageLayer(app)))
+    ).pipe(Effect.provide(readStorageLayer(app)))
     if (flags.json) {
       out.result(JSON.stringify(totals))
       return totals

@@ -23,6 +23,7 @@ import {
   currentEnvironment,
   type Environment,
   loadApp,
+  readStorageLayer,
   storageLayer
 } from "../app.ts"
 import { parseDay, parseSymbols } from "../inputs.ts"
@@ -74,9 +75,27 @@ const showRun = (
 }
 
 export const validateMain = (flags: ValidateFlags, environment: Environment = currentEnvironment()) =>
-  Effect.flatMap(loadApp(flags, environment), (app) =>
-    validateWith(app, flags, environment).pipe(Effect.provide(storageLayer(app)))
-  )
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    // Checks that need no database come first, so a bad flag creates none.
+    if (!flags.list && Option.isNone(flags.show) && Option.isNone(flags.jobId)) {
+      yield* checkInput(() => {
+        const from = Option.map(flags.from, (d) => parseDay("--from", d))
+        const to = Option.map(flags.to, (d) => parseDay("--to", d))
+        if (Option.isNone(from) || Option.isNone(to)) {
+          throw new UsageError({
+            field: "--from",
+            reason: "give a JOB_ID, or --from and --to (with --symbols, or all symbols in the ledger)"
+          })
+        }
+        Option.map(flags.symbols, (s) => parseSymbols("--symbols", s))
+      })
+    }
+    // Listing, showing or naming a job only reads until it finds one, which means a database exists.
+    const storage =
+      flags.list || Option.isSome(flags.show) || Option.isSome(flags.jobId) ? readStorageLayer : storageLayer
+    return yield* validateWith(app, flags, environment).pipe(Effect.provide(storage(app)))
+  })
 
 const validateWith = (app: App, flags: ValidateFlags, environment: Environment) =>
   Effect.gen(function* () {
