@@ -126,6 +126,18 @@ const commandLine = Arbitrary.all({
   flagsFirst: oneOf([false, false, false, false, false, false, false, false, false, true])
 })
 
+/** Runs `f` with the console silenced: the CLI's parser prints help and errors through it, a flood over 100k cases. */
+async function quietly<A>(f: () => Promise<A>): Promise<A> {
+  const saved = { log: console.log, error: console.error, info: console.info, warn: console.warn }
+  const mute = () => {}
+  Object.assign(console, { log: mute, error: mute, info: mute, warn: mute })
+  try {
+    return await f()
+  } finally {
+    Object.assign(console, saved)
+  }
+}
+
 const dirs: Array<string> = []
 afterAll(() => {
   for (const d of dirs) removeDir(d)
@@ -149,7 +161,7 @@ describe("fuzz: CLI arguments", () => {
           // The commands read the working directory from the process, as the CLI does.
           process.chdir(cwd)
           const ran = yield* Effect.promise(() =>
-            capture(() => Effect.runPromiseExit(runCli(argv))).finally(() => process.chdir(home))
+            capture(() => quietly(() => Effect.runPromiseExit(runCli(argv)))).finally(() => process.chdir(home))
           )
           const exit = ran.value
           const after = listFiles(cwd)
