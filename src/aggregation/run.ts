@@ -12,6 +12,7 @@ import { filePeriod, splitByDay } from "../domain/partition.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
 import { loadOhlcvEffect } from "../library/load-ohlcv.ts"
+import { letSignalsIn } from "../pipeline/responsive.ts"
 import { JobRepository } from "../repository/job-repository.ts"
 import { type CoverageRecord, coverageStatus, type JobRecord, type PartitionResult } from "../repository/model.ts"
 import type { DaySlice } from "../storage/bar-parquet.ts"
@@ -107,6 +108,7 @@ export const runAggregation = (request: AggregateRequest) =>
     })
     yield* Effect.gen(function* () {
       for (const [name, frames] of bySymbol) {
+        yield* letSignalsIn
         const symbol = name as Symbol
         const wantedDays = new Set([...frames.values()].flatMap((list) => list.map((r) => r.day)))
         const sorted = [...wantedDays].sort()

@@ -20,6 +20,7 @@ import { JobRepository } from "../repository/job-repository.ts"
 import { coverageStatus, type JobKind, type JobRecord, type PartitionResult } from "../repository/model.ts"
 import { ParquetSink, type WrittenFile } from "../storage/parquet-sink.ts"
 import { type Plan, planWork, type WorkUnit } from "./plan.ts"
+import { letSignalsIn } from "./responsive.ts"
 
 export interface IngestRequest {
   readonly kind: JobKind
@@ -319,6 +320,7 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
     }
     const processUnit = (u: WorkUnit): Effect.Effect<Array<SymbolOutcome>, ProviderError | RepositoryError> =>
       Effect.gen(function* () {
+        yield* letSignalsIn
         yield* repo.markRunning(job.id, partitionRefs(u))
         const batches = yield* fetchUnit(u)
         const bySymbol = new Map<string, Array<BarBatch>>()

@@ -14,6 +14,7 @@ import { JobRepository } from "../repository/job-repository.ts"
 import type { CoverageRecord } from "../repository/model.ts"
 import { batchHash } from "../storage/content-hash.ts"
 import { ParquetSink } from "../storage/parquet-sink.ts"
+import { letSignalsIn } from "./responsive.ts"
 
 export interface VerifyRequest {
   readonly frames?: ReadonlyArray<Timeframe>
@@ -156,6 +157,7 @@ export const verifyLedger = (request: VerifyRequest) =>
     const problems: Array<Problem> = []
     const setAside: Array<string> = []
     for (const key of files.values()) {
+      yield* letSignalsIn
       const checked = yield* verifyFile(key, request)
       claims += checked.claims
       problems.push(...checked.problems)

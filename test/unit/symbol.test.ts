@@ -17,8 +17,8 @@ describe("symbols", () => {
     }
   })
 
-  test("a symbol list is split on commas and spaces, deduplicated, and a bad entry names itself", () => {
-    expect(parseSymbols("--symbols", "aapl, MSFT,aapl  spy").map(String)).toEqual(["AAPL", "MSFT", "SPY"])
+  test("a symbol list is split on commas, trimmed, deduplicated, and a bad entry names itself", () => {
+    expect(parseSymbols("--symbols", "aapl, MSFT,aapl ,spy").map(String)).toEqual(["AAPL", "MSFT", "SPY"])
     expect(() => parseSymbols("--symbols", "AAPL,../etc")).toThrow(/'..\/etc' is not a valid symbol/)
     expect(() => parseSymbols("--symbols", " , ")).toThrow(UsageError)
   })
