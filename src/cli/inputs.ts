@@ -1,5 +1,5 @@
 /** CLI input parsing that the flag parser cannot do alone: symbol lists and date ranges. */
-import { Schema } from "effect"
+import { Option, Schema } from "effect"
 import { CALENDAR_FIRST_DAY, CALENDAR_LAST_DAY, TradingDay } from "../domain/calendar.ts"
 import { shown, UsageError } from "../domain/errors.ts"
 import { isSymbol, normaliseSymbol, type Symbol } from "../domain/symbol.ts"
@@ -84,4 +84,24 @@ export function lookbackStart(raw: string, to: string): TradingDay {
   const start = d.toISOString().slice(0, 10)
   checkCalendarRange("--lookback", start, `${raw.trim()} reaches back to ${start}, which`)
   return start as TradingDay
+}
+
+/** What a command over the lake or the ledger covers: `--symbols` (empty: every symbol) and `--from`..`--to`. */
+export interface Scope {
+  readonly symbols: ReadonlyArray<Symbol>
+  readonly from: string
+  readonly to: string
+}
+
+/** `--symbols`, `--from` and `--to` when given; all symbols and all days otherwise. */
+export function parseScope(flags: {
+  readonly symbols: Option.Option<string>
+  readonly from: Option.Option<string>
+  readonly to: Option.Option<string>
+}): Scope {
+  return {
+    symbols: Option.match(flags.symbols, { onNone: () => [], onSome: (s) => parseSymbols("--symbols", s) }),
+    from: Option.match(flags.from, { onNone: () => "0000-01-01", onSome: (d) => parseDay("--from", d) }),
+    to: Option.match(flags.to, { onNone: () => "9999-12-31", onSome: (d) => parseDay("--to", d) })
+  }
 }

@@ -14,7 +14,7 @@ import { exitCodeOf, runCli } from "../../src/cli/main.ts"
 import { capture } from "../support/capture.ts"
 import { listFiles, removeDir, tempDir } from "../support/temp.ts"
 import { hostileStrings } from "./mutate.ts"
-import { checkProperty, label, oneOf, union } from "./runs.ts"
+import { checkProperty, label, ON_DEMAND, oneOf, union } from "./runs.ts"
 
 const commands = [
   ["ohlcv", "ingest"],
@@ -144,41 +144,45 @@ afterAll(() => {
 })
 
 describe("fuzz: CLI arguments", () => {
-  test("every command line ends in an exit code and a typed error; a usage error writes nothing", async () => {
-    const home = process.cwd()
-    const runs = await checkProperty(
-      "cli arguments",
-      commandLine,
-      (input) =>
-        Effect.gen(function* () {
-          const cwd = tempDir("mp-fuzz-cli-")
-          dirs.push(cwd)
-          writeFileSync(join(cwd, "c.yaml"), input.config)
-          writeFileSync(join(cwd, "u.txt"), input.universe)
-          const before = listFiles(cwd)
-          const flags = input.pieces.flat()
-          const argv = input.flagsFirst ? [...flags, ...input.command] : [...input.command, ...flags]
-          // The commands read the working directory from the process, as the CLI does.
-          process.chdir(cwd)
-          const ran = yield* Effect.promise(() =>
-            capture(() => quietly(() => Effect.runPromiseExit(runCli(argv)))).finally(() => process.chdir(home))
-          )
-          const exit = ran.value
-          const after = listFiles(cwd)
-          removeDir(cwd)
-          if (Exit.isFailure(exit) && Cause.hasDies(exit.cause)) {
-            return yield* Effect.fail(`a defect for ${JSON.stringify(argv)}:\n${Cause.pretty(exit.cause)}`)
-          }
-          const code = exitCodeOf(exit, () => {})
-          label(`exit ${code}`)
-          if (![0, 1, 2, 3].includes(code)) return yield* Effect.fail(`exit ${code} for ${JSON.stringify(argv)}`)
-          if (code === 2 && JSON.stringify(after) !== JSON.stringify(before)) {
-            const made = after.filter((f) => !before.includes(f))
-            return yield* Effect.fail(`exit 2 for ${JSON.stringify(argv)} but it wrote ${made.join(", ")}`)
-          }
-        }),
-      { ciRuns: 150, timeoutMs: 60_000 }
-    )
-    expect(runs).toBeGreaterThan(0)
-  }, 600_000)
+  test(
+    "every command line ends in an exit code and a typed error; a usage error writes nothing",
+    async () => {
+      const home = process.cwd()
+      const runs = await checkProperty(
+        "cli arguments",
+        commandLine,
+        (input) =>
+          Effect.gen(function* () {
+            const cwd = tempDir("mp-fuzz-cli-")
+            dirs.push(cwd)
+            writeFileSync(join(cwd, "c.yaml"), input.config)
+            writeFileSync(join(cwd, "u.txt"), input.universe)
+            const before = listFiles(cwd)
+            const flags = input.pieces.flat()
+            const argv = input.flagsFirst ? [...flags, ...input.command] : [...input.command, ...flags]
+            // The commands read the working directory from the process, as the CLI does.
+            process.chdir(cwd)
+            const ran = yield* Effect.promise(() =>
+              capture(() => quietly(() => Effect.runPromiseExit(runCli(argv)))).finally(() => process.chdir(home))
+            )
+            const exit = ran.value
+            const after = listFiles(cwd)
+            removeDir(cwd)
+            if (Exit.isFailure(exit) && Cause.hasDies(exit.cause)) {
+              return yield* Effect.fail(`a defect for ${JSON.stringify(argv)}:\n${Cause.pretty(exit.cause)}`)
+            }
+            const code = exitCodeOf(exit, () => {})
+            label(`exit ${code}`)
+            if (![0, 1, 2, 3].includes(code)) return yield* Effect.fail(`exit ${code} for ${JSON.stringify(argv)}`)
+            if (code === 2 && JSON.stringify(after) !== JSON.stringify(before)) {
+              const made = after.filter((f) => !before.includes(f))
+              return yield* Effect.fail(`exit 2 for ${JSON.stringify(argv)} but it wrote ${made.join(", ")}`)
+            }
+          }),
+        { ciRuns: 150, timeoutMs: 60_000 }
+      )
+      expect(runs).toBeGreaterThan(0)
+    },
+    ON_DEMAND ? 24 * 3_600_000 : 600_000
+  )
 })

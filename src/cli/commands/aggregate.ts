@@ -6,7 +6,7 @@ import { aggregatedFrames } from "../../config/schema.ts"
 import { UsageError } from "../../domain/errors.ts"
 import { processOwner, recover } from "../../pipeline/recovery.ts"
 import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
-import { parseDay, parseSymbols } from "../inputs.ts"
+import { parseScope } from "../inputs.ts"
 import { makeOutput } from "../output.ts"
 import { aggregationFrames } from "../run-setup.ts"
 import { commonFlags } from "./common.ts"
@@ -45,15 +45,7 @@ export const aggregateMain = (flags: AggregateFlags, environment: Environment = 
   Effect.gen(function* () {
     const app = yield* loadApp(flags, environment)
     const out = makeOutput({ json: flags.json, tty: false })
-    const symbols = yield* checkInput(() =>
-      Option.match(flags.symbols, { onNone: () => [], onSome: (s) => parseSymbols("--symbols", s) })
-    )
-    const from = yield* checkInput(() =>
-      Option.match(flags.from, { onNone: () => "0000-01-01", onSome: (d) => parseDay("--from", d) })
-    )
-    const to = yield* checkInput(() =>
-      Option.match(flags.to, { onNone: () => "9999-12-31", onSome: (d) => parseDay("--to", d) })
-    )
+    const { symbols, from, to } = yield* checkInput(() => parseScope(flags))
     const frames = yield* checkInput(() =>
       Option.match(flags.frames, { onNone: () => aggregationFrames(app), onSome: parseFrames })
     )

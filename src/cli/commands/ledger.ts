@@ -16,7 +16,7 @@ import {
   readStorageLayer
 } from "../app.ts"
 import { UnbackedClaims } from "../exit-codes.ts"
-import { parseDay, parseSymbols } from "../inputs.ts"
+import { parseDay, parseScope, parseSymbols } from "../inputs.ts"
 import { makeOutput, table } from "../output.ts"
 import { commonFlags } from "./common.ts"
 
@@ -127,15 +127,7 @@ export const ledgerVerifyMain = (flags: LedgerVerifyFlags, environment: Environm
   Effect.gen(function* () {
     const app = yield* loadApp(flags, environment)
     const out = makeOutput({ json: flags.json, tty: false })
-    const symbols = yield* checkInput(() =>
-      Option.match(flags.symbols, { onNone: () => [], onSome: (s) => parseSymbols("--symbols", s) })
-    )
-    const from = yield* checkInput(() =>
-      Option.match(flags.from, { onNone: () => "0000-01-01", onSome: (d) => parseDay("--from", d) })
-    )
-    const to = yield* checkInput(() =>
-      Option.match(flags.to, { onNone: () => "9999-12-31", onSome: (d) => parseDay("--to", d) })
-    )
+    const { symbols, from, to } = yield* checkInput(() => parseScope(flags))
     const summary = yield* verifyLedger({
       ...(Option.isSome(flags.frame) ? { frames: [flags.frame.value] } : {}),
       symbols,
