@@ -25,6 +25,7 @@ export function checkDatabaseUrl(url: string, field: string, cwd: string): strin
   if (url.startsWith("sqlite:")) {
     const path = sqlitePath(url)
     if (path === "") throw bad("names no file")
+    if (path.includes("\u0000")) throw bad("names a path with a NUL character")
     return path === ":memory:" || isAbsolute(path) ? `sqlite:${path}` : `sqlite:${resolve(cwd, path)}`
   }
   if (!/^postgres(ql)?:\/\//u.test(url)) {

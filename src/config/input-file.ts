@@ -5,7 +5,8 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs"
 import { UsageError } from "../domain/errors.ts"
 
-const mib = (bytes: number) => `${Math.round(bytes / 1024 / 102.4) / 10} MiB`
+const mib = (bytes: number) =>
+  bytes < 1024 * 1024 ? `${Math.round(bytes / 1024)} KiB` : `${Math.round(bytes / 1024 / 102.4) / 10} MiB`
 
 /** The file's text; fails with a `UsageError` on `field` when it is not a regular file or is over `maxBytes`. */
 export function readInputFile(path: string, maxBytes: number, field: string, what: string): string {

@@ -7,12 +7,12 @@ import { existsSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { parseEnv } from "node:util"
 import { Effect, Schema, SchemaIssue } from "effect"
-import { parse as parseYaml } from "yaml"
 import { UsageError } from "../domain/errors.ts"
 import { checkDatabaseUrl } from "./database-url.ts"
 import { expandEnv } from "./expand.ts"
 import { readInputFile } from "./input-file.ts"
 import { ConfigV1, CURRENT_CONFIG_VERSION } from "./schema.ts"
+import { parseConfigYaml } from "./yaml.ts"
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -83,8 +83,8 @@ const checkInput = <A>(f: () => A): Effect.Effect<A, UsageError> =>
 export const loadConfig = (source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> =>
   checkInput(() => load(source)).pipe(Effect.flatten)
 
-/** A config is a few kilobytes; anything past this is not one (and must not be read into memory whole). */
-export const CONFIG_MAX_BYTES = 1024 * 1024
+/** A config is a few kilobytes; anything past this is not one (and must not be read, or parsed, whole). */
+export const CONFIG_MAX_BYTES = 256 * 1024
 
 function load(source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> {
   const env = withDotEnv(source.env, source.cwd)
@@ -102,7 +102,7 @@ function load(source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> {
     }
     const text = readInputFile(file, CONFIG_MAX_BYTES, "--config", "config file")
     try {
-      raw = parseYaml(text) ?? {}
+      raw = parseConfigYaml(text) ?? {}
     } catch (e) {
       throw new UsageError({
         field: "--config",
@@ -139,6 +139,18 @@ function load(source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> {
     Effect.flatMap((config) =>
       checkInput(() => {
         const dataDir = resolve(source.cwd, source.dataDir ?? env.MARKETPIPE_DATA_DIR ?? config.data_dir ?? "data")
+        // A NUL cannot be in a path: caught here, it is a usage error instead of a failure when the file is opened.
+        if (dataDir.includes("\u0000")) {
+          throw new UsageError({
+            field:
+              source.dataDir !== undefined
+                ? "--data-dir"
+                : env.MARKETPIPE_DATA_DIR !== undefined
+                  ? "MARKETPIPE_DATA_DIR"
+                  : "config data_dir",
+            reason: "a path may not hold a NUL character"
+          })
+        }
         const [url, field] =
           env.DATABASE_URL !== undefined
             ? [env.DATABASE_URL, "DATABASE_URL"]

@@ -82,7 +82,7 @@ describe("config v1", () => {
     expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/nope\.yaml does not exist/)
   })
 
-  test("a config that is a device, a FIFO or over 1 MiB is refused without reading it", async () => {
+  test("a config that is a device, a FIFO or over 256 KiB is refused without reading it", async () => {
     const fifo = join(dir, "pipe.yaml")
     expect(spawnSync("mkfifo", [fifo]).status).toBe(0)
     writeFileSync(join(dir, "big.yaml"), `# ${"x".repeat(2 * 1024 * 1024)}\n`)
@@ -92,7 +92,22 @@ describe("config v1", () => {
     }
     expect(await refusal("/dev/zero")).toMatch(/--config: config file \/dev\/zero is not a regular file/u)
     expect(await refusal(fifo)).toMatch(/pipe\.yaml is not a regular file/u)
-    expect(await refusal(join(dir, "big.yaml"))).toMatch(/big\.yaml is 2 MiB; at most 1 MiB is read/u)
+    expect(await refusal(join(dir, "big.yaml"))).toMatch(/big\.yaml is 2 MiB; at most 256 KiB is read/u)
+  })
+
+  test("a key given twice in one mapping is an error naming it; a 20,000-key mapping is an ordinary error", async () => {
+    expect(await errorOf("config_version: 1\ningest:\n  provider: fake\n  provider: alpaca\n")).toMatch(
+      /not valid YAML: the key "provider" appears twice in one mapping/u
+    )
+    const wide = Array.from({ length: 20_000 }, (_, i) => `k${i}: ${i}`).join("\n")
+    expect(await errorOf(wide)).toMatch(/marketpipe\.yaml is 252 KiB|unknown key/u)
+  })
+
+  test("a path with a NUL character is a usage error naming where it came from", async () => {
+    expect(await errorOf("data_dir: \"a\\0b\"\n")).toBe("config data_dir: a path may not hold a NUL character")
+    expect(await errorOf("config_version: 1\n", { DATABASE_URL: "sqlite:/tmp/a\u0000b" })).toMatch(
+      /^DATABASE_URL: 'sqlite:\/tmp\/a\\x00b' names a path with a NUL character/u
+    )
   })
 
   test("${VAR} expansion, defaults, and a clear error for an unset variable", async () => {

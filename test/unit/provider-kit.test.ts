@@ -250,3 +250,17 @@ describe("Deno permission refusals", () => {
     expect(error.reason).toMatch(/^gave up after 3 tries: connection failed/)
   })
 })
+
+describe("parseIsoUtc", () => {
+  test("reads RFC 3339 times with Z or an offset, and refuses fields out of range instead of rolling them over", () => {
+    expect(parseIsoUtc("2024-03-08T14:30:00Z")).toBe(Date.parse("2024-03-08T14:30:00Z"))
+    expect(parseIsoUtc("2024-03-08T09:30:00.250-05:00")).toBe(Date.parse("2024-03-08T14:30:00.250Z"))
+    expect(parseIsoUtc("2024-02-29T10:00:00Z")).toBe(Date.parse("2024-02-29T10:00:00Z"))
+    // Date.UTC would turn these into other, real-looking bar times.
+    for (const bad of ["2024-03-10T37:30:00Z", "2024-02-30T10:00:00Z", "2023-02-29T10:00:00Z", "2024-13-01T00:00:00Z"])
+      expect(parseIsoUtc(bad)).toBeNaN()
+    expect(parseIsoUtc("2024-03-08T14:30:00+24:00")).toBeNaN()
+    // Years before 100 are years, not 19xx.
+    expect(new Date(parseIsoUtc("0050-01-01T00:00:00Z")).getUTCFullYear()).toBe(50)
+  })
+})
