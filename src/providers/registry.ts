@@ -26,6 +26,7 @@ export function findPlugin(name: string, plugins: ReadonlyArray<ProviderPlugin> 
   const plugin = plugins.find((p) => p.name === name)
   if (plugin !== undefined) return { _tag: "Found", plugin }
   const reason =
-    retired[name.toLowerCase()] ?? `unknown provider ${shown(name)}; available: ${plugins.map((p) => p.name).join(", ")}`
+    retired[name.toLowerCase()] ??
+    `unknown provider ${shown(name)}; available: ${plugins.map((p) => p.name).join(", ")}`
   return { _tag: "Unknown", error: new UsageError({ field: "--provider", reason }) }
 }

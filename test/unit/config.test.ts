@@ -104,7 +104,7 @@ describe("config v1", () => {
   })
 
   test("a path with a NUL character is a usage error naming where it came from", async () => {
-    expect(await errorOf("data_dir: \"a\\0b\"\n")).toBe("config data_dir: a path may not hold a NUL character")
+    expect(await errorOf('data_dir: "a\\0b"\n')).toBe("config data_dir: a path may not hold a NUL character")
     expect(await errorOf("config_version: 1\n", { DATABASE_URL: "sqlite:/tmp/a\u0000b" })).toMatch(
       /^DATABASE_URL: 'sqlite:\/tmp\/a\\x00b' names a path with a NUL character/u
     )
