@@ -13,7 +13,14 @@ import type {
 } from "../../mod.ts"
 import { pageSchemas, toBatch } from "./wire.ts"
 
+const DATA_URL = "https://data.alpaca.markets"
+const TRADING_URL = "https://paper-api.alpaca.markets"
+
 const timeframes = { "1m": "1Min", "5m": "5Min", "15m": "15Min", "30m": "30Min", "1h": "1Hour", "1d": "1Day" } as const
+
+/** A field of an error body as text: a string or number only (anything else may be huge or nested too deep to print). */
+const textOf = (value: unknown): string =>
+  typeof value === "string" ? value : typeof value === "number" ? String(value) : ""
 
 const optionsSchema = (S: PluginHost["Schema"]) =>
   S.Struct({
@@ -36,7 +43,8 @@ const plugin: ProviderPlugin = {
     historyDays: null,
     rateLimit: { requests: 200, perSeconds: 60 },
     adjustments: ["raw", "split", "dividend", "all"],
-    credentials: ["ALPACA_KEY", "ALPACA_SECRET"]
+    credentials: ["ALPACA_KEY", "ALPACA_SECRET"],
+    hosts: [DATA_URL, TRADING_URL]
   },
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
@@ -64,9 +72,9 @@ const plugin: ProviderPlugin = {
       }
       const data = kit.http({
         ...common,
-        baseUrl: settings.baseUrl ?? "https://data.alpaca.markets",
+        baseUrl: settings.baseUrl ?? DATA_URL,
         explain: (status, body) => {
-          const message = String((body as { message?: unknown } | null)?.message ?? "")
+          const message = textOf((body as { message?: unknown } | null)?.message)
           if (status === 403 && /subscription does not permit/iu.test(message)) {
             return {
               reason:
@@ -84,7 +92,7 @@ const plugin: ProviderPlugin = {
       })
       const trading = kit.http({
         ...common,
-        baseUrl: opts.trading_base_url ?? settings.baseUrl ?? "https://paper-api.alpaca.markets",
+        baseUrl: opts.trading_base_url ?? settings.baseUrl ?? TRADING_URL,
         explain: (status) =>
           status === 401 || status === 403
             ? {
@@ -96,8 +104,13 @@ const plugin: ProviderPlugin = {
       const schemas = pageSchemas(Schema)
       const decodePage = Schema.decodeUnknownEffect(schemas.multi)
 
+      /** Where the next page starts, and the tokens followed so far. */
+      const firstPage: { readonly token: string | undefined; readonly followed: ReadonlySet<string> } = {
+        token: undefined,
+        followed: new Set()
+      }
       const pages = (request: BarsRequest, symbols: ReadonlyArray<Symbol>) =>
-        Stream.paginate(undefined as string | undefined, (pageToken) =>
+        Stream.paginate(firstPage, ({ token: pageToken, followed }) =>
           data
             .getJson("/v2/stocks/bars", {
               symbols: symbols.join(","),
@@ -121,15 +134,21 @@ const plugin: ProviderPlugin = {
                 const batches: Array<BarBatch> = []
                 for (const [raw, list] of Object.entries(page.bars ?? {})) {
                   const symbol = kit.parseSymbol(raw)
-                  if (symbol === undefined || list === null || list.length === 0) continue
+                  // Bars of a symbol not asked for are not this request's.
+                  if (symbol === undefined || !symbols.includes(symbol) || list === null || list.length === 0) continue
                   const batch = toBatch(kit, symbol, list)
                   if (typeof batch === "string") return Effect.fail(kit.providerError(batch, true))
                   batches.push(batch)
                 }
                 const next = page.next_page_token ?? undefined
+                if (next === undefined || next === "") return Effect.succeed([batches, Option.none()] as const)
+                // A token handed back again (a cycle) would be paged forever.
+                if (followed.has(next)) {
+                  return Effect.fail(kit.providerError("next_page_token repeats a page already read", true))
+                }
                 return Effect.succeed([
                   batches,
-                  next === undefined || next === "" ? Option.none() : Option.some(next)
+                  Option.some({ token: next, followed: new Set([...followed, next]) })
                 ] as const)
               })
             )

@@ -29,7 +29,8 @@ const plugin: ProviderPlugin = {
     historyDays: null,
     rateLimit: null,
     adjustments: ["raw"],
-    credentials: []
+    credentials: [],
+    hosts: []
   },
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {

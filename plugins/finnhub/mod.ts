@@ -8,6 +8,11 @@ import { type CandleWindow, type CompanyProfile, profile, toBatch, wireSchemas }
 
 const resolutions = { "1m": "1", "5m": "5", "15m": "15", "30m": "30", "1h": "60", "1d": "D" } as const
 
+/** A field of an error body as text: a string or number only (anything else may be huge or nested too deep to print). */
+const textOf = (value: unknown): string =>
+  typeof value === "string" ? value : typeof value === "number" ? String(value) : ""
+
+const BASE_URL = "https://finnhub.io/api/v1"
 const DAY_MS = 86_400_000
 /** Finnhub returns at most one month of intraday candles per request. */
 const MAX_CHUNK_DAYS = 30
@@ -55,7 +60,8 @@ const plugin: ProviderPlugin = {
     historyDays: null,
     rateLimit: { requests: 60, perSeconds: 60 },
     adjustments: ["raw"],
-    credentials: ["FINNHUB_API_KEY"]
+    credentials: ["FINNHUB_API_KEY"],
+    hosts: [BASE_URL]
   },
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
@@ -71,14 +77,14 @@ const plugin: ProviderPlugin = {
       const http = (what: string) =>
         kit.http({
           feed: settings.feed ?? plugin.capabilities.defaultFeed,
-          baseUrl: settings.baseUrl ?? "https://finnhub.io/api/v1",
+          baseUrl: settings.baseUrl ?? BASE_URL,
           secrets: [key],
           rateLimit: settings.rateLimit ?? plugin.capabilities.rateLimit,
           headers: { "X-Finnhub-Token": key },
           ...(opts.max_attempts === undefined ? {} : { maxAttempts: opts.max_attempts }),
           ...(opts.retry_base_ms === undefined ? {} : { retryBaseMs: opts.retry_base_ms }),
           explain: (status, body) => {
-            const message = String((body as { error?: unknown } | null)?.error ?? "")
+            const message = textOf((body as { error?: unknown } | null)?.error)
             // A free key gets 403 (sometimes 401) "You don't have access to this resource." on premium endpoints.
             if (status === 403 || (status === 401 && /access to this resource/iu.test(message))) {
               return {

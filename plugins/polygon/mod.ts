@@ -15,6 +15,12 @@ import type {
 } from "../../mod.ts"
 import { pageSchemas, toBatch } from "./wire.ts"
 
+const BASE_URL = "https://api.massive.com"
+
+/** A field of an error body as text: a string or number only (anything else may be huge or nested too deep to print). */
+const textOf = (value: unknown): string =>
+  typeof value === "string" ? value : typeof value === "number" ? String(value) : ""
+
 /** Our frames as Polygon's `{multiplier}/{timespan}` path segments. */
 const frames: Partial<Record<Timeframe, readonly [number, string]>> = {
   "1m": [1, "minute"],
@@ -37,7 +43,11 @@ const optionsSchema = (S: PluginHost["Schema"]) =>
 interface Cursor {
   readonly path: string
   readonly query: Readonly<Record<string, QueryValue>>
+  /** The pages read before this one, so a `next_url` that leads back to one of them ends instead of paging forever. */
+  readonly before?: ReadonlySet<string>
 }
+
+const pageKey = (c: Cursor) => `${c.path}?${JSON.stringify(c.query)}`
 
 /**
  * `next_url` is absolute, points at Polygon's own host and carries no API key: keep its path and query (the
@@ -47,7 +57,7 @@ function follow(nextUrl: string | null | undefined): Cursor | undefined {
   if (nextUrl === undefined || nextUrl === null || nextUrl === "") return undefined
   let url: URL
   try {
-    url = new URL(nextUrl, "https://api.massive.com")
+    url = new URL(nextUrl, BASE_URL)
   } catch {
     return undefined
   }
@@ -71,7 +81,8 @@ const plugin: ProviderPlugin = {
     historyDays: null,
     rateLimit: { requests: 5, perSeconds: 60 },
     adjustments: ["raw", "split"],
-    credentials: ["POLYGON_API_KEY", "MASSIVE_API_KEY"]
+    credentials: ["POLYGON_API_KEY", "MASSIVE_API_KEY"],
+    hosts: [BASE_URL]
   },
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
@@ -94,7 +105,7 @@ const plugin: ProviderPlugin = {
       const httpFor = (subject: string) =>
         kit.http({
           feed,
-          baseUrl: settings.baseUrl ?? "https://api.massive.com",
+          baseUrl: settings.baseUrl ?? BASE_URL,
           secrets: [key],
           rateLimit: settings.rateLimit ?? plugin.capabilities.rateLimit,
           headers: { Authorization: `Bearer ${key}` },
@@ -102,7 +113,7 @@ const plugin: ProviderPlugin = {
           ...(opts.retry_base_ms === undefined ? {} : { retryBaseMs: opts.retry_base_ms }),
           explain: (status, body) => {
             const b = (body !== null && typeof body === "object" ? body : {}) as Record<string, unknown>
-            const message = String(b.message ?? b.error ?? "").slice(0, 200)
+            const message = textOf(b.message ?? b.error).slice(0, 200)
             if (status === 401) {
               return {
                 reason: `Massive/Polygon rejected the API key (HTTP 401 ${message}): check POLYGON_API_KEY (or MASSIVE_API_KEY)`,
@@ -110,7 +121,7 @@ const plugin: ProviderPlugin = {
               }
             }
             if (status === 403) {
-              return { reason: `your Massive/Polygon plan does not include this data (${message || b.status})` }
+              return { reason: `your Massive/Polygon plan does not include this data (${message || textOf(b.status)})` }
             }
             if (status === 404) return { reason: `unknown ${subject} (${message || "not found"})`, aboutSymbol: true }
             return undefined
@@ -126,10 +137,11 @@ const plugin: ProviderPlugin = {
         if (nextUrl === undefined || nextUrl === null || nextUrl === "") return Effect.succeed(Option.none<Cursor>())
         const next = follow(nextUrl)
         if (next === undefined) return Effect.fail(kit.providerError(`unusable next_url ${kit.mask(nextUrl)}`, true))
-        if (next.path === current.path && JSON.stringify(next.query) === JSON.stringify(current.query)) {
-          return Effect.fail(kit.providerError(`next_url repeats the page it came from (${next.path})`, true))
+        const read = new Set(current.before).add(pageKey(current))
+        if (read.has(pageKey(next))) {
+          return Effect.fail(kit.providerError(`next_url repeats a page already read (${next.path})`, true))
         }
-        return Effect.succeed(Option.some(next))
+        return Effect.succeed(Option.some({ ...next, before: read }))
       }
 
       const pages = (request: BarsRequest, symbol: Symbol, multiplier: number, timespan: string) => {

@@ -6,6 +6,7 @@
 import type { BarBatch, BarsRequest, PluginHost, ProviderPlugin, ProviderSettings, Symbol } from "../../mod.ts"
 import { chartErrorOf, chartSchemas, toBatch } from "./wire.ts"
 
+const BASE_URL = "https://query2.finance.yahoo.com"
 const DAY_MS = 86_400_000
 
 /**
@@ -57,7 +58,8 @@ const plugin: ProviderPlugin = {
     // Undocumented; Yahoo throttles by IP with a bare 429. One request a second is a conservative pace.
     rateLimit: { requests: 60, perSeconds: 60 },
     adjustments: ["raw"],
-    credentials: []
+    credentials: [],
+    hosts: [BASE_URL]
   },
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
@@ -66,7 +68,7 @@ const plugin: ProviderPlugin = {
         Effect.mapError((e) => kit.providerError(`providers.yahoo: ${e.message}`, false))
       )
       const feed = settings.feed ?? plugin.capabilities.defaultFeed
-      const baseUrl = settings.baseUrl ?? "https://query2.finance.yahoo.com"
+      const baseUrl = settings.baseUrl ?? BASE_URL
       const maxHistoryDays = opts.max_history_days ?? 30
       const schemas = chartSchemas(Schema)
       const decodeChart = Schema.decodeUnknownEffect(schemas.chart)

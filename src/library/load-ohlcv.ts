@@ -37,7 +37,8 @@ import { dayFromNumber, dayNumber, makeCalendar, newYorkDayOf, newYorkOffsetMinu
 import { StorageError, UsageError } from "../domain/errors.ts"
 import { parseSymbol, type Symbol } from "../domain/symbol.ts"
 import { fileGranularity, type Timeframe, timeframes } from "../domain/timeframe.ts"
-import { compressors, decodable, decodePages, pagesOf, Unsupported } from "./page-decoder.ts"
+import { badRowCount, chunkProblem } from "../storage/lake-limits.ts"
+import { compressors, decodable, decodePages, pagesOf, runsProblem, Unsupported } from "./page-decoder.ts"
 
 /** The value columns `loadOhlcv` can return; `symbol` and `ts` always come. */
 export const ohlcvColumns = ["open", "high", "low", "close", "volume", "trade_count", "vwap", "is_partial"] as const
@@ -347,7 +348,12 @@ async function openFile(path: string): Promise<OpenFile | undefined> {
     const stat = await handle.stat()
     const size = stat.size
     let tail: { start: number; bytes: ArrayBuffer } | undefined
-    const read = async (start: number, end: number): Promise<ArrayBuffer> => {
+    const read = async (from: number, to: number): Promise<ArrayBuffer> => {
+      // Offsets come from the footer: a range past the file is corruption, not a size to allocate. It is cut to the
+      // file (the decoders then fail on the short bytes) rather than rejected: hyparquet prefetches ranges it may
+      // never await, and a rejection there would be unhandled.
+      const start = Math.min(Math.max(0, from || 0), size)
+      const end = Math.min(Math.max(start, to || 0), size)
       const bytes = new Uint8Array(end - start)
       let done = 0
       while (done < bytes.length) {
@@ -357,12 +363,19 @@ async function openFile(path: string): Promise<OpenFile | undefined> {
       }
       return bytes.buffer
     }
+    const slice = async (start: number, end = size): Promise<ArrayBuffer> => {
+      if (tail !== undefined && start >= tail.start) return tail.bytes.slice(start - tail.start, end - tail.start)
+      const bytes = await read(start, end)
+      if (end === size && tail === undefined) tail = { start, bytes }
+      return bytes
+    }
     const file: AsyncBuffer = {
       byteLength: size,
-      slice: async (start, end = size) => {
-        if (tail !== undefined && start >= tail.start) return tail.bytes.slice(start - tail.start, end - tail.start)
-        const bytes = await read(start, end)
-        if (end === size && tail === undefined) tail = { start, bytes }
+      slice: (start, end) => {
+        // hyparquet prefetches ranges it may never await (it stops at a decode error): a failed read must not
+        // become an unhandled rejection. Whoever awaits the read still gets its error.
+        const bytes = slice(start, end)
+        bytes.catch(() => {})
         return bytes
       }
     }
@@ -390,8 +403,9 @@ async function withFile<A>(path: string, f: (file: OpenFile) => Promise<A>): Pro
 /** A file was replaced by a bigger one between planning and reading: the load starts over. */
 class LakeChanged extends Error {}
 
+// Lake files are never GeoParquet; hyparquet's GeoParquet pass also loops forever on a negative `num_children`.
 const readMetadata = (file: AsyncBuffer): Promise<FileMetaData> =>
-  parquetMetadataAsync(file, { parsers, initialFetchSize: FOOTER_BYTES })
+  parquetMetadataAsync(file, { parsers, initialFetchSize: FOOTER_BYTES, geoparquet: false })
 
 /** Row groups whose `ts` statistics overlap `[start, end)` (all of them when a group has no statistics). */
 function selectGroups(r: Resolved<OhlcvColumn>, metadata: FileMetaData): { groups: Array<number>; rows: number } {
@@ -399,6 +413,8 @@ function selectGroups(r: Resolved<OhlcvColumn>, metadata: FileMetaData): { group
   let rows = 0
   metadata.row_groups.forEach((g, index) => {
     const n = Number(g.num_rows)
+    const bad = badRowCount(n)
+    if (bad !== undefined) throw new Error(`its footer claims a row group of ${bad}`)
     const stats = g.columns.find((c) => c.meta_data?.path_in_schema[0] === "ts")?.meta_data?.statistics
     const min = stats?.min_value ?? stats?.min
     const max = stats?.max_value ?? stats?.max
@@ -408,6 +424,8 @@ function selectGroups(r: Resolved<OhlcvColumn>, metadata: FileMetaData): { group
       rows += n
     }
   })
+  const bad = badRowCount(rows)
+  if (bad !== undefined) throw new Error(`its footer claims ${bad}`)
   return { groups, rows }
 }
 
@@ -459,9 +477,11 @@ async function decodeFile(
       if (rows > plan.rows) throw new LakeChanged()
     }
     const elements = new Map(parquetSchema(metadata).children.map((c) => [c.element.name, c]))
-    if (!elements.has("ts")) throw new Error("it has no ts column")
+    if (!elements.has("ts") || (elements.get("ts")?.children.length ?? 0) > 0) throw new Error("it has no ts column")
     const targets: Array<Target> = [{ name: "ts", dest: out.ts }]
     for (const [c, dest] of out.columns) {
+      // Lake columns are flat: a group in their place is not one (and its leaves would go unchecked to hyparquet).
+      if ((elements.get(c)?.children.length ?? 0) > 0) throw new Error(`its ${c} column is not a flat column`)
       if (elements.has(c)) targets.push({ name: c, dest })
       // A column this file does not have: "not reported" (NaN), or not partial (0, as allocated).
       else if (dest instanceof Float64Array) dest.fill(Number.NaN, offset, offset + rows)
@@ -527,24 +547,35 @@ async function readGroup(
     const meta = group.columns.find(
       (c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === target.name
     )?.meta_data
-    const start = meta === undefined ? 0 : Number(meta.dictionary_page_offset ?? meta.data_page_offset)
+    // As hyparquet locates a chunk: some writers put 0 for "no dictionary page".
+    const start = meta === undefined ? 0 : Number(meta.dictionary_page_offset || meta.data_page_offset)
     return { target, meta, start, end: meta === undefined ? 0 : start + Number(meta.total_compressed_size) }
   })
   const located = chunks.filter((c) => c.meta !== undefined && c.end > c.start)
   const bytes = await readRanges(file, located)
   const fallback = chunks.filter((c) => !located.includes(c)).map((c) => c.target)
+  // Every located chunk's page headers are checked before either decoder trusts a size or count in them.
+  located.forEach((c, i) => {
+    const problem = chunkProblem(bytes[i] ?? new Uint8Array(0), rows)
+    if (problem !== undefined) throw new Error(`column ${c.target.name}: ${problem}`)
+  })
   const decoded = await Promise.all(
     located.map(async (c, i) => {
       const element = elements.get(c.target.name)?.element
       const data = bytes[i]
       if (c.meta === undefined || element === undefined || data === undefined) return false
-      if (!decodable(element, c.target.dest)) return false
+      let pages: Awaited<ReturnType<typeof pagesOf>>
       try {
-        return decodePages(await pagesOf(data, c.meta.codec), element, c.target.dest, at, rows)
+        pages = await pagesOf(data, c.meta.codec)
       } catch (e) {
         if (e instanceof Unsupported) return false
         throw e
       }
+      // Also when hyparquet decodes this chunk below: its RLE reader trusts run lengths.
+      const problem = runsProblem(pages, element, metadata.schema[0])
+      if (problem !== undefined) throw new Error(`column ${c.target.name}: ${problem}`)
+      if (!decodable(element, c.target.dest)) return false
+      return decodePages(pages, element, c.target.dest, at, rows)
     })
   )
   located.forEach((c, i) => {

@@ -7,7 +7,7 @@
  * reach outside their sandbox.
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { writeFileSync } from "node:fs"
+import { appendFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Arbitrary, Cause, Effect, Exit } from "effect"
 import { exitCodeOf, runCli } from "../../src/cli/main.ts"
@@ -138,6 +138,8 @@ async function quietly<A>(f: () => Promise<A>): Promise<A> {
   }
 }
 
+const trace = process.env.MARKETPIPE_FUZZ_TRACE
+
 const dirs: Array<string> = []
 afterAll(() => {
   for (const d of dirs) removeDir(d)
@@ -160,6 +162,8 @@ describe("fuzz: CLI arguments", () => {
             const before = listFiles(cwd)
             const flags = input.pieces.flat()
             const argv = input.flagsFirst ? [...flags, ...input.command] : [...input.command, ...flags]
+            // MARKETPIPE_FUZZ_TRACE=FILE keeps each command line before it runs: the last one is the one a watchdog stopped.
+            if (trace !== undefined) appendFileSync(trace, `${JSON.stringify(argv)}\n`)
             // The commands read the working directory from the process, as the CLI does.
             process.chdir(cwd)
             const ran = yield* Effect.promise(() =>
