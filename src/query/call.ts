@@ -14,14 +14,8 @@ export const duckCall = <A, E>(
   onError: (e: unknown) => E
 ): Effect.Effect<A, E> =>
   Effect.callback<A, E>((resume) => {
-    let running: Promise<A>
-    try {
-      running = f()
-    } catch (e) {
-      resume(Effect.fail(onError(e)))
-      return
-    }
-    const settled = running.then(
+    // A synchronous throw from `f` becomes a rejection, so both kinds of failure take one path.
+    const settled = new Promise<A>((ok) => ok(f())).then(
       (a) => resume(Effect.succeed(a)),
       (e) => resume(Effect.fail(onError(e)))
     )
