@@ -19,8 +19,10 @@ export const duckCall = <A, E>(
       (a) => resume(Effect.succeed(a)),
       (e) => resume(Effect.fail(onError(e)))
     )
+    // An interrupt that arrives before DuckDB has started the query is lost, so it is repeated until the call ends.
     return Effect.promise(() => {
       connection.interrupt()
-      return settled
+      const repeat = setInterval(() => connection.interrupt(), 25)
+      return settled.finally(() => clearInterval(repeat))
     })
   })

@@ -3,7 +3,9 @@ import { Effect, Fiber } from "effect"
 import { duckCall } from "../../../src/query/call.ts"
 import { loadDuckDB } from "../../../src/query/duckdb.ts"
 
-const withConnection = async <A>(f: (c: import("@duckdb/node-api").DuckDBConnection) => Promise<A>) => {
+type DuckDBConnection = import("@duckdb/node-api").DuckDBConnection
+
+const withConnection = async <A>(f: (c: DuckDBConnection) => Promise<A>) => {
   const duck = await Effect.runPromise(loadDuckDB())
   const instance = await duck.DuckDBInstance.create(":memory:", { threads: "1" })
   const connection = await instance.connect()
@@ -18,16 +20,28 @@ const withConnection = async <A>(f: (c: import("@duckdb/node-api").DuckDBConnect
 describe("duckCall", () => {
   test("interrupting a running query stops it, and the connection still answers the next one", async () => {
     await withConnection(async (connection) => {
-      // A cross join of 10^12 rows: it would run for hours unless the interrupt reaches DuckDB.
+      // A cross join of 10^12 rows: it would run for hours unless an interrupt reaches DuckDB. The query is only
+      // sent once the first interrupt has been issued, as when Ctrl-C lands before DuckDB has started the query.
+      let sent!: () => void
+      const firstInterrupt = new Promise<void>((resolve) => {
+        sent = resolve
+      })
+      const watched: DuckDBConnection = Object.create(connection)
+      watched.interrupt = () => {
+        connection.interrupt()
+        sent()
+      }
       const endless = duckCall(
-        connection,
-        () => connection.run("select count(*) from range(1000000) a, range(1000000) b where a.range + b.range < 0"),
+        watched,
+        async () => {
+          await firstInterrupt
+          return connection.run("select count(*) from range(1000000) a, range(1000000) b where a.range + b.range < 0")
+        },
         (e) => String(e)
       )
       const outcome = await Effect.runPromise(
         Effect.gen(function* () {
           const fiber = yield* Effect.forkChild(endless)
-          yield* Effect.yieldNow
           yield* Fiber.interrupt(fiber)
           return yield* Fiber.await(fiber)
         })
