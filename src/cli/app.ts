@@ -1,18 +1,15 @@
 /**
- * What every command needs before it touches disk: the loaded config, the calendar and, for commands that write,
- * the repository and sink layers. Building these never creates files, so a bad flag leaves the data dir untouched.
+ * What every command needs before it touches disk: the loaded config, the calendar and the plugins (the pipeline's
+ * `RunContext`). Building these never creates files, so a bad flag leaves the data dir untouched.
  */
-import { existsSync } from "node:fs"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Option } from "effect"
 import { type LoadedConfig, loadConfig } from "../config/load.ts"
-import { makeCalendar, type TradingCalendar } from "../domain/calendar.ts"
+import { makeCalendar } from "../domain/calendar.ts"
 import { UsageError } from "../domain/errors.ts"
+import type { RunContext } from "../pipeline/context.ts"
 import type { ProviderPlugin } from "../providers/contract.ts"
 import { type LoadedPlugin, loadPlugin } from "../providers/loader.ts"
 import { builtinPlugins, findPlugin } from "../providers/registry.ts"
-import type { JobRepository } from "../repository/job-repository.ts"
-import { repositoryLayer, sqlitePath } from "../repository/layer.ts"
-import { type ParquetSink, parquetSinkLayer } from "../storage/parquet-sink.ts"
 
 export interface CommonFlags {
   readonly config: Option.Option<string>
@@ -27,9 +24,7 @@ export interface Environment {
 
 export const currentEnvironment = (): Environment => ({ env: { ...process.env }, cwd: process.cwd() })
 
-export interface App {
-  readonly loaded: LoadedConfig
-  readonly calendar: TradingCalendar
+export interface App extends RunContext {
   /**
    * A provider's plugin by name. A built-in needs nothing loaded. A plugin named under `plugins:` is code that runs
    * with the user's credentials, so it is imported only here — when a command needs that provider — and only from
@@ -103,23 +98,6 @@ export const loadApp = (flags: CommonFlags, environment: Environment) =>
       })
     )
   )
-
-/** The layers that read and write the lake and the repository. */
-export const storageLayer = (
-  app: App
-): Layer.Layer<JobRepository | ParquetSink, import("../domain/errors.ts").RepositoryError> =>
-  Layer.mergeAll(repositoryLayer(app.loaded.databaseUrl), parquetSinkLayer(app.loaded.dataDir))
-
-/**
- * The same, for commands that only read: with no SQLite database yet there is nothing to read, and an empty
- * in-memory one answers instead, so `jobs list` or `ledger` in a fresh directory creates no file.
- */
-export const readStorageLayer = (app: App): ReturnType<typeof storageLayer> => {
-  const url = app.loaded.databaseUrl
-  return url.startsWith("sqlite:") && !existsSync(sqlitePath(url))
-    ? Layer.mergeAll(repositoryLayer("sqlite::memory:"), parquetSinkLayer(app.loaded.dataDir))
-    : storageLayer(app)
-}
 
 /** Runs a synchronous input check, turning its `UsageError` into a typed failure. */
 export const checkInput = <A>(f: () => A): Effect.Effect<A, UsageError> =>

@@ -99,7 +99,11 @@ export const runWorker = (options: WorkerOptions) =>
       number,
       (
         u: WorkUnit
-      ) => Effect.Effect<ReadonlyArray<unknown>, ProviderError | RepositoryError, JobRepository | ParquetSink>
+      ) => Effect.Effect<
+        ReadonlyArray<{ readonly failure?: { readonly error: string } | undefined }>,
+        ProviderError | RepositoryError,
+        JobRepository | ParquetSink
+      >
     >()
     let units = 0
     let failedUnits = 0
@@ -137,16 +141,22 @@ export const runWorker = (options: WorkerOptions) =>
           return yield* (runner as NonNullable<typeof runner>)(toWorkUnit(unit))
         })
       ).pipe(
-        Effect.as("done" as const),
+        // A unit whose partitions failed (recorded as failed, for the next backfill) is a failed unit.
+        Effect.map((outcomes) => {
+          const failed = outcomes.flatMap((o) => (o.failure === undefined ? [] : [o.failure.error]))
+          return failed.length === 0
+            ? { state: "done" as const, error: undefined }
+            : { state: "failed" as const, error: [...new Set(failed)].join("; ") }
+        }),
         Effect.catchTag("ProviderError", (e) =>
           // Fatal (rejected credentials): this worker cannot do any unit of the job; record it and stop.
           repo.finishUnit(unit.id, options.holder, "failed", e.message).pipe(Effect.andThen(Effect.fail(e)))
         )
       )
-      yield* repo.finishUnit(unit.id, options.holder, outcome)
+      yield* repo.finishUnit(unit.id, options.holder, outcome.state, outcome.error)
       units++
-      if (outcome !== "done") failedUnits++
-      yield* options.onUnit?.(unit, outcome) ?? Effect.void
+      if (outcome.state !== "done") failedUnits++
+      yield* options.onUnit?.(unit, outcome.state) ?? Effect.void
       yield* afterJobs(yield* closeDrainedJobs)
     }
   })

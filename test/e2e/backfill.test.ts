@@ -5,6 +5,8 @@ import { Exit, Option } from "effect"
 import { exitCodeOf } from "../../src/cli/main.ts"
 import { alpacaEnv, type Emulator, startEmulator } from "../emulators/server.ts"
 import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
+import { capture } from "../support/capture.ts"
+import { ingestFlags, ingestIn } from "../support/ingest.ts"
 import { lakeDigest } from "../support/lake.ts"
 import { listFiles, useTempDirs } from "../support/temp.ts"
 
@@ -221,18 +223,23 @@ describe("ohlcv backfill", () => {
   })
 
   test("the lake after a backfill equals an ingest of the same range", async () => {
-    const a = fresh()
-    await backfillIn(
-      a,
-      backfillFlags({
-        symbols: Option.some("AAPL,MSFT"),
-        from: Option.some("2024-02-20"),
-        to: Option.some("2024-03-05")
-      })
+    const range = { symbols: Option.some("AAPL,MSFT"), from: Option.some("2024-02-20"), to: Option.some("2024-03-05") }
+    const backfilled = fresh()
+    await backfillIn(backfilled, backfillFlags(range))
+    expect((await ledgerJson(backfilled)).totals.counts.complete).toBe(2 * 11)
+    const ingested = fresh()
+    const ingest = await capture(() =>
+      ingestIn(ingested, ingestFlags({ symbols: "AAPL,MSFT", start: "2024-02-20", end: "2024-03-05" }))
     )
-    const report = await ledgerJson(a)
-    expect(report.totals.counts.complete).toBe(2 * 11)
-    const digest = await lakeDigest(join(a, "data"))
-    expect(digest.n).toBe(String(2 * 11 * 390))
+    expect(Exit.isSuccess(ingest.value)).toBe(true)
+    // A backfill that finds part of the range in the ledger fetches the rest, and ends with the same lake.
+    const topped = fresh()
+    await capture(() => ingestIn(topped, ingestFlags({ symbols: "AAPL", start: "2024-02-26", end: "2024-02-29" })))
+    const topUp = await backfillIn(topped, backfillFlags(range))
+    expect(summaryOf(topUp).plan).toMatchObject({ covered: 4, partitions: 2 * 11 - 4 })
+    const expected = await lakeDigest(join(ingested, "data"))
+    expect(expected.n).toBe(String(2 * 11 * 390))
+    expect(await lakeDigest(join(backfilled, "data"))).toEqual(expected)
+    expect(await lakeDigest(join(topped, "data"))).toEqual(expected)
   })
 })

@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { Effect, Exit, Option } from "effect"
 import { workerMain } from "../../src/cli/commands/worker.ts"
 import { exitCodeOf } from "../../src/cli/main.ts"
@@ -53,6 +55,37 @@ describe("the work queue on SQLite", () => {
       })
     )
     expect(JSON.parse(none.stdout)).toMatchObject({ units: 0, plan: { partitions: 0, covered: 82 } })
+  })
+
+  test("a unit whose partitions failed counts as a failed unit, and its partitions stay failed for the next backfill", async () => {
+    const cwd = fresh()
+    writeFileSync(join(cwd, "marketpipe.yaml"), "config_version: 1\nproviders:\n  fake:\n    fail_symbols: [MSFT]\n")
+    await backfillIn(
+      cwd,
+      backfillFlags({
+        symbols: Option.some("AAPL,MSFT"),
+        from: Option.some("2024-01-02"),
+        to: Option.some("2024-01-05"),
+        enqueue: true
+      })
+    )
+    const run = await capture(() => Effect.runPromise(workerMain(workerFlags, { env: {}, cwd })))
+    // The fake provider takes both symbols in one request: MSFT's failure fails the unit, AAPL's days are kept.
+    expect(JSON.parse(run.stdout)).toEqual({ units: 1, failedUnits: 1 })
+    expect(run.stderr).toMatch(/unit 1 \(job 1, AAPL,MSFT 2024-01-02\.\.2024-01-05\): failed/)
+    const ledger = await ledgerJson(cwd)
+    expect(ledger.totals.counts.complete).toBe(4)
+    // The failed days are not in the ledger, so a backfill of the range plans exactly them again.
+    const again = await backfillIn(
+      cwd,
+      backfillFlags({
+        symbols: Option.some("AAPL,MSFT"),
+        from: Option.some("2024-01-02"),
+        to: Option.some("2024-01-05"),
+        dryRun: true
+      })
+    )
+    expect(JSON.parse(again.stdout)).toMatchObject({ partitions: 4, covered: 4 })
   })
 
   test("a nonsensical lease is a usage error", async () => {

@@ -1,14 +1,13 @@
 /** `marketpipe ohlcv aggregate`: build 5m … 1d from the 1m lake, only where the 1m data changed (or `--force`). */
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { runAggregation } from "../../aggregation/run.ts"
 import { aggregatedFrames } from "../../config/schema.ts"
 import { UsageError } from "../../domain/errors.ts"
-import { processOwner, recover } from "../../pipeline/recovery.ts"
-import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp, storageLayer } from "../app.ts"
+import { runAggregateJob } from "../../pipeline/aggregate-job.ts"
+import { aggregationFrames } from "../../pipeline/job.ts"
+import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { parseScope } from "../inputs.ts"
 import { makeOutput } from "../output.ts"
-import { aggregationFrames } from "../run-setup.ts"
 import { commonFlags } from "./common.ts"
 
 export interface AggregateFlags extends CommonFlags {
@@ -47,25 +46,16 @@ export const aggregateMain = (flags: AggregateFlags, environment: Environment = 
     const out = makeOutput({ json: flags.json, tty: false })
     const { symbols, from, to } = yield* checkInput(() => parseScope(flags))
     const frames = yield* checkInput(() =>
-      Option.match(flags.frames, { onNone: () => aggregationFrames(app), onSome: parseFrames })
+      Option.match(flags.frames, { onNone: () => aggregationFrames(app.loaded.config), onSome: parseFrames })
     )
-    const summary = yield* Effect.gen(function* () {
-      yield* recover(app.loaded.dataDir)
-      return yield* runAggregation({
-        calendar: app.calendar,
-        frames,
-        session:
-          Option.getOrUndefined(flags.session) ??
-          app.loaded.config.aggregation?.session ??
-          app.loaded.config.ingest?.session ??
-          "regular",
-        symbols,
-        from,
-        to,
-        force: flags.force,
-        owner: processOwner()
-      })
-    }).pipe(Effect.provide(storageLayer(app)))
+    const summary = yield* runAggregateJob(app, {
+      symbols,
+      from,
+      to,
+      frames,
+      session: Option.getOrUndefined(flags.session),
+      force: flags.force
+    })
     if (flags.json) {
       out.result(JSON.stringify(summary))
       return summary

@@ -12,34 +12,22 @@ import type { TradingDay } from "../../domain/calendar.ts"
 import { UsageError } from "../../domain/errors.ts"
 import { tradingDayOf } from "../../domain/partition.ts"
 import type { Symbol } from "../../domain/symbol.ts"
+import { enqueueJob, ledgerCovers, quotaSeconds, sizedPlan } from "../../pipeline/backfill-plan.ts"
 import type { Plan } from "../../pipeline/plan.ts"
-import { enqueueIngest } from "../../pipeline/queue.ts"
-import { JobRepository } from "../../repository/job-repository.ts"
-import { sqlitePath } from "../../repository/layer.ts"
-import type { CoverageStatus } from "../../repository/model.ts"
-import { parseUniverse, UNIVERSE_MAX_BYTES } from "../../universe/file.ts"
 import {
-  type App,
-  type CommonFlags,
-  checkInput,
-  currentEnvironment,
-  type Environment,
-  loadApp,
-  storageLayer
-} from "../app.ts"
-import { lookbackStart, parseDay, parseSymbols } from "../inputs.ts"
-import { makeOutput, type Output } from "../output.ts"
-import {
-  confirmFlag,
-  confirmPlan,
   connectProvider,
   type ProviderChoice,
-  providerChoiceFlags,
   type ResolvedProvider,
   requestFor,
-  resolveProvider,
-  runJob
-} from "../run-setup.ts"
+  resolveProvider
+} from "../../pipeline/provider-choice.ts"
+import type { CoverageStatus } from "../../repository/model.ts"
+import { parseUniverse, UNIVERSE_MAX_BYTES } from "../../universe/file.ts"
+import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
+import { lookbackStart, parseDay, parseSymbols } from "../inputs.ts"
+import { confirmFlag, providerChoiceFlags } from "../job-flags.ts"
+import { finishRun } from "../job-summary.ts"
+import { makeOutput, type Output } from "../output.ts"
 import { commonFlags } from "./common.ts"
 import { metricsPortFlag, withMetricsPort } from "./metrics.ts"
 
@@ -106,31 +94,6 @@ export function parseRefetch(raw: string | undefined): ReadonlySet<CoverageStatu
   return out
 }
 
-/** Reads which (symbol, day) the ledger covers for this frame and session, except the statuses being refetched. */
-const ledgerCovers = (
-  resolved: ResolvedProvider,
-  symbols: ReadonlyArray<Symbol>,
-  from: string,
-  to: string,
-  refetch: ReadonlySet<CoverageStatus>
-) =>
-  Effect.gen(function* () {
-    const records = yield* JobRepository.use((r) => r.coverage({ frame: resolved.frame, symbols, from, to }))
-    const have = new Set(
-      records
-        .filter((r) => r.session === resolved.session && r.status !== "missing" && !refetch.has(r.status))
-        .map((r) => `${r.symbol}|${r.day}`)
-    )
-    return (symbol: string, day: string) => have.has(`${symbol}|${day}`)
-  })
-
-/** Seconds the plan's requests need at least under a rate limit: a burst, then even spacing. */
-export const quotaSeconds = (
-  requests: number,
-  limit: { requests: number; perSeconds: number } | null
-): number | undefined =>
-  limit === null ? undefined : Math.max(0, requests - limit.requests) * (limit.perSeconds / limit.requests)
-
 function printPlan(
   out: Output,
   plan: Plan,
@@ -167,22 +130,6 @@ function printPlan(
   out.result(lines.join("\n"))
 }
 
-/** The ledger's coverage for the plan; with no database yet it is empty, and none is created to say so. */
-const coveredFor = (
-  app: App,
-  resolved: ResolvedProvider,
-  symbols: ReadonlyArray<Symbol>,
-  range: Range,
-  refetch: ReadonlySet<CoverageStatus>
-) => {
-  const url = app.loaded.databaseUrl
-  return url.startsWith("sqlite:") && !existsSync(sqlitePath(url))
-    ? Effect.succeed(() => false)
-    : ledgerCovers(resolved, symbols, range.from, range.to, refetch).pipe(Effect.provide(storageLayer(app)))
-}
-
-type Range = { readonly from: TradingDay; readonly to: TradingDay }
-
 export const backfillMain = (flags: BackfillFlags, environment: Environment = currentEnvironment()) =>
   Effect.gen(function* () {
     const app = yield* loadApp(flags, environment)
@@ -193,17 +140,24 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
     const range = yield* checkInput(() => resolveRange(flags, tradingDayOf(now)))
     const refetch = yield* checkInput(() => parseRefetch(Option.getOrUndefined(flags.refetch)))
     const resolved = yield* resolveProvider(flags, app)
-    const covered = yield* coveredFor(app, resolved, symbols, range, refetch)
+    const covered = yield* ledgerCovers(app, {
+      frame: resolved.frame,
+      session: resolved.session,
+      symbols,
+      from: range.from,
+      to: range.to,
+      refetch
+    })
     const request = { ...requestFor(resolved, app), symbols, from: range.from, to: range.to, covered, now }
     // A dry run shows any plan; a real one of years needs --yes, refused before anything is written.
-    const plan = yield* confirmPlan(request, flags.yes || flags.dryRun)
+    const plan = yield* sizedPlan(request, flags.yes || flags.dryRun)
     if (flags.dryRun) {
       printPlan(out, plan, resolved, symbols.length, range, flags.json)
       return undefined
     }
     if (flags.enqueue) {
       // Plan into the shared queue; `marketpipe worker` processes fetch. Nothing is fetched here.
-      const queued = yield* enqueueIngest({ ...request, kind: "backfill" }).pipe(Effect.provide(storageLayer(app)))
+      const queued = yield* enqueueJob(app, { ...request, kind: "backfill" })
       out.result(
         flags.json
           ? JSON.stringify({ queued: true, job: queued.job, units: queued.units, plan: queued.plan })
@@ -212,7 +166,7 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       return undefined
     }
     const client = yield* connectProvider(resolved, app)
-    return yield* runJob({ ...request, kind: "backfill", client }, app, out, flags.json).pipe(
+    return yield* finishRun({ ...request, kind: "backfill", client }, app, out, flags.json).pipe(
       withMetricsPort(flags.metricsPort, app, out)
     )
   })

@@ -1,19 +1,13 @@
 /** `marketpipe ohlcv ingest`: fetch a range of trading days for some symbols into the lake, whatever the ledger says. */
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
+import { sizedPlan } from "../../pipeline/backfill-plan.ts"
+import { connectProvider, type ProviderChoice, requestFor, resolveProvider } from "../../pipeline/provider-choice.ts"
 import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { parseRange, parseSymbols } from "../inputs.ts"
+import { confirmFlag, providerChoiceFlags } from "../job-flags.ts"
+import { finishRun } from "../job-summary.ts"
 import { makeOutput } from "../output.ts"
-import {
-  confirmFlag,
-  confirmPlan,
-  connectProvider,
-  type ProviderChoice,
-  providerChoiceFlags,
-  requestFor,
-  resolveProvider,
-  runJob
-} from "../run-setup.ts"
 import { commonFlags } from "./common.ts"
 
 export interface IngestFlags extends CommonFlags, ProviderChoice {
@@ -31,9 +25,9 @@ export const ingestMain = (flags: IngestFlags, environment: Environment = curren
     const symbols = yield* checkInput(() => parseSymbols("--symbols", flags.symbols))
     const { from, to } = yield* checkInput(() => parseRange(flags.start, flags.end))
     const resolved = yield* resolveProvider(flags, app)
-    yield* confirmPlan({ ...requestFor(resolved, app), symbols, from, to }, flags.yes)
+    yield* sizedPlan({ ...requestFor(resolved, app), symbols, from, to }, flags.yes)
     const client = yield* connectProvider(resolved, app)
-    return yield* runJob(
+    return yield* finishRun(
       { ...requestFor(resolved, app), kind: "ingest", client, symbols, from, to },
       app,
       out,

@@ -2,8 +2,9 @@
 import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { UsageError } from "../../domain/errors.ts"
+import { readStorageLayer } from "../../pipeline/context.ts"
 import { JobRepository } from "../../repository/job-repository.ts"
-import { type CommonFlags, currentEnvironment, type Environment, loadApp, readStorageLayer } from "../app.ts"
+import { type CommonFlags, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { makeOutput, table } from "../output.ts"
 import { commonFlags } from "./common.ts"
 

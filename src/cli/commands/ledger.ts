@@ -4,17 +4,11 @@ import { Command, Flag } from "effect/cli"
 import { tradingDayOf } from "../../domain/partition.ts"
 import type { Timeframe } from "../../domain/timeframe.ts"
 import { timeframeMinutes, timeframes } from "../../domain/timeframe.ts"
+import { readStorageLayer } from "../../pipeline/context.ts"
 import { verifyLedger } from "../../pipeline/verify-ledger.ts"
 import { coverageReport } from "../../repository/coverage-report.ts"
 import { JobRepository } from "../../repository/job-repository.ts"
-import {
-  type CommonFlags,
-  checkInput,
-  currentEnvironment,
-  type Environment,
-  loadApp,
-  readStorageLayer
-} from "../app.ts"
+import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { UnbackedClaims } from "../exit-codes.ts"
 import { parseDay, parseScope, parseSymbols } from "../inputs.ts"
 import { makeOutput, table } from "../output.ts"

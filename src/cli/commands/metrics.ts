@@ -18,16 +18,9 @@ import {
   type MetricsServerInfo,
   serveMetrics
 } from "../../observability/server.ts"
+import { readStorageLayer, storageLayer } from "../../pipeline/context.ts"
 import { JobRepository } from "../../repository/job-repository.ts"
-import {
-  type App,
-  type CommonFlags,
-  currentEnvironment,
-  type Environment,
-  loadApp,
-  readStorageLayer,
-  storageLayer
-} from "../app.ts"
+import { type App, type CommonFlags, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { makeOutput, type Output, table } from "../output.ts"
 import { commonFlags } from "./common.ts"
 

@@ -3,29 +3,17 @@
  * `--symbols --from --to`) and write a report; `--list` and `--show ID` read reports back; `--html FILE` writes a
  * page with the coverage heatmap and the counts per rule.
  */
-import { readFileSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { UsageError } from "../../domain/errors.ts"
 import type { Symbol } from "../../domain/symbol.ts"
-import { processOwner } from "../../pipeline/recovery.ts"
+import { readStorageLayer, storageLayer } from "../../pipeline/context.ts"
+import { reportSample, revalidateRange } from "../../pipeline/revalidate-job.ts"
 import { JobRepository } from "../../repository/job-repository.ts"
 import type { ValidationRun } from "../../repository/model.ts"
-import { htmlReport } from "../../validation/html.ts"
-import { writeValidationReport } from "../../validation/report.ts"
-import { revalidateLake } from "../../validation/revalidate.ts"
-import { ruleSettings } from "../../validation/settings.ts"
-import {
-  type App,
-  type CommonFlags,
-  checkInput,
-  currentEnvironment,
-  type Environment,
-  loadApp,
-  readStorageLayer,
-  storageLayer
-} from "../app.ts"
+import { type App, type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { parseDay, parseSymbols } from "../inputs.ts"
 import { makeOutput, type Output, table } from "../output.ts"
 import { commonFlags } from "./common.ts"
@@ -120,11 +108,7 @@ const validateWith = (app: App, flags: ValidateFlags, environment: Environment) 
           field: "--show",
           reason: `no report for job ${flags.show.value}; see ohlcv validate --list`
         })
-      const text = yield* Effect.try({ try: () => readFileSync(run.reportJson, "utf8"), catch: () => "{}" }).pipe(
-        Effect.orElseSucceed(() => "{}")
-      )
-      const sample = ((JSON.parse(text) as { findings?: Array<Record<string, unknown>> }).findings ?? []).slice(0, 20)
-      return showRun(out, run, flags.json, sample)
+      return showRun(out, run, flags.json, reportSample(run))
     }
     // What to validate: a job's symbols and range, or --symbols/--from/--to.
     const job = Option.isSome(flags.jobId) ? yield* repo.getJob(flags.jobId.value) : undefined
@@ -145,71 +129,24 @@ const validateWith = (app: App, flags: ValidateFlags, environment: Environment) 
     const listed = yield* checkInput(() =>
       Option.match(flags.symbols, { onNone: () => job?.symbols ?? [], onSome: (s) => parseSymbols("--symbols", s) })
     )
-    const symbols = (
-      listed.length > 0
-        ? listed
-        : [...new Set((yield* repo.coverage({ frame: "1m", symbols: [], from, to })).map((r) => r.symbol))].sort()
-    ) as ReadonlyArray<Symbol>
-    const session = Option.getOrUndefined(flags.session) ?? app.loaded.config.ingest?.session ?? "regular"
-    const { bars, findings } = yield* revalidateLake({
-      calendar: app.calendar,
-      symbols,
+    const outcome = yield* revalidateRange(app, {
+      symbols: listed as ReadonlyArray<Symbol>,
       from,
       to,
-      session,
-      rules: ruleSettings(app.loaded.config)
+      session: Option.getOrUndefined(flags.session),
+      html: Option.isSome(flags.html)
     })
-    const countBy = (severity: string) => {
-      const counts: Record<string, number> = {}
-      for (const f of findings) if (f.severity === severity) counts[f.rule] = (counts[f.rule] ?? 0) + 1
-      return counts
-    }
-    const record = yield* repo.createJob(
-      {
-        kind: "validate",
-        provider: "marketpipe",
-        feed: "lake",
-        frame: "1m",
-        session,
-        symbols,
-        startDay: from,
-        endDay: to,
-        owner: processOwner()
-      },
-      []
-    )
-    yield* writeValidationReport(app.loaded.dataDir, {
-      jobId: record.id,
-      kind: "validate",
-      findings,
-      errorsByRule: countBy("error"),
-      warningsByRule: countBy("warning")
-    })
-    yield* repo.finishJob(record.id, { partitionsDone: 0, partitionsFailed: 0, barsWritten: 0, barsRejected: 0 })
-    const run = (yield* repo.getValidation(record.id)) as ValidationRun
-    if (Option.isSome(flags.html)) {
+    if (Option.isSome(flags.html) && outcome.page !== undefined) {
       const path = resolve(environment.cwd, flags.html.value)
-      const coverage = yield* repo.coverage({ frame: "1m", symbols, from, to })
-      const page = htmlReport({
-        title: `MarketPipe validation — ${from}..${to}`,
-        days: app.calendar.tradingDays(from, to),
-        symbols,
-        coverage,
-        run
-      })
+      const page = outcome.page
       yield* Effect.try({
         try: () => writeFileSync(path, page),
         catch: (e) => new UsageError({ field: "--html", reason: `cannot write ${path}: ${String(e)}` })
       })
       out.notice(`wrote ${path}`)
     }
-    out.notice(`validated ${bars} bar(s) of ${symbols.length} symbol(s), ${from}..${to}`)
-    showRun(
-      out,
-      run,
-      flags.json,
-      findings.slice(0, 20).map((f) => ({ ...f, ts: new Date(f.ts).toISOString() }))
-    )
+    out.notice(`validated ${outcome.bars} bar(s) of ${outcome.symbols.length} symbol(s), ${from}..${to}`)
+    showRun(out, outcome.run, flags.json, outcome.sample)
   })
 
 export const validateCommand = Command.make(

@@ -1,0 +1,107 @@
+/**
+ * A run end to end, the one path for `ohlcv ingest`, `ohlcv backfill` and queued work: recover from a crashed run,
+ * plan and ingest, write the validation report, build the higher frames, and leave the run's metrics in the
+ * repository. Callers parse their input, call in here, and print what comes back.
+ */
+import { Effect } from "effect"
+import { type AggregateSummary, runAggregation } from "../aggregation/run.ts"
+import { aggregatedFrames, type ConfigV1 } from "../config/schema.ts"
+import type { SessionKind } from "../domain/calendar.ts"
+import { persistRun } from "../observability/history.ts"
+import { currentMetrics } from "../observability/metrics.ts"
+import type { JobRecord } from "../repository/model.ts"
+import { writeValidationReport } from "../validation/report.ts"
+import { ruleSettings } from "../validation/settings.ts"
+import { type RunContext, storageLayer } from "./context.ts"
+import { type IngestProgress, type IngestRequest, type IngestSummary, runIngest } from "./ingest.ts"
+import { processOwner, recover } from "./recovery.ts"
+
+type AggregatedFrame = (typeof aggregatedFrames)[number]
+
+/** Frames built from 1m after an ingest or backfill (config `aggregation`); none for other frames or when off. */
+export const aggregationFrames = (config: ConfigV1): ReadonlyArray<AggregatedFrame> =>
+  config.aggregation?.frames ?? aggregatedFrames
+
+/**
+ * The session aggregation buckets are anchored to: the one asked for, else config `aggregation.session`, else the
+ * session of the bars being aggregated, else config `ingest.session`.
+ */
+export const aggregationSession = (
+  config: ConfigV1,
+  asked: SessionKind | undefined,
+  ofRun: SessionKind | undefined
+): SessionKind => asked ?? config.aggregation?.session ?? ofRun ?? config.ingest?.session ?? "regular"
+
+/** Builds the higher frames for the days a 1m run touched (skipping days whose 1m data did not change). */
+export const aggregateAfterRun = (
+  ctx: RunContext,
+  run: Pick<JobRecord, "frame" | "session" | "symbols" | "startDay" | "endDay">,
+  owner: string
+) =>
+  run.frame !== "1m" || ctx.loaded.config.aggregation?.after_ingest === false
+    ? Effect.succeed(undefined)
+    : runAggregation({
+        calendar: ctx.calendar,
+        frames: aggregationFrames(ctx.loaded.config),
+        session: aggregationSession(ctx.loaded.config, undefined, run.session),
+        symbols: run.symbols,
+        from: run.startDay,
+        to: run.endDay,
+        owner
+      })
+
+export interface RunHooks {
+  /** A line worth telling the user about before the run (a crashed run recovered). */
+  readonly notice: (line: string) => void
+  /** After every finished unit, with the milliseconds since fetching began. */
+  readonly progress: (p: IngestProgress, elapsedMs: number) => void
+  /** Fetching is over (the report and the higher frames follow). */
+  readonly fetched: () => void
+}
+
+export interface RunOutcome {
+  readonly summary: IngestSummary
+  /** The higher frames built after a 1m run (absent for other frames, or with aggregation off). */
+  readonly aggregation: AggregateSummary | undefined
+}
+
+/** Tells the user what recovery found and cleaned up. */
+export const recoverAndTell = (dataDir: string, notice: (line: string) => void) =>
+  recover(dataDir).pipe(
+    Effect.tap((recovered) =>
+      Effect.sync(() => {
+        if (recovered.abandonedJobs.length > 0)
+          notice(
+            `notice: job(s) ${recovered.abandonedJobs.join(", ")} were left running by a stopped process; their partitions will be redone`
+          )
+        if (recovered.removedTemps.length > 0)
+          notice(`notice: removed ${recovered.removedTemps.length} temp file(s) a stopped writer left`)
+      })
+    )
+  )
+
+/**
+ * Runs an ingest or backfill job in this process. Failed partitions do not fail the run: they are recorded (the
+ * next backfill retries them) and listed in the summary.
+ */
+export const runJob = (request: Omit<IngestRequest, "owner" | "rules">, ctx: RunContext, hooks: RunHooks) =>
+  Effect.gen(function* () {
+    yield* recoverAndTell(ctx.loaded.dataDir, hooks.notice)
+    const started = Date.now()
+    const owner = processOwner()
+    const summary = yield* runIngest({ ...request, owner, rules: ruleSettings(ctx.loaded.config) }, (p) =>
+      Effect.sync(() => hooks.progress(p, Date.now() - started))
+    )
+    hooks.fetched()
+    yield* writeValidationReport(ctx.loaded.dataDir, {
+      jobId: summary.job.id,
+      kind: summary.job.kind,
+      findings: summary.findings,
+      errorsByRule: summary.rejectedByRule,
+      warningsByRule: summary.warningsByRule
+    })
+    const aggregation = yield* aggregateAfterRun(ctx, summary.job, owner)
+    // Short runs leave their counters in the repository, so `metrics serve` shows totals, not per-process zeros.
+    yield* persistRun(currentMetrics(), `${summary.job.kind}-${summary.job.id}-${owner}`)
+    return { summary, aggregation } satisfies RunOutcome
+  }).pipe(Effect.provide(storageLayer(ctx)))

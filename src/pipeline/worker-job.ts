@@ -1,0 +1,73 @@
+/**
+ * Queued work run by `marketpipe worker`: recover, then claim and process units of the shared queue with the same
+ * unit runner as a local run, each job's higher frames built once its last unit is done, and the worker's metrics
+ * left in the repository at the end.
+ */
+import { Effect, Option } from "effect"
+import type { Symbol } from "../domain/symbol.ts"
+import type { Timeframe } from "../domain/timeframe.ts"
+import { persistRun } from "../observability/history.ts"
+import { currentMetrics } from "../observability/metrics.ts"
+import type { JobRecord, QueuedUnit } from "../repository/model.ts"
+import { ruleSettings } from "../validation/settings.ts"
+import { type RunContext, storageLayer } from "./context.ts"
+import { aggregateAfterRun } from "./job.ts"
+import { connectProvider, requestFor, resolveProvider } from "./provider-choice.ts"
+import { runWorker } from "./queue.ts"
+import { recover } from "./recovery.ts"
+
+export { workerHolder } from "./queue.ts"
+
+/** What a queued job's units need, from the job record and this worker's config (keys, base URLs). */
+const requestForJob = (ctx: RunContext) => (job: JobRecord) =>
+  Effect.gen(function* () {
+    const resolved = yield* resolveProvider(
+      {
+        provider: Option.some(job.provider),
+        frame: Option.some(job.frame as Timeframe),
+        feed: Option.some(job.feed),
+        session: Option.some(job.session),
+        concurrency: Option.none()
+      },
+      ctx
+    )
+    const client = yield* connectProvider(resolved, ctx)
+    return {
+      ...requestFor(resolved, ctx),
+      kind: job.kind,
+      client,
+      symbols: job.symbols as ReadonlyArray<Symbol>,
+      from: job.startDay as never,
+      to: job.endDay as never,
+      rules: ruleSettings(ctx.loaded.config)
+    }
+  })
+
+export interface QueuedWorkOptions {
+  /** Unique per worker process (`workerHolder()`). */
+  readonly holder: string
+  readonly leaseMs: number
+  readonly pollMs: number
+  /** Keep waiting for new work when the queue is empty. */
+  readonly follow: boolean
+  readonly onClaim: (unit: QueuedUnit) => void
+  readonly onUnit: (unit: QueuedUnit, outcome: "done" | "failed") => void
+}
+
+export const runQueuedWork = (ctx: RunContext, options: QueuedWorkOptions) =>
+  Effect.gen(function* () {
+    yield* recover(ctx.loaded.dataDir)
+    const summary = yield* runWorker({
+      holder: options.holder,
+      leaseMs: options.leaseMs,
+      pollMs: options.pollMs,
+      follow: options.follow,
+      requestFor: requestForJob(ctx),
+      // Like a local run, a queued 1m job gets its higher frames once its last unit is done.
+      afterJob: (job) => Effect.asVoid(aggregateAfterRun(ctx, job, options.holder)),
+      onClaim: (unit) => Effect.sync(() => options.onClaim(unit)),
+      onUnit: (unit, outcome) => Effect.sync(() => options.onUnit(unit, outcome))
+    })
+    yield* persistRun(currentMetrics(), `worker-${options.holder}`)
+    return summary
+  }).pipe(Effect.provide(storageLayer(ctx)))
