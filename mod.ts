@@ -28,7 +28,7 @@ export {
   ohlcvColumns,
   type SessionFilter,
   type TimeInput
-} from "./src/library/load-ohlcv.ts"
+} from "./src/lake/load/load-ohlcv.ts"
 export {
   type BarsRequest,
   type HttpJsonResponse,

@@ -15,7 +15,7 @@ import { join } from "node:path"
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { Effect, Option } from "effect"
 import { ingestMain } from "../../src/cli/commands/ingest.ts"
-import { loadOhlcv, resolveTime } from "../../src/library/load-ohlcv.ts"
+import { loadOhlcv, resolveTime } from "../../src/lake/load/load-ohlcv.ts"
 import { ingestFlags } from "../../test/support/ingest.ts"
 import { recordRow } from "./record.ts"
 

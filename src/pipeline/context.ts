@@ -7,10 +7,10 @@ import { type Effect, Layer } from "effect"
 import type { LoadedConfig } from "../config/load.ts"
 import type { TradingCalendar } from "../domain/calendar.ts"
 import type { RepositoryError, UsageError } from "../domain/errors.ts"
+import { type ParquetSink, parquetSinkLayer } from "../lake/parquet-sink.ts"
 import type { ProviderPlugin } from "../providers/contract.ts"
 import type { JobRepository } from "../repository/job-repository.ts"
 import { repositoryLayer, sqlitePath } from "../repository/layer.ts"
-import { type ParquetSink, parquetSinkLayer } from "../storage/parquet-sink.ts"
 
 export interface RunContext {
   readonly loaded: LoadedConfig

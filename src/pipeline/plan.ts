@@ -6,9 +6,9 @@
  */
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
 import { UsageError } from "../domain/errors.ts"
-import { filePeriod } from "../domain/partition.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
+import { filePeriod } from "../lake/layout.ts"
 
 export interface WorkUnit {
   readonly symbols: ReadonlyArray<Symbol>

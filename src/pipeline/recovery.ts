@@ -6,8 +6,8 @@
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
+import { removeOrphanTemps } from "../lake/atomic-file.ts"
 import { JobRepository } from "../repository/job-repository.ts"
-import { removeOrphanTemps } from "../storage/atomic-file.ts"
 
 export const processOwner = (): string => `${hostname()}:${process.pid}`
 

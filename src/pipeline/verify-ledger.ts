@@ -7,13 +7,14 @@
  */
 import { Clock, Effect } from "effect"
 import { rowsView } from "../domain/bar.ts"
-import { type FileKey, fileKeyId, filePeriod, splitByDay } from "../domain/partition.ts"
+import { splitByDay } from "../domain/partition.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import { type Timeframe, timeframes } from "../domain/timeframe.ts"
+import { batchHash } from "../lake/content-hash.ts"
+import { type FileKey, fileKeyId, filePeriod } from "../lake/layout.ts"
+import { ParquetSink } from "../lake/parquet-sink.ts"
 import { JobRepository } from "../repository/job-repository.ts"
 import type { CoverageRecord } from "../repository/model.ts"
-import { batchHash } from "../storage/content-hash.ts"
-import { ParquetSink } from "../storage/parquet-sink.ts"
 import { letSignalsIn } from "./responsive.ts"
 
 export interface VerifyRequest {

@@ -15,11 +15,12 @@ import type {
 } from "@duckdb/node-api"
 import { Data, Effect } from "effect"
 import { type StorageError, UsageError } from "../domain/errors.ts"
+import { lakeRoots } from "../lake/layout.ts"
 import { badFilesError, createView, mayBeAboutAFile, skippedWarning, unreadableFiles } from "./bad-files.ts"
 import { duckCall } from "./call.ts"
 import type { QueryLimits } from "./limits.ts"
 import { instanceOptions, lockConfiguration, prepareReadOnly, restrictAccess } from "./read-only.ts"
-import { lakeRoots, lakeViews } from "./views.ts"
+import { lakeViews } from "./views.ts"
 
 export type DuckDBModule = typeof import("@duckdb/node-api")
 

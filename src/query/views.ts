@@ -4,13 +4,13 @@
  * files yet still gets a view, a typed empty SELECT with the same columns, so queries over it count zero rows
  * instead of failing.
  *
- * No `union_by_name`: within a tree every file has the same columns (`bar-parquet.ts`), and with it DuckDB would
+ * No `union_by_name`: within a tree every file has the same columns (`lake/file-format.ts`), and with it DuckDB would
  * open every file's footer whenever a view is bound, so one unreadable file would fail every query. Without it,
  * binding reads the first file only, and a scan skips the files its `symbol`/`frame` filter rules out.
  */
-import { existsSync, readdirSync } from "node:fs"
-import { dirname, join, resolve } from "node:path"
+import { dirname } from "node:path"
 import { type Timeframe, timeframes } from "../domain/timeframe.ts"
+import { filesIn, frameFiles, quarantineFiles, type TreeFiles } from "../lake/layout.ts"
 
 export interface ViewDefinition {
   readonly name: string
@@ -26,12 +26,6 @@ export interface FileChoice {
   readonly skip: ReadonlySet<string>
   readonly last: ReadonlySet<string>
 }
-
-/** The directories a query may read: the bars and the quarantine trees, nothing else. */
-export const lakeRoots = (dataDir: string) => ({
-  ohlcv: resolve(dataDir, "ohlcv"),
-  quarantine: resolve(dataDir, "quarantine")
-})
 
 export const barsView = (frame: Timeframe): string => `bars_${frame}`
 
@@ -77,18 +71,7 @@ const readParquet = (sources: ReadonlyArray<string>) =>
 const emptySelect = (columns: ReadonlyArray<Column>, where = "false") =>
   `SELECT ${columns.map(([name, type]) => `NULL::${type} AS ${name}`).join(", ")} WHERE ${where}`
 
-/** The `*.parquet` files exactly `depth` directory levels below `dir` (the depth the glob reads), sorted. */
-export function parquetFiles(dir: string, depth: number): Array<string> {
-  if (!existsSync(dir)) return []
-  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))
-  if (depth === 0)
-    return entries
-      .filter((e) => e.isFile() && e.name.endsWith(".parquet") && !e.name.startsWith("."))
-      .map((e) => join(dir, e.name))
-  return entries.filter((e) => e.isDirectory()).flatMap((e) => parquetFiles(join(dir, e.name), depth - 1))
-}
-
-const view = (name: string, glob: string, files: ReadonlyArray<string>, columns: ReadonlyArray<Column>) =>
+const view = (name: string, { glob, files }: TreeFiles, columns: ReadonlyArray<Column>) =>
   ({ name, glob: files.length > 0 ? glob : undefined, files, columns }) satisfies ViewDefinition
 
 /** One glob per directory untouched by `choice`, the files one by one elsewhere, then the files put last. */
@@ -98,7 +81,7 @@ function sources(view: ViewDefinition, choice: FileChoice): Array<string> {
   for (const f of view.files) {
     const dir = dirname(f)
     if (!touched.has(dir)) {
-      if (out.at(-1) !== `${dir}/*.parquet`) out.push(`${dir}/*.parquet`)
+      if (out.at(-1) !== filesIn(dir)) out.push(filesIn(dir))
     } else if (!choice.skip.has(f) && !choice.last.has(f)) out.push(f)
   }
   return [...out, ...view.files.filter((f) => choice.last.has(f) && !choice.skip.has(f))]
@@ -119,12 +102,8 @@ export function viewSql(view: ViewDefinition, choice: FileChoice): string {
 
 /** Every view over the lake under `dataDir`, looking at which trees hold files now. */
 export function lakeViews(dataDir: string): ReadonlyArray<ViewDefinition> {
-  const roots = lakeRoots(dataDir)
   return [
-    ...timeframes.map((frame) => {
-      const dir = join(roots.ohlcv, `frame=${frame}`)
-      return view(barsView(frame), `${dir}/*/*.parquet`, parquetFiles(dir, 1), frameColumns(frame))
-    }),
-    view("quarantine", `${roots.quarantine}/*/*/*.parquet`, parquetFiles(roots.quarantine, 2), quarantineColumns)
+    ...timeframes.map((frame) => view(barsView(frame), frameFiles(dataDir, frame), frameColumns(frame))),
+    view("quarantine", quarantineFiles(dataDir), quarantineColumns)
   ]
 }

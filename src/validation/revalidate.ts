@@ -5,10 +5,11 @@
 import { Effect } from "effect"
 import { type BarBatch, selectRows } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar } from "../domain/calendar.ts"
-import { filePeriod, splitByDay, tradingDayOf } from "../domain/partition.ts"
+import { splitByDay, tradingDayOf } from "../domain/partition.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import { type Finding, type RuleSettings, validateBars } from "../domain/validation.ts"
-import { ParquetSink } from "../storage/parquet-sink.ts"
+import { filePeriod } from "../lake/layout.ts"
+import { ParquetSink } from "../lake/parquet-sink.ts"
 
 export interface RevalidateRequest {
   readonly calendar: TradingCalendar

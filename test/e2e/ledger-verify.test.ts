@@ -7,7 +7,7 @@ import { type LedgerVerifyFlags, ledgerVerifyMain } from "../../src/cli/commands
 import { exitCodeOf } from "../../src/cli/main.ts"
 import { selectRows } from "../../src/domain/bar.ts"
 import type { Symbol } from "../../src/domain/symbol.ts"
-import { makeParquetSink } from "../../src/storage/parquet-sink.ts"
+import { makeParquetSink } from "../../src/lake/parquet-sink.ts"
 import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
 import { lakeDigest } from "../support/lake.ts"

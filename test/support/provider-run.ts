@@ -6,10 +6,10 @@ import { join } from "node:path"
 import { Effect, Layer, Schedule } from "effect"
 import { makeCalendar, type ProviderPlugin, type Symbol, type TradingDay } from "../../mod.ts"
 import type { Timeframe } from "../../src/domain/timeframe.ts"
+import { parquetSinkLayer } from "../../src/lake/parquet-sink.ts"
 import { runIngest } from "../../src/pipeline/ingest.ts"
 import { makePluginHost } from "../../src/providers/host.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
-import { parquetSinkLayer } from "../../src/storage/parquet-sink.ts"
 
 export const calendar = makeCalendar()
 

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test"
 import { makeCalendar, type TradingDay } from "../../src/domain/calendar.ts"
-import { fileKeyOf, fileRelativePath, splitByDay, tradingDayOf } from "../../src/domain/partition.ts"
+import { splitByDay, tradingDayOf } from "../../src/domain/partition.ts"
 import type { Symbol } from "../../src/domain/symbol.ts"
-import { fileGranularity } from "../../src/domain/timeframe.ts"
+import { fileGranularity, fileKeyOf, fileRelativePath } from "../../src/lake/layout.ts"
 import { planWork } from "../../src/pipeline/plan.ts"
 
 const sym = "BRK.B" as Symbol

@@ -9,8 +9,8 @@ import { compressors as readCompressors } from "hyparquet-compressors"
 import { ByteWriter, ParquetWriter } from "hyparquet-writer"
 import { type BarBatch, emptyBatch } from "../domain/bar.ts"
 import type { Symbol } from "../domain/symbol.ts"
-import { pagesOf, runsProblem, Unsupported } from "../library/page-decoder.ts"
-import { badRowCount, chunkProblem } from "./lake-limits.ts"
+import { badRowCount, chunkProblem, runsProblem } from "./read/file-checks.ts"
+import { pagesOf, Unsupported } from "./read/page-decoder.ts"
 
 export const LAKE_SCHEMA_VERSION = "1"
 

@@ -7,11 +7,12 @@ import { dirname, join } from "node:path"
 import { Context, Effect, Layer } from "effect"
 import { selectRows } from "../domain/bar.ts"
 import { StorageError } from "../domain/errors.ts"
-import { type FileKey, fileRelativePath, splitByDay } from "../domain/partition.ts"
+import { splitByDay } from "../domain/partition.ts"
 import { writeFileAtomic } from "./atomic-file.ts"
-import { type DaySlice, type DecodedFile, decodeBars, encodeBars } from "./bar-parquet.ts"
 import { batchHash } from "./content-hash.ts"
+import { type DaySlice, type DecodedFile, decodeBars, encodeBars } from "./file-format.ts"
 import { withFileLock } from "./file-lock.ts"
+import { type FileKey, fileRelativePath } from "./layout.ts"
 
 export interface WrittenFile {
   /** Path relative to the data dir. */

@@ -2,7 +2,8 @@
  * A direct Parquet page decoder for the layouts the lake's writers produce (PLAIN, DELTA_BINARY_PACKED and
  * dictionary pages of INT64 / DOUBLE / BOOLEAN, nullable or not, data pages v1 and v2), writing straight into typed
  * arrays. hyparquet decodes one boxed value at a time (INT64 through BigInt); this avoids both. Anything else throws
- * `Unsupported` (or `decodable` says no) and `loadOhlcv` lets hyparquet read that column chunk instead.
+ * `Unsupported` (or `decodable` says no) and the row-group reader (`row-group.ts`) lets hyparquet read that column
+ * chunk instead. The checks that keep a corrupt page from reaching either decoder are in `file-checks.ts`.
  */
 import * as zlib from "node:zlib"
 import type { CompressionCodec, Compressors, PageHeader, SchemaElement } from "hyparquet"
@@ -25,15 +26,11 @@ export const compressors: Compressors = {
       ? { ZSTD: (input: Uint8Array, size: number) => zlibZstd(input, { chunkSize: Math.max(64, size) }) }
       : {})
 }
-// ---------------------------------------------------------------------------------------------------------------
-// Column chunks: a direct decoder for the layouts the lake uses (PLAIN, DELTA_BINARY_PACKED and dictionary pages of
-// INT64 / DOUBLE / BOOLEAN, nullable or not, data pages v1 and v2), writing straight into typed arrays. hyparquet
-// decodes values one boxed value at a time (and INT64 through BigInt); this avoids both. Anything else returns
-// false and hyparquet reads that column chunk instead.
 
+/** A layout this decoder does not handle: the caller hands the chunk to hyparquet. */
 export class Unsupported extends Error {}
 
-interface Bytes {
+export interface Bytes {
   readonly b: Uint8Array
   pos: number
 }
@@ -53,7 +50,7 @@ function varint(r: Bytes): number {
 const zigzag = (n: number): number => (n % 2 === 0 ? n / 2 : -(n + 1) / 2)
 
 /** `width` bits (≤ 53) starting at bit `bit` of `b`, least significant first. */
-function bitsAt(b: Uint8Array, bit: number, width: number): number {
+export function bitsAt(b: Uint8Array, bit: number, width: number): number {
   let out = 0
   let got = 0
   let p = bit
@@ -161,134 +158,13 @@ const decompress = (codec: CompressionCodec, input: Uint8Array, size: number): U
 }
 
 /** A page of a column chunk: header, definition levels (data pages v2 keep them uncompressed), decompressed values. */
-interface RawPage {
+export interface RawPage {
   readonly header: PageHeader
   readonly levels: Uint8Array
   readonly values: Uint8Array
 }
 
 const noBytes = new Uint8Array(0)
-
-// ---------------------------------------------------------------------------------------------------------------
-// Checks before hyparquet decodes a page. Its RLE reader (1.33) repeats a run as often as the run's header says,
-// growing its output array past the page's values: one corrupt run length takes all memory and kills the process
-// (a JavaScript array that cannot grow is not a catchable error). These mirror its reads, without storing values.
-
-/** hyparquet's `readVarInt`: 32-bit arithmetic, as it decodes. */
-function hyparquetVarint(r: Bytes): number {
-  let result = 0
-  let shift = 0
-  for (;;) {
-    const byte = r.b[r.pos++]
-    if (byte === undefined) throw new RangeError("past the end")
-    result |= (byte & 0x7f) << shift
-    if (!(byte & 0x80)) return result
-    shift += 7
-  }
-}
-
-/**
- * Why hyparquet's RLE / bit-packed reader would run away on `b` from `start` (`undefined`: it stays within `count`
- * values, or stops with an error at the end of the bytes). `levels` receives the values when given.
- */
-function runaway(b: Uint8Array, start: number, width: number, count: number, levels?: Uint8Array): string | undefined {
-  const r: Bytes = { b, pos: start }
-  let seen = 0
-  try {
-    while (seen < count) {
-      const header = hyparquetVarint(r)
-      if (header & 1) {
-        // Bit-packed writes stop at the output's end (writers do pad the last run); but with no bits to read, the
-        // run's count alone drives the loop, which a negative one never ends.
-        const values = (header >> 1) << 3
-        if (width === 0 && (values < 0 || values > count - seen + 7)) {
-          return `a bit-packed run of ${values} zero-width values where ${count - seen} remain`
-        }
-        if (values < 0) return undefined // read until the bytes run out: an error, not growth
-        const taken = Math.min(values, count - seen)
-        if (levels !== undefined) {
-          for (let i = 0; i < taken; i++) levels[seen + i] = bitsAt(b, r.pos * 8 + i * width, width)
-        }
-        if (width > 0 || r.pos < b.length) r.pos += Math.max(1, Math.ceil((values * width) / 8))
-        seen += taken
-      } else {
-        const run = header >>> 1
-        if (run > count - seen) return `an RLE run of ${run} values where ${count - seen} remain`
-        let v = 0
-        for (let i = 0; i < (width + 7) >> 3; i++) v += (b[r.pos + i] ?? 0) * 2 ** (8 * i)
-        if (levels !== undefined) levels.fill(v, seen, seen + run)
-        r.pos += (width + 7) >> 3
-        seen += run
-      }
-    }
-  } catch (e) {
-    if (e instanceof RangeError) return undefined
-    throw e
-  }
-  return undefined
-}
-
-const bitWidth = (level: number) => (level === 0 ? 0 : 32 - Math.clz32(level))
-
-/**
- * Why hyparquet must not decode these pages of a top-level column (`undefined` when it may): a definition level,
- * repetition level, dictionary index or boolean run that would overrun the page's values, read the way hyparquet
- * reads them (data pages v1 and v2; levels as it derives them from the root and the column's schema elements).
- */
-export function runsProblem(
-  pages: ReadonlyArray<RawPage>,
-  element: SchemaElement,
-  root: SchemaElement | undefined
-): string | undefined {
-  const maxRep = (root?.repetition_type === "REPEATED" ? 1 : 0) + (element.repetition_type === "REPEATED" ? 1 : 0)
-  const maxDef = element.repetition_type !== "REQUIRED" ? 1 : 0
-  const [repWidth, defWidth] = [bitWidth(maxRep), bitWidth(maxDef)]
-  const u32 = (b: Uint8Array, at: number) =>
-    at + 4 <= b.length ? new DataView(b.buffer, b.byteOffset + at).getUint32(0, true) : -1
-  for (const { header, levels, values } of pages) {
-    let problem: string | undefined
-    if (header.type === "DATA_PAGE" && header.data_page_header !== undefined) {
-      const h = header.data_page_header
-      const n = h.num_values
-      let at = 0
-      let nulls = 0
-      if (maxRep > 0) {
-        problem = runaway(values, at + 4, repWidth, n)
-        at += 4 + Math.max(0, u32(values, at))
-      }
-      if (problem === undefined && maxDef > 0) {
-        const defs = new Uint8Array(n)
-        problem = runaway(values, at + 4, defWidth, n, defs)
-        at += 4 + Math.max(0, u32(values, at))
-        for (let i = 0; i < n; i++) if (defs[i] !== maxDef) nulls++
-      }
-      if (problem === undefined && ["PLAIN_DICTIONARY", "RLE_DICTIONARY", "RLE"].includes(h.encoding)) {
-        const width = element.type === "BOOLEAN" ? 1 : (values[at++] ?? 0)
-        if (width > 0) problem = runaway(values, element.type === "BOOLEAN" ? at + 4 : at, width, n - nulls)
-      }
-    } else if (header.type === "DATA_PAGE_V2" && header.data_page_header_v2 !== undefined) {
-      const h = header.data_page_header_v2
-      // hyparquet reads levels from the whole page body, past their own section if a run says so.
-      const size = Math.min(header.compressed_page_size, levels.buffer.byteLength - levels.byteOffset)
-      const body = new Uint8Array(levels.buffer, levels.byteOffset, Math.max(0, size))
-      if (maxRep === 0 && h.repetition_levels_byte_length !== 0)
-        return "repetition levels on a column that does not repeat"
-      // (hyparquet would then decompress the values from another offset than these pages hold)
-      if (maxDef === 0 && h.definition_levels_byte_length !== 0) return "definition levels on a required column"
-      if (maxRep > 0) problem = runaway(body, 0, repWidth, h.num_values)
-      if (problem === undefined && maxDef > 0) {
-        problem = runaway(body, h.repetition_levels_byte_length, defWidth, h.num_values)
-      }
-      const n = h.num_values - h.num_nulls
-      if (problem === undefined && h.encoding === "RLE") problem = runaway(values, 4, 1, n)
-      if (problem === undefined && (h.encoding === "PLAIN_DICTIONARY" || h.encoding === "RLE_DICTIONARY")) {
-        problem = runaway(values, 1, values[0] ?? 0, n)
-      }
-    }
-    if (problem !== undefined) return problem
-  }
-  return undefined
-}
 
 /** Splits a column chunk into pages and decompresses them. */
 export async function pagesOf(chunk: Uint8Array, codec: CompressionCodec): Promise<Array<RawPage>> {

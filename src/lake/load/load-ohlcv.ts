@@ -20,7 +20,7 @@
  */
 import type { FileHandle } from "node:fs/promises"
 import { open, readdir } from "node:fs/promises"
-import { join, resolve, sep } from "node:path"
+import { resolve, sep } from "node:path"
 import process from "node:process"
 import { Effect } from "effect"
 import {
@@ -33,12 +33,13 @@ import {
   type RowGroup,
   type SchemaTree
 } from "hyparquet"
-import { dayFromNumber, dayNumber, makeCalendar, newYorkDayOf, newYorkOffsetMinutes } from "../domain/calendar.ts"
-import { StorageError, UsageError } from "../domain/errors.ts"
-import { parseSymbol, type Symbol } from "../domain/symbol.ts"
-import { fileGranularity, type Timeframe, timeframes } from "../domain/timeframe.ts"
-import { badRowCount, chunkProblem } from "../storage/lake-limits.ts"
-import { compressors, decodable, decodePages, pagesOf, runsProblem, Unsupported } from "./page-decoder.ts"
+import { dayFromNumber, dayNumber, makeCalendar, newYorkDayOf, newYorkOffsetMinutes } from "../../domain/calendar.ts"
+import { StorageError, UsageError } from "../../domain/errors.ts"
+import { parseSymbol, type Symbol } from "../../domain/symbol.ts"
+import { type Timeframe, timeframes } from "../../domain/timeframe.ts"
+import { periodFile, periodOfFileName, periodSpan, periodsFrom, symbolDir } from "../layout.ts"
+import { badRowCount, chunkProblem, runsProblem } from "../read/file-checks.ts"
+import { compressors, decodable, decodePages, pagesOf, Unsupported } from "../read/page-decoder.ts"
 
 /** The value columns `loadOhlcv` can return; `symbol` and `ts` always come. */
 export const ohlcvColumns = ["open", "high", "low", "close", "volume", "trade_count", "vwap", "is_partial"] as const
@@ -258,37 +259,6 @@ function resolveOptions<C extends OhlcvColumn>(options: LoadOhlcvOptions<C>): Re
 // ---------------------------------------------------------------------------------------------------------------
 // Which files
 
-const FIRST_DAY = dayNumber("0000-01-01")
-const LAST_DAY = dayNumber("9999-12-31")
-
-/** File periods (`YYYY-MM` or `YYYY`) of `frame` that can hold bars starting in [start, end), oldest first. */
-function periodsFor(frame: Timeframe, start: number, end: number): { first: string; last: string; count: number } {
-  // Files are keyed by the New York day of their bars.
-  const from = Math.max(FIRST_DAY, newYorkDayOf(start))
-  const to = Math.min(LAST_DAY, newYorkDayOf(end - 1))
-  if (start >= end || from > to) return { first: "", last: "", count: 0 }
-  const [a, b] = [dayFromNumber(from), dayFromNumber(to)]
-  const [ya, yb] = [Number(a.slice(0, 4)), Number(b.slice(0, 4))]
-  if (fileGranularity(frame) === "year") return { first: a.slice(0, 4), last: b.slice(0, 4), count: yb - ya + 1 }
-  const count = (yb - ya) * 12 + Number(b.slice(5, 7)) - Number(a.slice(5, 7)) + 1
-  return { first: a.slice(0, 7), last: b.slice(0, 7), count }
-}
-
-function enumeratePeriods(frame: Timeframe, first: string, count: number): Array<string> {
-  const out: Array<string> = []
-  let year = Number(first.slice(0, 4))
-  if (fileGranularity(frame) === "year") {
-    for (let i = 0; i < count; i++) out.push(String(year + i).padStart(4, "0"))
-    return out
-  }
-  let month = Number(first.slice(5, 7))
-  for (let i = 0; i < count; i++) {
-    out.push(`${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}`)
-    if (++month > 12) [year, month] = [year + 1, 1]
-  }
-  return out
-}
-
 const errorCode = (e: unknown): string | undefined =>
   typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : undefined
 
@@ -301,13 +271,11 @@ const reason = (e: unknown): string => (e instanceof Error ? e.message : String(
 
 /** The lake files of one symbol that may hold the range, in time order (paths checked to stay inside the lake). */
 async function candidateFiles(r: Resolved<OhlcvColumn>, symbol: Symbol): Promise<Array<string>> {
-  const { first, last, count } = periodsFor(r.timeframe, r.start, r.end)
+  const { first, last, count } = periodSpan(r.timeframe, r.start, r.end)
   if (count === 0) return []
-  const dir = join(r.lake, `frame=${r.timeframe}`, `symbol=${symbol}`)
+  const dir = symbolDir(r.lake, r.timeframe, symbol)
   if (!dir.startsWith(r.lake + sep)) throw new UsageError({ field: "symbols", reason: `${symbol} leaves the lake` })
-  if (count <= MAX_PROBED_PERIODS) {
-    return enumeratePeriods(r.timeframe, first, count).map((p) => join(dir, `${p}.parquet`))
-  }
+  if (count <= MAX_PROBED_PERIODS) return periodsFrom(r.timeframe, first, count).map((p) => periodFile(dir, p))
   // A very wide range: list this symbol's directory (never the whole lake) instead of probing every period.
   let names: Array<string>
   try {
@@ -316,13 +284,11 @@ async function candidateFiles(r: Resolved<OhlcvColumn>, symbol: Symbol): Promise
     if (absent(e)) return []
     throw new StorageError({ path: dir, reason: reason(e) })
   }
-  const shape = fileGranularity(r.timeframe) === "year" ? /^\d{4}\.parquet$/u : /^\d{4}-\d{2}\.parquet$/u
   return names
-    .filter((n) => shape.test(n))
-    .map((n) => n.slice(0, -".parquet".length))
-    .filter((p) => p >= first && p <= last)
+    .map((n) => periodOfFileName(r.timeframe, n))
+    .filter((p): p is string => p !== undefined && p >= first && p <= last)
     .sort()
-    .map((p) => join(dir, `${p}.parquet`))
+    .map((p) => periodFile(dir, p))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
