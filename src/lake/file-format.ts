@@ -1,16 +1,13 @@
 /**
  * The lake's file format: bars of one symbol as Parquet with the column types of design §4 (`ts` INT64
  * TIMESTAMP(MILLIS, UTC), OHLCV DOUBLE, nullable `trade_count` INT64 and `vwap` DOUBLE, dictionary strings for
- * symbol, provider and feed), ZSTD-compressed, with provenance in the key-value metadata.
+ * symbol, provider and feed), ZSTD-compressed, with provenance in the key-value metadata. Written here; read back by
+ * `read/` (the one reader).
  */
 import { zstdCompressSync } from "node:zlib"
-import { type ColumnData, type CompressionCodec, parquetMetadata, parquetRead, parquetSchema } from "hyparquet"
-import { compressors as readCompressors } from "hyparquet-compressors"
 import { ByteWriter, ParquetWriter } from "hyparquet-writer"
-import { type BarBatch, emptyBatch } from "../domain/bar.ts"
+import type { BarBatch } from "../domain/bar.ts"
 import type { Symbol } from "../domain/symbol.ts"
-import { badRowCount, chunkProblem, runsProblem } from "./read/file-checks.ts"
-import { pagesOf, Unsupported } from "./read/page-decoder.ts"
 
 export const LAKE_SCHEMA_VERSION = "1"
 
@@ -186,125 +183,4 @@ export function encodeBars(
   })
   pw.finish()
   return new Uint8Array(writer.getBuffer())
-}
-
-export interface DecodedFile {
-  readonly batch: BarBatch
-  readonly provider: ReadonlyArray<string>
-  readonly feed: ReadonlyArray<string>
-  /** Quarantine files: the rules each row broke. */
-  readonly rules: ReadonlyArray<string> | undefined
-  readonly metadata: Readonly<Record<string, string>>
-}
-
-const toNumbers = (data: ArrayLike<unknown>, target: Float64Array, offset: number) => {
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]
-    target[offset + i] = v === null || v === undefined ? Number.NaN : Number(v)
-  }
-}
-
-/** A chunk's decompressed pages, or none when no codec here reads it (then hyparquet cannot either). */
-async function pagesIfDecodable(chunk: Uint8Array, codec: CompressionCodec) {
-  try {
-    return await pagesOf(chunk, codec)
-  } catch (e) {
-    if (e instanceof Unsupported) return []
-    throw e
-  }
-}
-
-/** Columns every lake file has: one value per row each, or the file is not one. */
-const requiredColumns = ["ts", "open", "high", "low", "close", "volume", "provider", "feed"] as const
-
-/**
- * Decodes a lake file back into columns. Throws on a file that is not a whole lake file: row counts the footer
- * contradicts or that no lake file has, or a required column without a value for every row (a partly decoded
- * file would otherwise come back with zero-filled rows, and a rewrite would keep them as bars).
- */
-export async function decodeBars(symbol: Symbol, bytes: Uint8Array): Promise<DecodedFile> {
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
-  // Lake files are never GeoParquet; hyparquet's GeoParquet pass also loops forever on a negative `num_children`.
-  const metadata = parquetMetadata(buffer, { geoparquet: false })
-  const rows = Number(metadata.num_rows)
-  const groupRows = metadata.row_groups.reduce((n, g) => n + Number(g.num_rows), 0)
-  const bad = badRowCount(rows) ?? (groupRows === rows ? undefined : `row groups of ${groupRows} rows in all`)
-  if (bad !== undefined) throw new Error(`not a lake file: its footer claims ${bad} (file rows ${rows})`)
-  // Every column chunk is checked before hyparquet trusts a size, count or run length in it (a corrupt one could take
-  // all memory): pages inside the chunk, counts within the row group, runs within the page.
-  const tree = parquetSchema(metadata)
-  const elements = new Map(tree.children.map((c) => [c.element.name, c.element]))
-  for (const group of metadata.row_groups) {
-    for (const column of group.columns) {
-      const meta = column.meta_data
-      if (meta === undefined) continue
-      const name = meta.path_in_schema.join(".")
-      // As hyparquet locates a chunk: some writers put 0 for "no dictionary page".
-      const start = Number(meta.dictionary_page_offset || meta.data_page_offset)
-      const end = start + Number(meta.total_compressed_size)
-      if (!(start >= 4 && start <= end && end <= bytes.length)) {
-        throw new Error(`not a lake file: column ${name} at bytes ${start}-${end} of ${bytes.length}`)
-      }
-      const element = meta.path_in_schema.length === 1 ? elements.get(name) : undefined
-      if (element === undefined) throw new Error(`not a lake file: column ${name} is not a top-level column`)
-      const chunk = bytes.subarray(start, end)
-      const problem =
-        chunkProblem(chunk, Number(group.num_rows)) ??
-        runsProblem(await pagesIfDecodable(chunk, meta.codec), element, tree.element)
-      if (problem !== undefined) throw new Error(`not a lake file: column ${name}: ${problem}`)
-    }
-  }
-  const values = new Map<string, number>()
-  let overflow: string | undefined
-  const aggregated = metadata.schema.some((c) => c.name === "is_partial")
-  const batch = aggregated ? { ...emptyBatch(symbol, rows), partial: new Uint8Array(rows) } : emptyBatch(symbol, rows)
-  const provider = new Array<string>(rows)
-  const feed = new Array<string>(rows)
-  const rules = metadata.schema.some((c) => c.name === "rule") ? new Array<string>(rows) : undefined
-  const target: Record<string, Float64Array> = {
-    ts: batch.ts,
-    open: batch.open,
-    high: batch.high,
-    low: batch.low,
-    close: batch.close,
-    volume: batch.volume,
-    trade_count: batch.tradeCount,
-    vwap: batch.vwap
-  }
-  await parquetRead({
-    file: buffer,
-    metadata,
-    compressors: readCompressors,
-    parsers: { timestampFromMilliseconds: (ms: bigint) => Number(ms) },
-    onChunk: (chunk: ColumnData) => {
-      // Not thrown here: hyparquet calls this from a promise callback nobody awaits.
-      if (chunk.rowStart < 0 || chunk.rowStart + chunk.columnData.length > rows) {
-        overflow ??= `not a lake file: column ${chunk.columnName} has values past row ${rows}`
-        return
-      }
-      values.set(chunk.columnName, (values.get(chunk.columnName) ?? 0) + chunk.columnData.length)
-      const numeric = target[chunk.columnName]
-      if (numeric !== undefined) toNumbers(chunk.columnData, numeric, chunk.rowStart)
-      else if (
-        chunk.columnName === "provider" ||
-        chunk.columnName === "feed" ||
-        (chunk.columnName === "rule" && rules)
-      ) {
-        const out =
-          chunk.columnName === "provider" ? provider : chunk.columnName === "feed" ? feed : (rules as Array<string>)
-        for (let i = 0; i < chunk.columnData.length; i++) out[chunk.rowStart + i] = String(chunk.columnData[i])
-      } else if (chunk.columnName === "is_partial" && batch.partial !== undefined) {
-        for (let i = 0; i < chunk.columnData.length; i++)
-          batch.partial[chunk.rowStart + i] = chunk.columnData[i] ? 1 : 0
-      }
-    }
-  })
-  if (overflow !== undefined) throw new Error(overflow)
-  for (const c of requiredColumns) {
-    const n = values.get(c) ?? 0
-    if (n !== rows) throw new Error(`not a lake file: column ${c} has ${n} values for ${rows} rows`)
-  }
-  const kv: Record<string, string> = {}
-  for (const { key, value } of metadata.key_value_metadata ?? []) kv[key] = value ?? ""
-  return { batch, provider, feed, rules, metadata: kv }
 }

@@ -2,7 +2,7 @@
  * The Parquet sink: merges days into a symbol's month (or year) file and replaces the file atomically. Writing a
  * day again replaces that day only, so re-runs never duplicate bars and the file's other days are never lost.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs"
+import { mkdirSync, renameSync, rmSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { Context, Effect, Layer } from "effect"
 import { selectRows } from "../domain/bar.ts"
@@ -10,9 +10,10 @@ import { StorageError } from "../domain/errors.ts"
 import { splitByDay } from "../domain/partition.ts"
 import { writeFileAtomic } from "./atomic-file.ts"
 import { batchHash } from "./content-hash.ts"
-import { type DaySlice, type DecodedFile, decodeBars, encodeBars } from "./file-format.ts"
+import { type DaySlice, encodeBars } from "./file-format.ts"
 import { withFileLock } from "./file-lock.ts"
 import { type FileKey, fileRelativePath } from "./layout.ts"
+import { type DecodedFile, readLakeFile } from "./read/decode-file.ts"
 
 export interface WrittenFile {
   /** Path relative to the data dir. */
@@ -82,13 +83,7 @@ export const makeParquetSink = (dataDir: string): ParquetSinkShape => {
   const fail = (path: string) => (cause: unknown) =>
     new StorageError({ path, reason: cause instanceof Error ? cause.message : String(cause) })
 
-  const read = (root: Root, key: FileKey) => {
-    const path = pathOf(root, key)
-    return Effect.tryPromise({
-      try: async () => (existsSync(path) ? decodeBars(key.symbol, readFileSync(path)) : undefined),
-      catch: fail(path)
-    })
-  }
+  const read = (root: Root, key: FileKey) => readLakeFile(pathOf(root, key), key.symbol)
 
   const write =
     (root: Root) =>

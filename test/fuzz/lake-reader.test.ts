@@ -1,13 +1,13 @@
 /**
- * Fuzz: the lake reader — `loadOhlcvEffect` (the research read path: its own page decoder, hyparquet fallback) and
- * the sink's `readFile` (`decodeBars`). The corpus is real lake files: written by the sink (`writeDays`: 1m month
- * files with nulls, aggregated 5m files with `is_partial`, a 1d year file, a one-row file), by hyparquet-writer in
- * other layouts (small pages and row groups, PLAIN / BYTE_STREAM_SPLIT / dictionary, SNAPPY, GZIP, uncompressed) and
- * by DuckDB (data pages v1). Each case takes one, mutates its bytes — bit flips, byte sets, zeroed ranges,
- * truncation, inserted / deleted / duplicated ranges, a hostile footer length, another file's footer spliced in,
- * footer fields re-encoded with hostile values (row counts, offsets, sizes, codecs, types), page headers re-encoded
- * with hostile sizes and counts, or random garbage named `*.parquet` — and queries it with a generated range,
- * session filter and column list.
+ * Fuzz: the lake reader — `loadOhlcvEffect` (the research read path) and the sink's `readFile` (`decodeBars`), both
+ * over `lake/read/` (the direct page decoder, hyparquet fallback). The corpus is real lake files: written by the sink
+ * (`writeDays`: 1m month files with nulls, aggregated 5m files with `is_partial`, a 1d year file, a one-row file), by
+ * hyparquet-writer in other layouts (small pages and row groups, PLAIN / BYTE_STREAM_SPLIT / dictionary, SNAPPY, GZIP,
+ * uncompressed) and by DuckDB (data pages v1). Each case takes one, mutates its bytes — bit flips, byte sets, zeroed
+ * ranges, truncation, inserted / deleted / duplicated ranges, a hostile footer length, another file's footer spliced
+ * in, footer fields re-encoded with hostile values (row counts, offsets, sizes, codecs, types), page headers
+ * re-encoded with hostile sizes and counts, or random garbage named `*.parquet` — and queries it with a generated
+ * range, session filter and column list.
  *
  * Property: a typed error (`StorageError`, or `UsageError`) or a well-formed frame (every column as long as `ts`,
  * segments covering it in order; for an unmutated file exactly the rows `decodeBars` gives inside the range and
