@@ -1,0 +1,121 @@
+/**
+ * Which files a load reads, and how much of each: the candidate files of each symbol follow from the layout (a range
+ * of more than 36 periods lists the symbol's own directory instead), and each file's footer says which row groups
+ * can hold the range (by their `ts` statistics) and so how many rows it gets in the output. Reads nothing else.
+ */
+import { readdir } from "node:fs/promises"
+import { sep } from "node:path"
+import { Effect, type Scope } from "effect"
+import { type FileMetaData, parquetSchema, type SchemaTree } from "hyparquet"
+import { StorageError, UsageError } from "../../domain/errors.ts"
+import type { Symbol } from "../../domain/symbol.ts"
+import { periodFile, periodOfFileName, periodSpan, periodsFrom, symbolDir } from "../layout.ts"
+import { badRowCount } from "../read/file-checks.ts"
+import { absent, type LakeFile, NotALakeFile, openLakeFile, readFooter, reason } from "../read/lake-file.ts"
+import type { OhlcvColumn, Resolved } from "./options.ts"
+
+/** Up to this many candidate periods per symbol are opened by path; beyond that the symbol's directory is read. */
+const MAX_PROBED_PERIODS = 36
+
+/** The lake files of one symbol that may hold the range, in time order (paths checked to stay inside the lake). */
+export const candidateFiles = (
+  r: Resolved<OhlcvColumn>,
+  symbol: Symbol
+): Effect.Effect<Array<string>, UsageError | StorageError> => {
+  const { first, last, count } = periodSpan(r.timeframe, r.start, r.end)
+  if (count === 0) return Effect.succeed([])
+  const dir = symbolDir(r.lake, r.timeframe, symbol)
+  if (!dir.startsWith(r.lake + sep)) {
+    return Effect.fail(new UsageError({ field: "symbols", reason: `${symbol} leaves the lake` }))
+  }
+  if (count <= MAX_PROBED_PERIODS) {
+    return Effect.succeed(periodsFrom(r.timeframe, first, count).map((p) => periodFile(dir, p)))
+  }
+  // A very wide range: list this symbol's directory (never the whole lake) instead of probing every period.
+  return Effect.tryPromise({
+    try: () => readdir(dir).catch((e) => (absent(e) ? [] : Promise.reject(e))),
+    catch: (e) => new StorageError({ path: dir, reason: reason(e) })
+  }).pipe(
+    Effect.map((names) =>
+      names
+        .map((n) => periodOfFileName(r.timeframe, n))
+        .filter((p): p is string => p !== undefined && p >= first && p <= last)
+        .sort()
+        .map((p) => periodFile(dir, p))
+    )
+  )
+}
+
+/**
+ * Runs `f` on the open file at `path` and closes it with the scope; `undefined` when there is no such file. That the
+ * file is not a lake file becomes a `StorageError` naming it.
+ */
+export const withLakeFile = <A, E, R>(
+  path: string,
+  f: (lake: LakeFile) => Effect.Effect<A, E | NotALakeFile, R>
+): Effect.Effect<A | undefined, Exclude<E, NotALakeFile> | StorageError, Exclude<R, Scope.Scope>> =>
+  Effect.scoped(
+    openLakeFile(path).pipe(
+      Effect.flatMap((lake) => (lake === undefined ? Effect.succeed(undefined) : f(lake))),
+      Effect.catchIf(
+        (e): e is NotALakeFile => e instanceof NotALakeFile,
+        (e) => Effect.fail(new StorageError({ path, reason: `cannot read it as a lake file: ${e.reason}` }))
+      )
+    )
+  ) as Effect.Effect<A | undefined, Exclude<E, NotALakeFile> | StorageError, Exclude<R, Scope.Scope>>
+
+/** Row groups whose `ts` statistics overlap `[start, end)` (all of them when a group has no statistics). */
+export const selectGroups = (
+  r: Resolved<OhlcvColumn>,
+  metadata: FileMetaData
+): Effect.Effect<{ groups: Array<number>; rows: number }, NotALakeFile> => {
+  const groups: Array<number> = []
+  let rows = 0
+  for (const [index, g] of metadata.row_groups.entries()) {
+    const n = Number(g.num_rows)
+    const bad = badRowCount(n)
+    if (bad !== undefined) return Effect.fail(new NotALakeFile({ reason: `its footer claims a row group of ${bad}` }))
+    const stats = g.columns.find((c) => c.meta_data?.path_in_schema[0] === "ts")?.meta_data?.statistics
+    const min = stats?.min_value ?? stats?.min
+    const max = stats?.max_value ?? stats?.max
+    const outside = typeof min === "number" && typeof max === "number" && (max < r.start || min >= r.end)
+    if (n > 0 && !outside) {
+      groups.push(index)
+      rows += n
+    }
+  }
+  const bad = badRowCount(rows)
+  if (bad !== undefined) return Effect.fail(new NotALakeFile({ reason: `its footer claims ${bad}` }))
+  return Effect.succeed({ groups, rows })
+}
+
+export interface FilePlan {
+  readonly symbol: Symbol
+  readonly path: string
+  readonly identity: string
+  readonly metadata: FileMetaData
+  readonly groups: ReadonlyArray<number>
+  /** Rows of the selected row groups: the room this file gets in the output. */
+  readonly rows: number
+}
+
+/** The footer only. `undefined` when the file is missing or no row group can hold the range. */
+export const planFile = (
+  r: Resolved<OhlcvColumn>,
+  symbol: Symbol,
+  path: string
+): Effect.Effect<FilePlan | undefined, StorageError> =>
+  withLakeFile(path, ({ file, identity }) =>
+    Effect.gen(function* () {
+      const metadata = yield* readFooter(file)
+      const { groups, rows } = yield* selectGroups(r, metadata)
+      return rows === 0 ? undefined : { symbol, path, identity, metadata, groups, rows }
+    })
+  ).pipe(Effect.map((plan) => plan ?? undefined))
+
+/** The file's top-level columns by name (hyparquet's schema tree). */
+export const columnsOf = (metadata: FileMetaData): Effect.Effect<Map<string, SchemaTree>, NotALakeFile> =>
+  Effect.try({
+    try: () => new Map(parquetSchema(metadata).children.map((c) => [c.element.name, c])),
+    catch: (e) => new NotALakeFile({ reason: reason(e) })
+  })
