@@ -9,6 +9,18 @@ import { basename, dirname, join } from "node:path"
 
 const TEMP_MARK = ".mp-tmp-"
 
+/**
+ * Test-only fault point, inert unless `MARKETPIPE_FAULT_KILL_AFTER_RENAMES=N` is set: the process kills itself with
+ * SIGKILL right after its N-th rename, when the new file is in place but the ledger rows for it are not yet written
+ * (the window a crash is most dangerous in). The crash-loop test uses it to kill at points that do not depend on the
+ * machine's speed.
+ */
+const killAfterRenames = Number(process.env.MARKETPIPE_FAULT_KILL_AFTER_RENAMES ?? 0)
+let renames = 0
+const faultPoint = () => {
+  if (killAfterRenames > 0 && ++renames === killAfterRenames) process.kill(process.pid, "SIGKILL")
+}
+
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const dir = dirname(path)
   mkdirSync(dir, { recursive: true })
@@ -27,6 +39,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
       closeSync(fd)
     }
     renameSync(temp, path)
+    faultPoint()
   } catch (error) {
     rmSync(temp, { force: true })
     throw error

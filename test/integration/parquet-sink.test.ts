@@ -80,14 +80,23 @@ describe("Parquet sink", () => {
 
   test("a corrupt existing file is a storage error naming the file, and it is left as it was", async () => {
     const sink = makeParquetSink(dir)
-    await Effect.runPromise(sink.writeDays(key, [slice("2024-03-04", 2, 1)], {}))
+    await Effect.runPromise(sink.writeDays(key, [slice("2024-03-04", 390, 1), slice("2024-03-05", 390, 2)], {}))
     const path = join(dir, "ohlcv/frame=1m/symbol=AAPL/2024-03.parquet")
-    writeFileSync(path, "not parquet")
-    await expect(Effect.runPromise(sink.writeDays(key, [slice("2024-03-05", 2, 1)], {}))).rejects.toMatchObject({
-      _tag: "StorageError",
-      path
-    })
-    expect(readFileSync(path, "utf8")).toBe("not parquet")
+    // Damaged inside the column data, footer intact: the sink gets as far as decoding before it finds out.
+    const damaged = new Uint8Array(readFileSync(path))
+    damaged.fill(0xff, Math.floor(damaged.length * 0.3), Math.floor(damaged.length * 0.3) + 64)
+    for (const bytes of [damaged, new TextEncoder().encode("not parquet")]) {
+      writeFileSync(path, bytes)
+      const before = lakeFiles()
+      await expect(Effect.runPromise(sink.readFile(key))).rejects.toMatchObject({ _tag: "StorageError", path })
+      await expect(Effect.runPromise(sink.writeDays(key, [slice("2024-03-06", 2, 1)], {}))).rejects.toMatchObject({
+        _tag: "StorageError",
+        path
+      })
+      // Byte for byte what was there: neither rewritten with the days it could read nor replaced by the new day.
+      expect(Buffer.from(readFileSync(path)).equals(Buffer.from(bytes))).toBe(true)
+      expect(lakeFiles()).toEqual(before)
+    }
   })
 
   test("two writers of one month file at once both keep their days, and each records under the file's lock", async () => {
