@@ -14,6 +14,7 @@ import { makeCalendar } from "../../src/domain/calendar.ts"
 import { parquetSinkLayer } from "../../src/lake/parquet-sink.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
 import { ingestFlags } from "../../test/support/ingest.ts"
+import { runServices } from "../../test/support/run-services.ts"
 import { recordRow } from "./record.ts"
 
 const months = Number(process.env.BENCH_MONTHS ?? 12)
@@ -30,7 +31,7 @@ await Effect.runPromise(
   ingestMain(ingestFlags({ symbols: symbols.join(","), start: "2024-01-01", end: to, concurrency: Option.some(4) }), {
     env: {},
     cwd
-  })
+  }).pipe(Effect.provide(runServices()))
 )
 
 const frames = ["5m", "15m", "30m", "1h", "4h", "1d"] as const

@@ -13,6 +13,7 @@ import { backfillMain } from "../../src/cli/commands/backfill.ts"
 import { makeCalendar } from "../../src/domain/calendar.ts"
 import { makeDataset } from "../../test/emulators/dataset.ts"
 import { defaultKeys } from "../../test/emulators/server.ts"
+import { runServices } from "../../test/support/run-services.ts"
 import { recordRow } from "./record.ts"
 
 const months = Number(process.env.BENCH_MONTHS ?? 12)
@@ -68,7 +69,7 @@ const summary = await Effect.runPromise(
       },
       cwd
     }
-  )
+  ).pipe(Effect.provide(runServices()))
 )
 const seconds = (performance.now() - started) / 1000
 const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024)

@@ -10,6 +10,7 @@ import { DuckDBInstance } from "@duckdb/node-api"
 import { Effect, Option } from "effect"
 import { ingestMain } from "../../src/cli/commands/ingest.ts"
 import { ingestFlags } from "../../test/support/ingest.ts"
+import { runServices } from "../../test/support/run-services.ts"
 import { recordRow } from "./record.ts"
 
 const symbols = Array.from({ length: 100 }, (_, i) => `S${String(i).padStart(3, "0")}`).join(",")
@@ -23,7 +24,7 @@ const summary = await Effect.runPromise(
   ingestMain(ingestFlags({ symbols, start: "2024-03-01", end: "2024-03-28", concurrency: Option.some(concurrency) }), {
     env: {},
     cwd
-  })
+  }).pipe(Effect.provide(runServices()))
 )
 const seconds = (performance.now() - started) / 1000
 const bars = summary.job.barsWritten

@@ -17,6 +17,7 @@ import { Effect, Option } from "effect"
 import { ingestMain } from "../../src/cli/commands/ingest.ts"
 import { loadOhlcv, resolveTime } from "../../src/lake/load/load-ohlcv.ts"
 import { ingestFlags } from "../../test/support/ingest.ts"
+import { runServices } from "../../test/support/run-services.ts"
 import { recordRow } from "./record.ts"
 
 const SYMBOLS = Array.from({ length: 100 }, (_, i) => `S${String(i).padStart(3, "0")}`)
@@ -37,7 +38,7 @@ async function buildLake(): Promise<void> {
     ingestMain(
       ingestFlags({ symbols: SYMBOLS.join(","), start: "2024-01-01", end: "2024-12-31", concurrency: Option.some(4) }),
       { env: {}, cwd }
-    )
+    ).pipe(Effect.provide(runServices()))
   )
   const seconds = (performance.now() - started) / 1000
   writeFileSync(readyFile, JSON.stringify({ bars: summary.job.barsWritten, seconds }))

@@ -4,8 +4,9 @@ import { NodeServices } from "@effect/platform-node"
  * The `marketpipe` (alias `mp`) command line. A thin shell: commands parse flags and call the services that
  * `mod.ts` exposes too. Errors become exit codes here and nowhere else.
  */
-import { Cause, Effect, Exit, Fiber, Option } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option } from "effect"
 import { Command } from "effect/cli"
+import { Metrics } from "../observability/metrics.ts"
 import { tracingFromEnvironment, tracingLayer } from "../observability/tracing.ts"
 import { mask } from "../providers/kit/secrets.ts"
 import { VERSION } from "../version.ts"
@@ -67,8 +68,11 @@ export function exitCodeOf(exit: Exit.Exit<unknown, unknown>, print: (line: stri
   }
 }
 
+/** One run of the command line: its metrics registry is this run's (a process runs one command). */
 export const runCli = (argv: ReadonlyArray<string>) =>
-  Command.runWith(rootCommand, { version: VERSION })(argv).pipe(Effect.provide(NodeServices.layer))
+  Command.runWith(rootCommand, { version: VERSION })(argv).pipe(
+    Effect.provide(Layer.mergeAll(NodeServices.layer, Metrics.layer))
+  )
 
 if (import.meta.main) {
   const print = (line: string) => process.stderr.write(`${mask(line)}\n`)

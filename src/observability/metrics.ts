@@ -1,6 +1,7 @@
 /**
- * MarketPipe's Prometheus metrics: one prom-client registry per process, provided as an Effect layer (`Metrics`)
- * and also reachable from the provider kit, which plugins use without an Effect context. Every series about a
+ * MarketPipe's Prometheus metrics: a prom-client registry provided as an Effect layer (`Metrics`). The CLI builds
+ * one per process; each test builds its own. The provider kit is handed the instance when its client is made,
+ * because plugins run without an Effect context of their own. Every series about a
  * provider carries `provider` and `feed` (and `frame` where it applies). Counters and the latency histogram of short
  * runs are also written to the repository (`metrics_samples`), so `metrics serve` starts from the real totals of past
  * runs, not from zero. The label sets a dashboard panel or alert selects exist from the first scrape, at zero
@@ -81,15 +82,9 @@ export function makeMetrics() {
 
 export type MetricsShape = ReturnType<typeof makeMetrics>
 
-let processMetrics: MetricsShape | undefined
-/** The process-wide instance (created on first use). */
-export const currentMetrics = (): MetricsShape => {
-  processMetrics ??= makeMetrics()
-  return processMetrics
-}
-
 export class Metrics extends Context.Service<Metrics, MetricsShape>()("marketpipe/Metrics") {
-  static readonly layer = Layer.sync(Metrics, currentMetrics)
+  /** A new registry each time the layer is built: whoever provides it decides how far it is shared. */
+  static readonly layer = Layer.sync(Metrics, makeMetrics)
 }
 
 /** Counters that persist across runs (every counter; the gauges come from the ledger). */

@@ -15,7 +15,7 @@ import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
 import { type Finding, type RuleSettings, validateBars } from "../domain/validation.ts"
 import { filePeriod } from "../lake/layout.ts"
 import { ParquetSink, type WrittenFile } from "../lake/parquet-sink.ts"
-import { currentMetrics } from "../observability/metrics.ts"
+import { Metrics } from "../observability/metrics.ts"
 import type { ProviderClient } from "../providers/contract.ts"
 import { mask } from "../providers/kit/secrets.ts"
 import { JobRepository } from "../repository/job-repository.ts"
@@ -305,7 +305,7 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
         )
       )
 
-    const metrics = currentMetrics()
+    const metrics = yield* Metrics
     const labels = { provider: request.provider, feed: request.feed, frame: request.frame }
     /** Counts what a unit did: bars, rules fired, partitions by state (and, for a backfill, the gaps it filled). */
     const count = (outcomes: ReadonlyArray<SymbolOutcome>) => {
@@ -432,11 +432,9 @@ export const runIngest = (
       barsRejected: 0
     }
     const processUnit = yield* makeUnitRunner(request, job.id)
+    const metrics = yield* Metrics
     if (request.kind === "backfill") {
-      currentMetrics().gapsFound.inc(
-        { provider: request.provider, feed: request.feed, frame: request.frame },
-        plan.partitions
-      )
+      metrics.gapsFound.inc({ provider: request.provider, feed: request.feed, frame: request.frame }, plan.partitions)
     }
     const failures: Array<UnitFailure> = []
     const rejectedByRule: Record<string, number> = {}
@@ -466,7 +464,7 @@ export const runIngest = (
       Effect.tapError((e) => repo.finishJob(job.id, progress, mask(e.message)).pipe(Effect.ignore))
     )
     const finished = yield* repo.finishJob(job.id, progress)
-    currentMetrics().jobs.inc({ kind: finished.kind, state: finished.state })
+    metrics.jobs.inc({ kind: finished.kind, state: finished.state })
     yield* Effect.annotateCurrentSpan({
       "marketpipe.job_state": finished.state,
       "marketpipe.bars_written": progress.barsWritten,

@@ -8,7 +8,7 @@ import { type AggregateSummary, runAggregation } from "../aggregation/run.ts"
 import { aggregatedFrames, type ConfigV1 } from "../config/schema.ts"
 import type { SessionKind } from "../domain/calendar.ts"
 import { persistRun } from "../observability/history.ts"
-import { currentMetrics } from "../observability/metrics.ts"
+import { Metrics } from "../observability/metrics.ts"
 import type { JobRecord } from "../repository/model.ts"
 import { writeValidationReport } from "../validation/report.ts"
 import { ruleSettings } from "../validation/settings.ts"
@@ -102,6 +102,6 @@ export const runJob = (request: Omit<IngestRequest, "owner" | "rules">, ctx: Run
     })
     const aggregation = yield* aggregateAfterRun(ctx, summary.job, owner)
     // Short runs leave their counters in the repository, so `metrics serve` shows totals, not per-process zeros.
-    yield* persistRun(currentMetrics(), `${summary.job.kind}-${summary.job.id}-${owner}`)
+    yield* persistRun(yield* Metrics, `${summary.job.kind}-${summary.job.id}-${owner}`)
     return { summary, aggregation } satisfies RunOutcome
   }).pipe(Effect.provide(storageLayer(ctx)))

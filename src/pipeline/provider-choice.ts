@@ -8,7 +8,7 @@ import type { SessionKind } from "../domain/calendar.ts"
 import { UsageError } from "../domain/errors.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
 import type { ProviderPlugin, RateLimit } from "../providers/contract.ts"
-import { makePluginHost } from "../providers/host.ts"
+import { pluginHost } from "../providers/host.ts"
 import type { RunContext } from "./context.ts"
 
 export interface ProviderChoice {
@@ -77,16 +77,19 @@ export const resolveProvider = (choice: ProviderChoice, ctx: RunContext) =>
 
 /** Builds the plugin's client; a plugin that refuses its settings (missing key, bad option) is a usage error. */
 export const connectProvider = (resolved: ResolvedProvider, ctx: RunContext) =>
-  resolved.plugin
-    .make(makePluginHost(resolved.plugin.name, ctx.calendar), {
-      name: resolved.plugin.name,
-      baseUrl: providerBaseUrl(ctx.loaded, resolved.plugin.name),
-      feed: resolved.feed,
-      rateLimit: resolved.configured,
-      options: resolved.options,
-      env: ctx.loaded.env
-    })
-    .pipe(Effect.mapError((e) => new UsageError({ field: `providers.${resolved.plugin.name}`, reason: e.reason })))
+  pluginHost(resolved.plugin.name, ctx.calendar).pipe(
+    Effect.flatMap((host) =>
+      resolved.plugin.make(host, {
+        name: resolved.plugin.name,
+        baseUrl: providerBaseUrl(ctx.loaded, resolved.plugin.name),
+        feed: resolved.feed,
+        rateLimit: resolved.configured,
+        options: resolved.options,
+        env: ctx.loaded.env
+      })
+    ),
+    Effect.mapError((e) => new UsageError({ field: `providers.${resolved.plugin.name}`, reason: e.reason }))
+  )
 
 /** The parts of an ingest request the provider settings decide. */
 export const requestFor = (resolved: ResolvedProvider, ctx: RunContext) => ({

@@ -7,7 +7,7 @@ import { Effect, Option } from "effect"
 import type { Symbol } from "../domain/symbol.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
 import { persistRun } from "../observability/history.ts"
-import { currentMetrics } from "../observability/metrics.ts"
+import { Metrics } from "../observability/metrics.ts"
 import type { JobRecord, QueuedUnit } from "../repository/model.ts"
 import { ruleSettings } from "../validation/settings.ts"
 import { type RunContext, storageLayer } from "./context.ts"
@@ -57,17 +57,18 @@ export interface QueuedWorkOptions {
 export const runQueuedWork = (ctx: RunContext, options: QueuedWorkOptions) =>
   Effect.gen(function* () {
     yield* recover(ctx.loaded.dataDir)
+    const metrics = yield* Metrics
     const summary = yield* runWorker({
       holder: options.holder,
       leaseMs: options.leaseMs,
       pollMs: options.pollMs,
       follow: options.follow,
-      requestFor: requestForJob(ctx),
+      requestFor: (job) => requestForJob(ctx)(job).pipe(Effect.provideService(Metrics, metrics)),
       // Like a local run, a queued 1m job gets its higher frames once its last unit is done.
       afterJob: (job) => Effect.asVoid(aggregateAfterRun(ctx, job, options.holder)),
       onClaim: (unit) => Effect.sync(() => options.onClaim(unit)),
       onUnit: (unit, outcome) => Effect.sync(() => options.onUnit(unit, outcome))
     })
-    yield* persistRun(currentMetrics(), `worker-${options.holder}`)
+    yield* persistRun(metrics, `worker-${options.holder}`)
     return summary
   }).pipe(Effect.provide(storageLayer(ctx)))

@@ -1,4 +1,7 @@
-/** Builds the `PluginHost` every plugin receives, first-party and third-party alike. */
+/**
+ * Builds the `PluginHost` every plugin receives, first-party and third-party alike. The kit's HTTP clients record to
+ * the services given here (`pluginHost` takes them from the Effect context).
+ */
 import { parse } from "csv-parse/sync"
 import { Data, Duration, Effect, Option, Schedule, Schema, Stream } from "effect"
 import { emptyBatch, makeBatchBuilder } from "../domain/bar.ts"
@@ -6,12 +9,13 @@ import type { TradingCalendar } from "../domain/calendar.ts"
 import { ProviderError } from "../domain/errors.ts"
 import { tradingDayOf } from "../domain/partition.ts"
 import { parseSymbol } from "../domain/symbol.ts"
+import { Metrics } from "../observability/metrics.ts"
 import type { PluginHost } from "./contract.ts"
-import { makeProviderHttp } from "./kit/http.ts"
+import { type KitServices, makeProviderHttp } from "./kit/http.ts"
 import { mask } from "./kit/secrets.ts"
 import { parseIsoUtc } from "./kit/time.ts"
 
-export const makePluginHost = (provider: string, calendar: TradingCalendar): PluginHost => ({
+export const makePluginHost = (provider: string, calendar: TradingCalendar, services: KitServices): PluginHost => ({
   Effect,
   Stream,
   Schema,
@@ -21,7 +25,7 @@ export const makePluginHost = (provider: string, calendar: TradingCalendar): Plu
   Data,
   kit: {
     calendar,
-    http: (options) => makeProviderHttp({ ...options, provider }),
+    http: (options) => makeProviderHttp({ ...options, provider }, services),
     parseIsoUtc,
     mask,
     parseCsv: (text) => parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }),
@@ -39,3 +43,7 @@ export const makePluginHost = (provider: string, calendar: TradingCalendar): Plu
     parseSymbol
   }
 })
+
+/** `makePluginHost` over the services of the current context. */
+export const pluginHost = (provider: string, calendar: TradingCalendar) =>
+  Metrics.useSync((metrics) => makePluginHost(provider, calendar, { metrics }))

@@ -37,6 +37,7 @@ import yahoo from "../../plugins/yahoo/mod.ts"
 import { chartSchemas as yahooSchemas } from "../../plugins/yahoo/wire.ts"
 import { ProviderError } from "../../src/domain/errors.ts"
 import { makePluginHost } from "../../src/providers/host.ts"
+import { kitServices } from "../support/run-services.ts"
 import {
   hostileStrings,
   hostileValue,
@@ -49,6 +50,9 @@ import {
   toJsonText
 } from "./mutate.ts"
 import { anyIndex, checkProperty, constant, int, label, oneOf, union } from "./runs.ts"
+
+/** One registry for every fuzzed client (a registry per case would only cost time). */
+const services = kitServices()
 
 const calendar = makeCalendar()
 const MIN = 60_000
@@ -514,7 +518,7 @@ function typedFailure(cause: Cause.Cause<unknown>): { readonly error: unknown } 
 
 const clientOf = (h: Harness): Promise<ProviderClient> =>
   Effect.runPromise(
-    h.plugin.make(makePluginHost(h.plugin.name, calendar), {
+    h.plugin.make(makePluginHost(h.plugin.name, calendar, services), {
       name: h.plugin.name,
       baseUrl: "http://fuzz.invalid",
       feed: undefined,
@@ -585,7 +589,7 @@ describe("fuzz: provider page decoders", () => {
   // Found by this fuzzing (fixed in src/providers/kit/time.ts): `parseIsoUtc` rolled out-of-range fields over, so
   // Alpaca's `t: "2024-03-10T37:30:00Z"` became the real bar time 2024-03-11T13:30Z.
   test("an Alpaca bar whose t is not a real RFC 3339 time is malformed, not moved", async () => {
-    const kit = makePluginHost("alpaca", calendar).kit
+    const kit = makePluginHost("alpaca", calendar, services).kit
     const two = (lo: number, hi: number) => Arbitrary.map(int(lo, hi), (n) => String(n).padStart(2, "0"))
     const stamp = Arbitrary.map(
       Arbitrary.all([two(0, 99), two(0, 39), two(0, 99), two(0, 99), two(0, 99)]),
@@ -605,7 +609,7 @@ describe("fuzz: provider page decoders", () => {
   })
 
   test("fake: generated plugin options and requests give well-formed batches or a ProviderError", async () => {
-    const host = makePluginHost("fake", calendar)
+    const host = makePluginHost("fake", calendar, services)
     const day = Arbitrary.map(int(0, 40), (k) => new Date(Date.UTC(2024, 2, 1 + k)).toISOString().slice(0, 10))
     const options = Arbitrary.map(
       Arbitrary.all([

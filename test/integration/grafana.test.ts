@@ -14,12 +14,13 @@ import { Effect, Option } from "effect"
 import { parse } from "yaml"
 import { makeCalendar } from "../../src/domain/calendar.ts"
 import { refreshLedgerGauges } from "../../src/observability/history.ts"
-import { currentMetrics, metricNames } from "../../src/observability/metrics.ts"
+import { makeMetrics, metricNames } from "../../src/observability/metrics.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
 import { alpacaEnv, type Emulator, startEmulator } from "../emulators/server.ts"
 import { backfillFlags, backfillIn } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
 import { ingestFlags, ingestIn } from "../support/ingest.ts"
+import { runServices } from "../support/run-services.ts"
 import { removeDir, tempDir } from "../support/temp.ts"
 
 const grafanaDir = resolve(import.meta.dir, "../../grafana")
@@ -465,6 +466,8 @@ beforeAll(async () => {
   emulator = await startEmulator({ rateLimits: { alpaca: { requests: 5, perSeconds: 1 } } })
   emulator.setFaults({ error5xxRate: 0.3 })
   const emulatorEnv = alpacaEnv(emulator)
+  // One registry for the three runs, as a long-lived process would hold; the scrape below reads it.
+  const metrics = makeMetrics()
   await capture(() =>
     ingestIn(
       cwd,
@@ -475,20 +478,23 @@ beforeAll(async () => {
         provider: Option.some("alpaca"),
         feed: Option.some("sip")
       }),
-      emulatorEnv
+      emulatorEnv,
+      runServices(metrics)
     )
   )
-  await capture(() => ingestIn(cwd, ingestFlags({ symbols: "SPY", start: "2024-03-04", end: "2024-03-06" })))
+  await capture(() =>
+    ingestIn(cwd, ingestFlags({ symbols: "SPY", start: "2024-03-04", end: "2024-03-06" }), {}, runServices(metrics))
+  )
   await backfillIn(
     cwd,
-    backfillFlags({ symbols: Option.some("QQQ"), from: Option.some("2024-03-04"), to: Option.some("2024-03-06") })
+    backfillFlags({ symbols: Option.some("QQQ"), from: Option.some("2024-03-04"), to: Option.some("2024-03-06") }),
+    {},
+    runServices(metrics)
   )
   await Effect.runPromise(
-    refreshLedgerGauges(currentMetrics(), makeCalendar()).pipe(
-      Effect.provide(sqliteLayer(join(cwd, "data", "marketpipe.db")))
-    )
+    refreshLedgerGauges(metrics, makeCalendar()).pipe(Effect.provide(sqliteLayer(join(cwd, "data", "marketpipe.db"))))
   )
-  scrape = parseExposition(await currentMetrics().registry.metrics())
+  scrape = parseExposition(await metrics.registry.metrics())
 }, 120_000)
 
 afterAll(async () => {

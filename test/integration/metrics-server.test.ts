@@ -6,7 +6,7 @@ import { Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
 import { metricsServeMain } from "../../src/cli/commands/metrics.ts"
 import { type WorkerFlags, workerMain } from "../../src/cli/commands/worker.ts"
 import { monitorEventLoop } from "../../src/observability/event-loop.ts"
-import { currentMetrics, Metrics, type MetricsShape, makeMetrics } from "../../src/observability/metrics.ts"
+import { Metrics, type MetricsShape, makeMetrics } from "../../src/observability/metrics.ts"
 import {
   MetricsServer,
   type MetricsServerOptions,
@@ -19,6 +19,7 @@ import { backfillFlags, backfillIn } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
 import { bunBin, mainTs, runSourceAsync } from "../support/cli.ts"
 import { failureTag, ingestFlags, ingestIn } from "../support/ingest.ts"
+import { runServices } from "../support/run-services.ts"
 import { useTempDirs } from "../support/temp.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -381,7 +382,9 @@ describe("metrics server: HTTP surface", () => {
 
 describe("metrics server: during ingests", () => {
   test("scrapes before, during and after an alpaca ingest show the series with their labels, and they move", async () => {
-    const server = await open({ port: 0 }, currentMetrics())
+    // The server and the ingest share the run's registry, as `--metrics-port` does.
+    const metrics = makeMetrics()
+    const server = await open({ port: 0 }, metrics)
     try {
       const before = await scrape(server.url)
       expect(matching(before, "marketpipe_build_info")).toHaveLength(1)
@@ -400,7 +403,8 @@ describe("metrics server: during ingests", () => {
             feed: Option.some("sip"),
             json: true
           }),
-          gatedEnv()
+          gatedEnv(),
+          runServices(metrics)
         )
       )
       await arrived
@@ -451,6 +455,7 @@ describe("metrics server: during ingests", () => {
     const cwd = fresh()
     const port = await freePort()
     const url = `http://127.0.0.1:${port}/metrics`
+    const metrics = makeMetrics()
     const arrived = gate.hold()
     const running = backfillIn(
       cwd,
@@ -462,9 +467,10 @@ describe("metrics server: during ingests", () => {
         to: Option.some("2024-03-29"),
         metricsPort: Option.some(port)
       }),
-      gatedEnv()
+      gatedEnv(),
+      runServices(metrics)
     )
-    const lag = watchGauge(currentMetrics().eventLoopLag)
+    const lag = watchGauge(metrics.eventLoopLag)
     try {
       await arrived
       // The backfill is mid-run (its first bar requests wait at the gate). Fire 100 scrapes at once, then let the
@@ -551,7 +557,9 @@ describe("metrics server: during ingests", () => {
       json: true
     }
     const arrived = gate.hold()
-    const running = capture(() => Effect.runPromiseExit(workerMain(flags, { env: gatedEnv(), cwd })))
+    const running = capture(() =>
+      Effect.runPromiseExit(workerMain(flags, { env: gatedEnv(), cwd }).pipe(Effect.provide(runServices())))
+    )
     await arrived
     const during = await scrape(`http://127.0.0.1:${port}/metrics`)
     expect(matching(during, "marketpipe_build_info")).toHaveLength(1)
@@ -649,7 +657,7 @@ describe("metrics serve", () => {
         metricsServeMain(
           { host: "0.0.0.0", port: 0, config: Option.none(), dataDir: Option.none(), json: false },
           { env: {}, cwd }
-        )
+        ).pipe(Effect.provide(runServices()))
       )
       const served = await url
       expect(lines.join("")).toContain("warning: --host 0.0.0.0 is not a loopback address")
@@ -671,7 +679,7 @@ describe("metrics serve", () => {
         metricsServeMain(
           { host: "127.0.0.1", port: portOf(other), config: Option.none(), dataDir: Option.none(), json: false },
           { env: {}, cwd }
-        )
+        ).pipe(Effect.provide(runServices()))
       )
       expect(failureTag(exit)).toBe("UsageError")
       expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain(

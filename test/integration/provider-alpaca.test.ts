@@ -12,6 +12,7 @@ import { type Emulator, startEmulator } from "../emulators/server.ts"
 import { canonicalBars, readFixture } from "../support/canonical.ts"
 import { lakeDigest } from "../support/lake.ts"
 import { calendar, ingestThrough, makeClient } from "../support/provider-run.ts"
+import { kitServices } from "../support/run-services.ts"
 import { listFiles, useTempDirs } from "../support/temp.ts"
 
 let emulator: Emulator
@@ -35,7 +36,7 @@ const fakeRun = { plugin: fake, baseUrl: "", env: {} }
 
 describe("alpaca plugin against the emulator", () => {
   test("fixture pages parse to exactly the canonical bars (a symbol split across pages is appended)", () => {
-    const host = makePluginHost("alpaca", calendar)
+    const host = makePluginHost("alpaca", calendar, kitServices())
     const parsed: Array<Record<string, unknown>> = []
     for (const day of ["2024-03-08", "2024-03-11"]) {
       for (const page of [1, 2]) {

@@ -12,6 +12,7 @@ import { type Emulator, startEmulator } from "../emulators/server.ts"
 import { canonicalBars, readFixture } from "../support/canonical.ts"
 import { duckdb, lakeDigest, lakeGlob } from "../support/lake.ts"
 import { calendar, ingestThrough, makeClient } from "../support/provider-run.ts"
+import { kitServices } from "../support/run-services.ts"
 import { listFiles, useTempDirs } from "../support/temp.ts"
 
 let emulator: Emulator
@@ -30,7 +31,7 @@ const run = (options: Record<string, unknown> = {}, key?: string) => ({
   options
 })
 const fakeRun = { plugin: fake, baseUrl: "", env: {} }
-const host = () => makePluginHost("finnhub", calendar)
+const host = () => makePluginHost("finnhub", calendar, kitServices())
 const candlePath = "/api/v1/stock/candle"
 
 /** Everything but vwap and trade count, which Finnhub does not carry. */

@@ -13,6 +13,7 @@ import type { EmulatorRequest, ProviderRoutes } from "../emulators/types.ts"
 import { canonicalBars, readFixture } from "../support/canonical.ts"
 import { lakeDigest } from "../support/lake.ts"
 import { calendar, ingestThrough, makeClient, type PluginRun } from "../support/provider-run.ts"
+import { kitServices } from "../support/run-services.ts"
 import { listFiles, useTempDirs } from "../support/temp.ts"
 
 /** What the quirks emulator saw: every request's path, query and Authorization header. */
@@ -111,7 +112,7 @@ const failure = (r: PluginRun, req: BarsRequest) =>
 
 describe("polygon plugin against the emulator", () => {
   test("fixture pages parse to the canonical bars (vwap rounded to 4 decimals by Polygon)", () => {
-    const host = makePluginHost("polygon", calendar)
+    const host = makePluginHost("polygon", calendar, kitServices())
     const parsed: Array<Record<string, unknown>> = []
     for (const symbol of ["AAPL", "MSFT"]) {
       for (const day of ["2024-03-08", "2024-03-11"]) {
@@ -140,7 +141,7 @@ describe("polygon plugin against the emulator", () => {
   })
 
   test("toBatch names a malformed bar and keeps NaN for a missing vwap or trade count", () => {
-    const host = makePluginHost("polygon", calendar)
+    const host = makePluginHost("polygon", calendar, kitServices())
     const ok = toBatch(host.kit, "AAPL" as Symbol, [{ t: 1709908200000, o: 1, h: 2, l: 0.5, c: 1.5, v: 10 }])
     expect(barsOf(ok as BarBatch)[0]).toMatchObject({ trade_count: null, vwap: null, ts: 1709908200000 })
     expect(toBatch(host.kit, "AAPL" as Symbol, [{ t: "2024-03-08", o: 1, h: 2, l: 0.5, c: 1.5, v: 10 }])).toMatch(

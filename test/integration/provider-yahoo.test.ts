@@ -11,6 +11,7 @@ import { yahooRoutes } from "../emulators/yahoo.ts"
 import { canonicalBars, readFixture } from "../support/canonical.ts"
 import { duckdb, lakeDigest, lakeGlob } from "../support/lake.ts"
 import { calendar, ingestThrough, makeClient } from "../support/provider-run.ts"
+import { kitServices } from "../support/run-services.ts"
 import { useTempDirs } from "../support/temp.ts"
 
 let emulator: Emulator
@@ -42,7 +43,7 @@ const dayOf = (day: string, kind: "regular" | "extended" = "regular") => {
   return s
 }
 
-const host = makePluginHost("yahoo", calendar)
+const host = makePluginHost("yahoo", calendar, kitServices())
 const decodeChart = Schema.decodeUnknownSync(chartSchemas(Schema).chart)
 const fixtureResult = (file: string): ChartResult => {
   const result = decodeChart(readFixture(`yahoo/${file}`)).chart.result?.[0]
@@ -250,7 +251,7 @@ describe("yahoo plugin against the emulator", () => {
     // The same request is fine when the clock says it is recent enough. (A bucket of its own: the shared one has
     // seen the real clock, and a TestClock in 2024 would look like a wait of years.)
     const client = await Effect.runPromise(
-      yahoo.make(makePluginHost("yahoo", calendar), {
+      yahoo.make(makePluginHost("yahoo", calendar, kitServices()), {
         name: "yahoo",
         baseUrl: emulator.url,
         feed: undefined,

@@ -6,6 +6,7 @@ import { workerMain } from "../../src/cli/commands/worker.ts"
 import { exitCodeOf } from "../../src/cli/main.ts"
 import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
+import { runServices } from "../support/run-services.ts"
 import { useTempDirs } from "../support/temp.ts"
 
 const fresh = useTempDirs("mp-queue-")
@@ -33,7 +34,9 @@ describe("the work queue on SQLite", () => {
     )
     expect(JSON.parse(queued.stdout)).toMatchObject({ queued: true, units: 2, plan: { partitions: 2 * 41 } })
     expect((await ledgerJson(cwd)).symbols).toEqual([])
-    const run = await capture(() => Effect.runPromise(workerMain(workerFlags, { env: {}, cwd })))
+    const run = await capture(() =>
+      Effect.runPromise(workerMain(workerFlags, { env: {}, cwd }).pipe(Effect.provide(runServices())))
+    )
     expect(JSON.parse(run.stdout)).toEqual({ units: 2, failedUnits: 0 })
     expect(run.stderr).toMatch(/unit 1 \(job 1\) claimed, attempt 1/)
     const ledger = await ledgerJson(cwd)
@@ -42,7 +45,9 @@ describe("the work queue on SQLite", () => {
     const daily = await ledgerJson(cwd, { frame: Option.some("1d") })
     expect(daily.totals.counts.complete).toBe(2 * 41)
     // Nothing left: a second worker exits at once.
-    const again = await capture(() => Effect.runPromise(workerMain(workerFlags, { env: {}, cwd })))
+    const again = await capture(() =>
+      Effect.runPromise(workerMain(workerFlags, { env: {}, cwd }).pipe(Effect.provide(runServices())))
+    )
     expect(JSON.parse(again.stdout)).toEqual({ units: 0, failedUnits: 0 })
     // Re-enqueueing the same range plans nothing: the ledger has it all.
     const none = await backfillIn(
@@ -69,7 +74,9 @@ describe("the work queue on SQLite", () => {
         enqueue: true
       })
     )
-    const run = await capture(() => Effect.runPromise(workerMain(workerFlags, { env: {}, cwd })))
+    const run = await capture(() =>
+      Effect.runPromise(workerMain(workerFlags, { env: {}, cwd }).pipe(Effect.provide(runServices())))
+    )
     // The fake provider takes both symbols in one request: MSFT's failure fails the unit, AAPL's days are kept.
     expect(JSON.parse(run.stdout)).toEqual({ units: 1, failedUnits: 1 })
     expect(run.stderr).toMatch(/unit 1 \(job 1, AAPL,MSFT 2024-01-02\.\.2024-01-05\): failed/)
@@ -89,7 +96,9 @@ describe("the work queue on SQLite", () => {
   })
 
   test("a nonsensical lease is a usage error", async () => {
-    const exit = await Effect.runPromiseExit(workerMain({ ...workerFlags, leaseSeconds: 0 }, { env: {}, cwd: fresh() }))
+    const exit = await Effect.runPromiseExit(
+      workerMain({ ...workerFlags, leaseSeconds: 0 }, { env: {}, cwd: fresh() }).pipe(Effect.provide(runServices()))
+    )
     expect(Exit.isFailure(exit) && exitCodeOf(exit, () => {})).toBe(2)
   })
 })

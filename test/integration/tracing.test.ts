@@ -20,6 +20,7 @@ import type { ProviderRoutes } from "../emulators/types.ts"
 import { capture } from "../support/capture.ts"
 import { bunBin, mainTs, runSourceAsync } from "../support/cli.ts"
 import { ingestFlags } from "../support/ingest.ts"
+import { runServices } from "../support/run-services.ts"
 import { useTempDirs } from "../support/temp.ts"
 
 let emulator: Emulator
@@ -51,7 +52,7 @@ describe("spans of an ingest (Alpaca emulator, in-memory exporter)", () => {
       const summary = yield* ingestMain(flags, { env: alpaca(), cwd: fresh() })
       // Closing the SDK layer empties the exporter: read the spans while it is open.
       return { summary, spans: [...exporter.getFinishedSpans()] }
-    }).pipe(Effect.provide(tracingLayerWith(new SimpleSpanProcessor(exporter))))
+    }).pipe(Effect.provide(tracingLayerWith(new SimpleSpanProcessor(exporter))), Effect.provide(runServices()))
     const { value } = await capture(() => Effect.runPromise(program))
     const { summary, spans } = value
     expect(summary.job.state).toBe("succeeded")
@@ -155,7 +156,7 @@ describe("spans of an ingest (Alpaca emulator, in-memory exporter)", () => {
       const program = Effect.gen(function* () {
         const summary = yield* ingestMain(flags, { env, cwd })
         return { summary, spans: [...exporter.getFinishedSpans()] }
-      }).pipe(Effect.provide(tracingLayerWith(new SimpleSpanProcessor(exporter))))
+      }).pipe(Effect.provide(tracingLayerWith(new SimpleSpanProcessor(exporter))), Effect.provide(runServices()))
       const { value } = await capture(() => Effect.runPromise(program))
       expect(value.summary.job.state).toBe("succeeded")
       const requests = named(value.spans, "marketpipe.provider.request").sort(

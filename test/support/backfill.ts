@@ -4,6 +4,7 @@ import { type BackfillFlags, backfillMain } from "../../src/cli/commands/backfil
 import { type LedgerFlags, ledgerMain } from "../../src/cli/commands/ledger.ts"
 import { capture } from "./capture.ts"
 import { runFlagDefaults } from "./ingest.ts"
+import { runServices } from "./run-services.ts"
 
 export const backfillFlags = (over: Partial<BackfillFlags>): BackfillFlags => ({
   symbols: Option.none(),
@@ -19,8 +20,12 @@ export const backfillFlags = (over: Partial<BackfillFlags>): BackfillFlags => ({
   ...over
 })
 
-export const backfillIn = (cwd: string, flags: BackfillFlags, env: Record<string, string> = {}) =>
-  capture(() => Effect.runPromiseExit(backfillMain(flags, { env, cwd })))
+export const backfillIn = (
+  cwd: string,
+  flags: BackfillFlags,
+  env: Record<string, string> = {},
+  services: ReturnType<typeof runServices> = runServices()
+) => capture(() => Effect.runPromiseExit(backfillMain(flags, { env, cwd }).pipe(Effect.provide(services))))
 
 export const ledgerJson = async (cwd: string, over: Partial<LedgerFlags> = {}) => {
   const flags: LedgerFlags = {

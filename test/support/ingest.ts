@@ -1,6 +1,7 @@
 /** Runs `ohlcv ingest` in-process against a temp data dir, as the CLI would. */
 import { Effect, Exit, Option } from "effect"
 import { type IngestFlags, ingestMain } from "../../src/cli/commands/ingest.ts"
+import { runServices } from "./run-services.ts"
 
 /** Flags every run command shares, as the CLI leaves them when not given (fake provider, JSON output). */
 export const runFlagDefaults = {
@@ -19,8 +20,13 @@ export const ingestFlags = (
   over: Partial<IngestFlags> & { symbols: string; start: string; end: string }
 ): IngestFlags => ({ ...runFlagDefaults, ...over })
 
-export const ingestIn = (cwd: string, flags: IngestFlags, env: Record<string, string> = {}) =>
-  Effect.runPromiseExit(ingestMain(flags, { env, cwd }))
+/** `services` is the run's registry and limiters (fresh unless a test shares them between runs). */
+export const ingestIn = (
+  cwd: string,
+  flags: IngestFlags,
+  env: Record<string, string> = {},
+  services: ReturnType<typeof runServices> = runServices()
+) => Effect.runPromiseExit(ingestMain(flags, { env, cwd }).pipe(Effect.provide(services)))
 
 export const failureTag = (exit: Exit.Exit<unknown, unknown>): string | undefined =>
   Exit.isFailure(exit)

@@ -7,9 +7,11 @@ import { Effect, Layer, Schedule } from "effect"
 import { makeCalendar, type ProviderPlugin, type Symbol, type TradingDay } from "../../mod.ts"
 import type { Timeframe } from "../../src/domain/timeframe.ts"
 import { parquetSinkLayer } from "../../src/lake/parquet-sink.ts"
+import { Metrics } from "../../src/observability/metrics.ts"
 import { runIngest } from "../../src/pipeline/ingest.ts"
 import { makePluginHost } from "../../src/providers/host.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
+import { kitServices, runServices } from "./run-services.ts"
 
 export const calendar = makeCalendar()
 
@@ -21,8 +23,8 @@ export interface PluginRun {
   readonly feed?: string
 }
 
-export const makeClient = (run: PluginRun) =>
-  run.plugin.make(makePluginHost(run.plugin.name, calendar), {
+export const makeClient = (run: PluginRun, services: ReturnType<typeof kitServices> = kitServices()) =>
+  run.plugin.make(makePluginHost(run.plugin.name, calendar, services), {
     name: run.plugin.name,
     baseUrl: run.baseUrl,
     feed: run.feed,
@@ -43,7 +45,8 @@ export const ingestThrough = (
 ) =>
   Effect.runPromise(
     Effect.gen(function* () {
-      const client = yield* makeClient(run)
+      const metrics = yield* Metrics
+      const client = yield* makeClient(run, kitServices(metrics))
       return yield* runIngest({
         kind: "ingest",
         provider: run.plugin.name,
@@ -61,5 +64,9 @@ export const ingestThrough = (
         maxSymbolsPerRequest: run.plugin.capabilities.maxSymbolsPerRequest,
         retry: Schedule.spaced("1 millis").pipe(Schedule.upTo({ times: 3 }))
       })
-    }).pipe(Effect.provide(Layer.mergeAll(sqliteLayer(join(dataDir, "marketpipe.db")), parquetSinkLayer(dataDir))))
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(sqliteLayer(join(dataDir, "marketpipe.db")), parquetSinkLayer(dataDir), runServices())
+      )
+    )
   )

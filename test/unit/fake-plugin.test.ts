@@ -4,11 +4,12 @@ import { type BarBatch, barsOf, makeCalendar, type Symbol } from "../../mod.ts"
 import fake from "../../plugins/fake/mod.ts"
 import { validateBatch } from "../../src/domain/validation.ts"
 import { makePluginHost } from "../../src/providers/host.ts"
+import { kitServices } from "../support/run-services.ts"
 
 const calendar = makeCalendar()
 const client = (options: Record<string, unknown> = {}) =>
   Effect.runPromise(
-    fake.make(makePluginHost("fake", calendar), {
+    fake.make(makePluginHost("fake", calendar, kitServices()), {
       name: "fake",
       baseUrl: undefined,
       feed: undefined,

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net"
 import { Effect, Fiber } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
-import { currentMetrics } from "../../src/observability/metrics.ts"
+import { makeMetrics } from "../../src/observability/metrics.ts"
 import { denoPermissionRefusal, makeProviderHttp, serverWaitMs } from "../../src/providers/kit/http.ts"
 import { makeTokenBucket } from "../../src/providers/kit/rate-limiter.ts"
 import { mask, registerSecret } from "../../src/providers/kit/secrets.ts"
@@ -78,17 +78,21 @@ describe("HTTP kit", () => {
   })
   afterAll(() => new Promise<void>((ok) => server.close(() => ok())))
 
+  const metrics = makeMetrics()
   const client = (extra: Partial<Parameters<typeof makeProviderHttp>[0]> = {}) =>
-    makeProviderHttp({
-      provider: "kit-test",
-      feed: "f",
-      baseUrl: url,
-      secrets: ["kit-secret-abcdef"],
-      rateLimit: null,
-      retryBaseMs: 1,
-      headers: { authorization: "Bearer kit-secret-abcdef" },
-      ...extra
-    })
+    makeProviderHttp(
+      {
+        provider: "kit-test",
+        feed: "f",
+        baseUrl: url,
+        secrets: ["kit-secret-abcdef"],
+        rateLimit: null,
+        retryBaseMs: 1,
+        headers: { authorization: "Bearer kit-secret-abcdef" },
+        ...extra
+      },
+      { metrics }
+    )
 
   test("retries 5xx, 429 and malformed bodies, then returns the JSON", async () => {
     seen.length = 0
@@ -103,19 +107,15 @@ describe("HTTP kit", () => {
     expect(seen.length).toBe(4)
     expect(seen[0]).toBe("/v1/x?a=1&c=true Bearer kit-secret-abcdef")
     const value = async (name: string, match: Record<string, string>) =>
-      (await currentMetrics().registry.getSingleMetric(name)?.get())?.values.find((v) =>
+      (await metrics.registry.getSingleMetric(name)?.get())?.values.find((v) =>
         Object.entries(match).every(([k, x]) => v.labels[k] === x)
       )?.value ?? 0
-    expect(await value("marketpipe_provider_retries_total", { provider: "kit-test" })).toBeGreaterThanOrEqual(3)
-    expect(
-      await value("marketpipe_provider_errors_total", { provider: "kit-test", status_class: "5xx" })
-    ).toBeGreaterThanOrEqual(1)
-    expect(
-      await value("marketpipe_provider_errors_total", { provider: "kit-test", status_class: "body" })
-    ).toBeGreaterThanOrEqual(1)
-    expect(
-      await value("marketpipe_provider_requests_total", { provider: "kit-test", status_class: "2xx" })
-    ).toBeGreaterThanOrEqual(1)
+    // A registry of its own: exactly this call's tries (503, 429, cut body, then the answer).
+    expect(await value("marketpipe_provider_retries_total", { provider: "kit-test" })).toBe(3)
+    expect(await value("marketpipe_provider_errors_total", { provider: "kit-test", status_class: "5xx" })).toBe(1)
+    expect(await value("marketpipe_provider_errors_total", { provider: "kit-test", status_class: "4xx" })).toBe(1)
+    expect(await value("marketpipe_provider_errors_total", { provider: "kit-test", status_class: "body" })).toBe(1)
+    expect(await value("marketpipe_provider_requests_total", { provider: "kit-test", status_class: "2xx" })).toBe(1)
   })
 
   test("gives up after the last try with a clear, masked error", async () => {
@@ -204,14 +204,17 @@ describe("Deno permission refusals", () => {
       calls++
       throw netRefusal("data.alpaca.markets:443")
     }) as unknown as typeof globalThis.fetch
-    const http = makeProviderHttp({
-      provider: "kit-deno",
-      feed: "f",
-      baseUrl: "https://data.alpaca.markets",
-      secrets: ["kit-deno-secret-1234"],
-      rateLimit: null,
-      retryBaseMs: 1_000
-    })
+    const http = makeProviderHttp(
+      {
+        provider: "kit-deno",
+        feed: "f",
+        baseUrl: "https://data.alpaca.markets",
+        secrets: ["kit-deno-secret-1234"],
+        rateLimit: null,
+        retryBaseMs: 1_000
+      },
+      { metrics: makeMetrics() }
+    )
     const started = Date.now()
     const error = await Effect.runPromise(
       Effect.flip(http.getJson("/v2/stocks/bars", { symbols: "AAPL" })).pipe(
@@ -233,15 +236,18 @@ describe("Deno permission refusals", () => {
       calls++
       throw new TypeError("fetch failed")
     }) as unknown as typeof globalThis.fetch
-    const http = makeProviderHttp({
-      provider: "kit-deno",
-      feed: "f",
-      baseUrl: "https://x.example",
-      secrets: [],
-      rateLimit: null,
-      retryBaseMs: 1,
-      maxAttempts: 3
-    })
+    const http = makeProviderHttp(
+      {
+        provider: "kit-deno",
+        feed: "f",
+        baseUrl: "https://x.example",
+        secrets: [],
+        rateLimit: null,
+        retryBaseMs: 1,
+        maxAttempts: 3
+      },
+      { metrics: makeMetrics() }
+    )
     const error = await Effect.runPromise(
       Effect.flip(http.getJson("/y")).pipe(Effect.provideService(FetchHttpClient.Fetch, flakyFetch))
     )

@@ -136,18 +136,18 @@ export const metricsServeMain = (flags: MetricsServeFlags, environment: Environm
         if (flags.json) out.result(JSON.stringify({ url: server.url, restored_series: server.restored }))
         return yield* Effect.never
       })
-    ).pipe(Effect.provide(Metrics.layer))
+    )
   })
 
 /**
  * Runs `effect` with a metrics server on `port` when `--metrics-port` was given, closing it when `effect` ends however
  * it ends. It listens on loopback unless `MARKETPIPE_METRICS_HOST` or config `metrics.host` says otherwise (a worker
- * in a container, scraped by Prometheus from another one). The counters are this process's own (it stores them when
- * it finishes).
+ * in a container, scraped by Prometheus from another one). The counters are this run's own `Metrics` (it stores
+ * them when it finishes).
  */
 export const withMetricsPort =
   (port: Option.Option<number> | undefined, app: App, out: Output) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | UsageError | RepositoryError, R> =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | UsageError | RepositoryError, R | Metrics> =>
     port === undefined || Option.isNone(port)
       ? effect
       : Effect.scoped(
@@ -162,7 +162,7 @@ export const withMetricsPort =
             out.notice(`metrics on ${server.url}`)
             return yield* effect
           })
-        ).pipe(Effect.provide(Metrics.layer))
+        )
 
 /** The `--metrics-port` flag of long-running commands. */
 export const metricsPortFlag = Flag.Int("metrics-port").pipe(

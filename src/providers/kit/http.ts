@@ -8,7 +8,7 @@ import { createHash } from "node:crypto"
 import { Clock, Effect } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { ProviderError } from "../../domain/errors.ts"
-import { currentMetrics } from "../../observability/metrics.ts"
+import type { MetricsShape } from "../../observability/metrics.ts"
 import type { RateLimit } from "../contract.ts"
 import { bucketFor } from "./rate-limiter.ts"
 import { mask, registerSecret } from "./secrets.ts"
@@ -108,14 +108,19 @@ export function serverWaitMs(headers: Readonly<Record<string, string>>, now: num
   return undefined
 }
 
-export function makeProviderHttp(options: HttpKitOptions): ProviderHttp {
+/** What a client records to and paces by; the host takes them from its Effect context when it makes the kit. */
+export interface KitServices {
+  readonly metrics: MetricsShape
+}
+
+export function makeProviderHttp(options: HttpKitOptions, services: KitServices): ProviderHttp {
   for (const s of options.secrets) registerSecret(s)
   const fingerprint = createHash("sha256")
     .update(options.secrets.filter((s) => s !== undefined).join("|"))
     .digest("hex")
     .slice(0, 12)
   const bucket = bucketFor(options.provider, fingerprint, options.rateLimit)
-  const metrics = currentMetrics()
+  const metrics = services.metrics
   const labels = { provider: options.provider, feed: options.feed }
   const failed = (statusClass: string) => {
     metrics.requests.inc({ ...labels, status_class: statusClass })
