@@ -8,6 +8,7 @@ import { Cause, Effect, Exit, Fiber, Layer, Option } from "effect"
 import { Command } from "effect/cli"
 import { Metrics } from "../observability/metrics.ts"
 import { tracingFromEnvironment, tracingLayer } from "../observability/tracing.ts"
+import { RateLimiters } from "../providers/kit/rate-limiter.ts"
 import { mask } from "../providers/kit/secrets.ts"
 import { VERSION } from "../version.ts"
 import { aggregateCommand } from "./commands/aggregate.ts"
@@ -68,10 +69,13 @@ export function exitCodeOf(exit: Exit.Exit<unknown, unknown>, print: (line: stri
   }
 }
 
-/** One run of the command line: its metrics registry is this run's (a process runs one command). */
+/**
+ * One run of the command line, with the services a run shares: one metrics registry and one set of rate-limit
+ * buckets (every client on a key paces against the same quota). A process runs one command.
+ */
 export const runCli = (argv: ReadonlyArray<string>) =>
   Command.runWith(rootCommand, { version: VERSION })(argv).pipe(
-    Effect.provide(Layer.mergeAll(NodeServices.layer, Metrics.layer))
+    Effect.provide(Layer.mergeAll(NodeServices.layer, Metrics.layer, RateLimiters.layer))
   )
 
 if (import.meta.main) {

@@ -8,6 +8,7 @@ import type { Symbol } from "../domain/symbol.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
 import { persistRun } from "../observability/history.ts"
 import { Metrics } from "../observability/metrics.ts"
+import { RateLimiters } from "../providers/kit/rate-limiter.ts"
 import type { JobRecord, QueuedUnit } from "../repository/model.ts"
 import { ruleSettings } from "../validation/settings.ts"
 import { type RunContext, storageLayer } from "./context.ts"
@@ -58,12 +59,17 @@ export const runQueuedWork = (ctx: RunContext, options: QueuedWorkOptions) =>
   Effect.gen(function* () {
     yield* recover(ctx.loaded.dataDir)
     const metrics = yield* Metrics
+    const limiters = yield* RateLimiters
     const summary = yield* runWorker({
       holder: options.holder,
       leaseMs: options.leaseMs,
       pollMs: options.pollMs,
       follow: options.follow,
-      requestFor: (job) => requestForJob(ctx)(job).pipe(Effect.provideService(Metrics, metrics)),
+      requestFor: (job) =>
+        requestForJob(ctx)(job).pipe(
+          Effect.provideService(Metrics, metrics),
+          Effect.provideService(RateLimiters, limiters)
+        ),
       // Like a local run, a queued 1m job gets its higher frames once its last unit is done.
       afterJob: (job) => Effect.asVoid(aggregateAfterRun(ctx, job, options.holder)),
       onClaim: (unit) => Effect.sync(() => options.onClaim(unit)),

@@ -12,6 +12,7 @@ import { parseSymbol } from "../domain/symbol.ts"
 import { Metrics } from "../observability/metrics.ts"
 import type { PluginHost } from "./contract.ts"
 import { type KitServices, makeProviderHttp } from "./kit/http.ts"
+import { RateLimiters } from "./kit/rate-limiter.ts"
 import { mask } from "./kit/secrets.ts"
 import { parseIsoUtc } from "./kit/time.ts"
 
@@ -46,4 +47,6 @@ export const makePluginHost = (provider: string, calendar: TradingCalendar, serv
 
 /** `makePluginHost` over the services of the current context. */
 export const pluginHost = (provider: string, calendar: TradingCalendar) =>
-  Metrics.useSync((metrics) => makePluginHost(provider, calendar, { metrics }))
+  Effect.gen(function* () {
+    return makePluginHost(provider, calendar, { metrics: yield* Metrics, limiters: yield* RateLimiters })
+  })

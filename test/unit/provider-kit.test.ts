@@ -6,9 +6,10 @@ import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
 import { makeMetrics } from "../../src/observability/metrics.ts"
 import { denoPermissionRefusal, makeProviderHttp, serverWaitMs } from "../../src/providers/kit/http.ts"
-import { makeTokenBucket } from "../../src/providers/kit/rate-limiter.ts"
+import { makeRateLimiters, makeTokenBucket } from "../../src/providers/kit/rate-limiter.ts"
 import { mask, registerSecret } from "../../src/providers/kit/secrets.ts"
 import { parseIsoUtc } from "../../src/providers/kit/time.ts"
+import { kitServices } from "../support/run-services.ts"
 
 describe("token bucket", () => {
   test("allows the documented burst, then spaces requests evenly", () => {
@@ -24,6 +25,20 @@ describe("token bucket", () => {
     const bucket = makeTokenBucket({ requests: 100, perSeconds: 1 })
     bucket.pauseUntil(5_000)
     expect(bucket.reserve(1_000)).toBe(4_000)
+  })
+})
+
+describe("rate limiters", () => {
+  test("one set shares a bucket per provider key; another set, as another run or test has, starts full", () => {
+    const limit = { requests: 1, perSeconds: 10 }
+    const run = makeRateLimiters()
+    expect(run.bucketFor("p", "key-1", limit)?.reserve(0)).toBe(0)
+    // A second client on the same key in the same run waits for the quota the first one spent.
+    expect(run.bucketFor("p", "key-1", limit)?.reserve(0)).toBe(10_000)
+    expect(run.bucketFor("p", "key-2", limit)?.reserve(0)).toBe(0)
+    expect(run.bucketFor("q", "key-1", limit)?.reserve(0)).toBe(0)
+    expect(makeRateLimiters().bucketFor("p", "key-1", limit)?.reserve(0)).toBe(0)
+    expect(run.bucketFor("p", "key-1", null)).toBeUndefined()
   })
 })
 
@@ -91,7 +106,7 @@ describe("HTTP kit", () => {
         headers: { authorization: "Bearer kit-secret-abcdef" },
         ...extra
       },
-      { metrics }
+      kitServices(metrics)
     )
 
   test("retries 5xx, 429 and malformed bodies, then returns the JSON", async () => {
@@ -160,6 +175,34 @@ describe("HTTP kit", () => {
     expect(before).toBe(1)
     expect(seen.length).toBe(2)
   })
+
+  test("two clients on one key made from the same services pace against one quota", async () => {
+    const services = kitServices()
+    const make = () =>
+      makeProviderHttp(
+        {
+          provider: "kit-shared",
+          feed: "f",
+          baseUrl: url,
+          secrets: ["shared-key-123456"],
+          rateLimit: { requests: 1, perSeconds: 10 }
+        },
+        services
+      )
+    const program = Effect.gen(function* () {
+      yield* TestClock.setTime(0)
+      yield* make().getJson("/v1/first")
+      const second = yield* Effect.forkChild(make().getJson("/v1/second"))
+      yield* TestClock.adjust("9 seconds")
+      const before = seen.length
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(second)
+      return before
+    })
+    seen.length = 0
+    expect(await Effect.runPromise(program.pipe(Effect.provide(TestClock.layer())))).toBe(1)
+    expect(seen.length).toBe(2)
+  })
 })
 
 /** What Deno 2 throws from `fetch` when `--allow-net` does not cover the host (Deno 1: `PermissionDenied`). */
@@ -213,7 +256,7 @@ describe("Deno permission refusals", () => {
         rateLimit: null,
         retryBaseMs: 1_000
       },
-      { metrics: makeMetrics() }
+      kitServices()
     )
     const started = Date.now()
     const error = await Effect.runPromise(
@@ -246,7 +289,7 @@ describe("Deno permission refusals", () => {
         retryBaseMs: 1,
         maxAttempts: 3
       },
-      { metrics: makeMetrics() }
+      kitServices()
     )
     const error = await Effect.runPromise(
       Effect.flip(http.getJson("/y")).pipe(Effect.provideService(FetchHttpClient.Fetch, flakyFetch))

@@ -10,7 +10,7 @@ import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { ProviderError } from "../../domain/errors.ts"
 import type { MetricsShape } from "../../observability/metrics.ts"
 import type { RateLimit } from "../contract.ts"
-import { bucketFor } from "./rate-limiter.ts"
+import type { RateLimitersShape } from "./rate-limiter.ts"
 import { mask, registerSecret } from "./secrets.ts"
 
 export type QueryValue = string | number | boolean | undefined
@@ -111,6 +111,7 @@ export function serverWaitMs(headers: Readonly<Record<string, string>>, now: num
 /** What a client records to and paces by; the host takes them from its Effect context when it makes the kit. */
 export interface KitServices {
   readonly metrics: MetricsShape
+  readonly limiters: RateLimitersShape
 }
 
 export function makeProviderHttp(options: HttpKitOptions, services: KitServices): ProviderHttp {
@@ -119,7 +120,7 @@ export function makeProviderHttp(options: HttpKitOptions, services: KitServices)
     .update(options.secrets.filter((s) => s !== undefined).join("|"))
     .digest("hex")
     .slice(0, 12)
-  const bucket = bucketFor(options.provider, fingerprint, options.rateLimit)
+  const bucket = services.limiters.bucketFor(options.provider, fingerprint, options.rateLimit)
   const metrics = services.metrics
   const labels = { provider: options.provider, feed: options.feed }
   const failed = (statusClass: string) => {

@@ -1,8 +1,11 @@
 /**
- * Token buckets, one per provider key, shared by every client using that key in the process. A bucket holds the
- * documented burst (`requests`) and refills evenly over `perSeconds`; the server's own signals
+ * Token buckets, one per provider key, shared by every client that uses that key and the same `RateLimiters`. A
+ * bucket holds the documented burst (`requests`) and refills evenly over `perSeconds`; the server's own signals
  * (`X-Ratelimit-Remaining: 0` with `X-Ratelimit-Reset`, or `Retry-After`) pause the bucket until the given time.
+ * `RateLimiters` is a service: the CLI builds one per run, so its clients on one key share a quota; each test gets
+ * its own, so no pause or spent burst leaks from one test into the next.
  */
+import { Context, Layer } from "effect"
 import type { RateLimit } from "../contract.ts"
 
 export interface TokenBucket {
@@ -33,16 +36,28 @@ export function makeTokenBucket(limit: RateLimit): TokenBucket {
   }
 }
 
-const buckets = new Map<string, TokenBucket>()
+export interface RateLimitersShape {
+  /** The bucket for one provider key (keys are told apart by a fingerprint, never stored in clear). */
+  readonly bucketFor: (provider: string, keyFingerprint: string, limit: RateLimit | null) => TokenBucket | undefined
+}
 
-/** The bucket for one provider key (keys are told apart by a fingerprint, never stored in clear). */
-export function bucketFor(provider: string, keyFingerprint: string, limit: RateLimit | null): TokenBucket | undefined {
-  if (limit === null) return undefined
-  const id = `${provider}|${keyFingerprint}|${limit.requests}/${limit.perSeconds}`
-  let bucket = buckets.get(id)
-  if (bucket === undefined) {
-    bucket = makeTokenBucket(limit)
-    buckets.set(id, bucket)
+export function makeRateLimiters(): RateLimitersShape {
+  const buckets = new Map<string, TokenBucket>()
+  return {
+    bucketFor: (provider, keyFingerprint, limit) => {
+      if (limit === null) return undefined
+      const id = `${provider}|${keyFingerprint}|${limit.requests}/${limit.perSeconds}`
+      let bucket = buckets.get(id)
+      if (bucket === undefined) {
+        bucket = makeTokenBucket(limit)
+        buckets.set(id, bucket)
+      }
+      return bucket
+    }
   }
-  return bucket
+}
+
+export class RateLimiters extends Context.Service<RateLimiters, RateLimitersShape>()("marketpipe/RateLimiters") {
+  /** A new set of buckets each time the layer is built: whoever provides it decides who shares a quota. */
+  static readonly layer = Layer.sync(RateLimiters, makeRateLimiters)
 }
