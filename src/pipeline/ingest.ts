@@ -4,7 +4,7 @@
  * recorded as failed partitions and the job goes on, so one bad symbol never costs the others their data. A
  * partition reaches the ledger only after its file has been atomically replaced.
  */
-import { Effect, Schedule, Stream } from "effect"
+import { Effect, type Schedule, Stream } from "effect"
 import { type BarBatch, concatBatches, selectRows } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
 import type { ProviderError, RepositoryError, StorageError } from "../domain/errors.ts"
@@ -17,6 +17,7 @@ import { filePeriod } from "../lake/layout.ts"
 import { ParquetSink, type WrittenFile } from "../lake/parquet-sink.ts"
 import { Metrics } from "../observability/metrics.ts"
 import type { ProviderClient } from "../providers/contract.ts"
+import { retrySchedule } from "../providers/kit/retry.ts"
 import { mask } from "../providers/kit/secrets.ts"
 import { JobRepository } from "../repository/job-repository.ts"
 import { coverageStatus, type JobKind, type JobRecord, type PartitionResult } from "../repository/model.ts"
@@ -89,7 +90,8 @@ interface SymbolOutcome {
   readonly failure?: UnitFailure
 }
 
-const defaultRetry = Schedule.exponential("250 millis", 2).pipe(Schedule.jittered, Schedule.upTo({ times: 4 }))
+/** A unit whose plugin failed with a retryable error is fetched again under the kit's policy (Effect's 0.8-1.2 spread). */
+const defaultRetry = retrySchedule({ baseMs: 250, retries: 4, jitter: { min: 0.8, max: 1.2 } })
 
 /** Bars must start on their frame's grid; session-anchored frames above 30m start on half hours (09:30, 13:30). */
 const alignmentMs = (frame: Timeframe) => Math.min(timeframeMinutes(frame), frame === "1d" ? 1 : 30) * 60_000

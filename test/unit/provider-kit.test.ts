@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { Effect, Fiber } from "effect"
+import { Duration, Effect, Fiber, Random, Schedule } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
 import { makeMetrics } from "../../src/observability/metrics.ts"
 import { denoPermissionRefusal, makeProviderHttp, serverWaitMs } from "../../src/providers/kit/http.ts"
 import { makeRateLimiters, makeTokenBucket } from "../../src/providers/kit/rate-limiter.ts"
+import { retrySchedule } from "../../src/providers/kit/retry.ts"
 import { mask, registerSecret } from "../../src/providers/kit/secrets.ts"
 import { parseIsoUtc } from "../../src/providers/kit/time.ts"
 import { kitServices } from "../support/run-services.ts"
@@ -39,6 +40,47 @@ describe("rate limiters", () => {
     expect(run.bucketFor("q", "key-1", limit)?.reserve(0)).toBe(0)
     expect(makeRateLimiters().bucketFor("p", "key-1", limit)?.reserve(0)).toBe(0)
     expect(run.bucketFor("p", "key-1", null)).toBeUndefined()
+  })
+})
+
+describe("retry schedule", () => {
+  /** The delays the schedule gives for these failures, in ms, until it stops (`undefined` marks the stop). */
+  const delays = (failures: ReadonlyArray<unknown>, options: Parameters<typeof retrySchedule>[0], seed: string) =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const step = yield* Schedule.toStep(retrySchedule(options))
+        const out: Array<number | undefined> = []
+        for (const f of failures) {
+          const next = yield* Effect.result(step(0, f))
+          out.push(next._tag === "Success" ? Duration.toMillis(next.success[1]) : undefined)
+        }
+        return out
+      }).pipe(Random.withSeed(seed))
+    )
+
+  test("doubles from the base within the jitter band, repeats exactly under one seed, and stops after its retries", async () => {
+    const failures = ["a", "b", "c", "d"]
+    const first = await delays(failures, { baseMs: 100, retries: 3 }, "s1")
+    expect(await delays(failures, { baseMs: 100, retries: 3 }, "s1")).toEqual(first)
+    expect(await delays(failures, { baseMs: 100, retries: 3 }, "s2")).not.toEqual(first)
+    expect(first[3]).toBeUndefined()
+    first.slice(0, 3).forEach((ms, i) => {
+      expect(ms).toBeGreaterThanOrEqual(0.5 * 100 * 2 ** i)
+      expect(ms).toBeLessThanOrEqual(1.5 * 100 * 2 ** i)
+    })
+    const narrow = await delays(failures, { baseMs: 100, retries: 3, jitter: { min: 0.8, max: 1.2 } }, "s1")
+    narrow.slice(0, 3).forEach((ms, i) => {
+      expect(ms).toBeGreaterThanOrEqual(0.8 * 100 * 2 ** i)
+      expect(ms).toBeLessThanOrEqual(1.2 * 100 * 2 ** i)
+    })
+  })
+
+  test("a failure naming a wait gets exactly that wait instead of the backoff", async () => {
+    expect(await delays([{ waitMs: 7_000 }, { waitMs: 0 }, {}], { baseMs: 100, retries: 2 }, "s")).toEqual([
+      7_000,
+      0,
+      undefined
+    ])
   })
 })
 

@@ -1,16 +1,17 @@
 /**
  * The HTTP client every plugin gets (on `effect/http`, fetch-based, gzip handled by the runtime). One call =
- * rate-limit token → request with timeout → JSON body. Retries with exponential backoff and jitter on 429, 5xx,
+ * rate-limit token → request with timeout → JSON body. Retries with the kit's `retrySchedule` on 429, 5xx,
  * timeouts, dropped connections and truncated or malformed bodies (provider reads are idempotent), waiting for
  * `Retry-After` / `X-Ratelimit-Reset` when the server names a time. Errors are masked and say what to do.
  */
 import { createHash } from "node:crypto"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Schedule } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { ProviderError } from "../../domain/errors.ts"
 import type { MetricsShape } from "../../observability/metrics.ts"
 import type { RateLimit } from "../contract.ts"
 import type { RateLimitersShape } from "./rate-limiter.ts"
+import { retrySchedule } from "./retry.ts"
 import { mask, registerSecret } from "./secrets.ts"
 
 export type QueryValue = string | number | boolean | undefined
@@ -25,7 +26,7 @@ export interface HttpKitOptions {
   readonly headers?: Readonly<Record<string, string>>
   /** Tries per request, including the first (default 6). */
   readonly maxAttempts?: number
-  /** First backoff delay; doubles per try, with jitter (default 250 ms). */
+  /** First backoff delay; doubles per try, with jitter (default 250 ms; see `retrySchedule`). */
   readonly retryBaseMs?: number
   readonly timeoutMs?: number
   /**
@@ -234,13 +235,35 @@ export function makeProviderHttp(options: HttpKitOptions, services: KitServices)
       Effect.provideService(HttpClient.TracerDisabledWhen, () => true)
     )
 
+  const failedTry = (result: Exclude<Attempt, { _tag: "Ok" }>, tries: number, where: string) =>
+    result._tag === "Fatal"
+      ? new ProviderError({
+          provider: options.provider,
+          reason: mask(`${result.reason} (GET ${where})`),
+          retryable: false,
+          fatal: result.fatal,
+          aboutSymbol: result.aboutSymbol
+        })
+      : new ProviderError({
+          provider: options.provider,
+          reason: mask(`gave up after ${tries} tries: ${result.reason} (GET ${where})`),
+          retryable: false,
+          exhausted: true
+        })
+
+  const retry = retrySchedule({ baseMs, retries: maxAttempts - 1 }).pipe(
+    Schedule.tap(() => Effect.sync(() => metrics.retries.inc(labels)))
+  )
+
   const getJson: ProviderHttp["getJson"] = (pathOrUrl, query = {}, headers = {}) =>
-    Effect.gen(function* () {
+    Effect.suspend(() => {
       const url = urlOf(pathOrUrl, query)
       const parsed = new URL(url)
       const where = mask(parsed.pathname)
-      for (let attempt = 1; ; attempt++) {
-        const result = yield* once(url, headers).pipe(
+      let tries = 0
+      const attempt = Effect.suspend(() => {
+        tries++
+        return once(url, headers).pipe(
           Effect.withSpan("marketpipe.provider.request", {
             kind: "client",
             attributes: {
@@ -249,32 +272,16 @@ export function makeProviderHttp(options: HttpKitOptions, services: KitServices)
               "http.request.method": "GET",
               "server.address": parsed.hostname,
               "url.path": where,
-              "marketpipe.attempt": attempt
+              "marketpipe.attempt": tries
             }
-          })
+          }),
+          Effect.flatMap((result) => (result._tag === "Ok" ? Effect.succeed(result.response) : Effect.fail(result)))
         )
-        if (result._tag === "Ok") return result.response
-        if (result._tag === "Fatal") {
-          return yield* new ProviderError({
-            provider: options.provider,
-            reason: mask(`${result.reason} (GET ${where})`),
-            retryable: false,
-            fatal: result.fatal,
-            aboutSymbol: result.aboutSymbol
-          })
-        }
-        if (attempt >= maxAttempts) {
-          return yield* new ProviderError({
-            provider: options.provider,
-            reason: mask(`gave up after ${attempt} tries: ${result.reason} (GET ${where})`),
-            retryable: false,
-            exhausted: true
-          })
-        }
-        metrics.retries.inc(labels)
-        // A server-named wait already paused the whole key; a backoff delays only this request.
-        yield* Effect.sleep(result.waitMs ?? baseMs * 2 ** (attempt - 1) * (0.5 + Math.random()))
-      }
+      })
+      return attempt.pipe(
+        Effect.retry({ schedule: retry, while: (result) => result._tag === "Retry" }),
+        Effect.mapError((result) => failedTry(result, tries, where))
+      )
     })
 
   return { getJson }
