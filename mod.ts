@@ -31,12 +31,16 @@ export {
 } from "./src/lake/load/load-ohlcv.ts"
 export {
   type BarsRequest,
+  type GetDecodedOptions,
   type HttpJsonResponse,
   type HttpKitOptions,
+  type HttpTuning,
+  type HttpTuningFields,
   PLUGIN_CONTRACT_VERSION,
   type PluginHost,
   type ProviderCapabilities,
   type ProviderClient,
+  type ProviderErrorOptions,
   type ProviderHttp,
   type ProviderKit,
   type ProviderPlugin,

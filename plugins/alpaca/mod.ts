@@ -22,11 +22,10 @@ const timeframes = { "1m": "1Min", "5m": "5Min", "15m": "15Min", "30m": "30Min",
 const textOf = (value: unknown): string =>
   typeof value === "string" ? value : typeof value === "number" ? String(value) : ""
 
-const optionsSchema = (S: PluginHost["Schema"]) =>
+const optionsSchema = ({ Schema: S, kit }: PluginHost) =>
   S.Struct({
     trading_base_url: S.optionalKey(S.String),
-    max_attempts: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 20 }))),
-    retry_base_ms: S.optionalKey(S.Int.check(S.isGreaterThanOrEqualTo(0))),
+    ...kit.httpTuningFields,
     page_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 10_000 })))
   })
 
@@ -49,17 +48,15 @@ const plugin: ProviderPlugin = {
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
       const { Effect, Stream, Schema, Option, kit } = host
-      const opts = yield* Schema.decodeUnknownEffect(optionsSchema(Schema))(settings.options).pipe(
-        Effect.mapError((e) => kit.providerError(`providers.alpaca: ${e.message}`, false))
-      )
+      const opts = yield* kit.decodeOptions(optionsSchema(host), settings.options)
       const key = settings.env.ALPACA_KEY ?? settings.env.APCA_API_KEY_ID
       const secret = settings.env.ALPACA_SECRET ?? settings.env.APCA_API_SECRET_KEY
       if (key === undefined || key === "" || secret === undefined || secret === "") {
-        return yield* kit.providerError(
-          "set ALPACA_KEY and ALPACA_SECRET (your Alpaca API key id and secret)",
-          false,
-          true
-        )
+        return yield* kit.providerError({
+          reason: "set ALPACA_KEY and ALPACA_SECRET (your Alpaca API key id and secret)",
+          retryable: false,
+          fatal: true
+        })
       }
       const feed = settings.feed ?? plugin.capabilities.defaultFeed
       const common = {
@@ -67,8 +64,7 @@ const plugin: ProviderPlugin = {
         secrets: [key, secret],
         rateLimit: settings.rateLimit ?? plugin.capabilities.rateLimit,
         headers: { "APCA-API-KEY-ID": key, "APCA-API-SECRET-KEY": secret },
-        ...(opts.max_attempts === undefined ? {} : { maxAttempts: opts.max_attempts }),
-        ...(opts.retry_base_ms === undefined ? {} : { retryBaseMs: opts.retry_base_ms })
+        ...kit.httpTuning(opts)
       }
       const data = kit.http({
         ...common,
@@ -102,7 +98,6 @@ const plugin: ProviderPlugin = {
             : undefined
       })
       const schemas = pageSchemas(Schema)
-      const decodePage = Schema.decodeUnknownEffect(schemas.multi)
 
       /** Where the next page starts, and the tokens followed so far. */
       const firstPage: { readonly token: string | undefined; readonly followed: ReadonlySet<string> } = {
@@ -112,24 +107,22 @@ const plugin: ProviderPlugin = {
       const pages = (request: BarsRequest, symbols: ReadonlyArray<Symbol>) =>
         Stream.paginate(firstPage, ({ token: pageToken, followed }) =>
           data
-            .getJson("/v2/stocks/bars", {
-              symbols: symbols.join(","),
-              timeframe: timeframes[request.frame as keyof typeof timeframes],
-              start: new Date(request.start).toISOString(),
-              // Alpaca's `end` is inclusive; ours is exclusive.
-              end: new Date(request.end - 1000).toISOString(),
-              limit: opts.page_limit ?? 10_000,
-              adjustment: request.adjustment,
-              feed: request.feed,
-              sort: "asc",
-              page_token: pageToken
+            .getDecoded("/v2/stocks/bars", schemas.multi, {
+              what: "Alpaca bars page",
+              query: {
+                symbols: symbols.join(","),
+                timeframe: timeframes[request.frame as keyof typeof timeframes],
+                start: new Date(request.start).toISOString(),
+                // Alpaca's `end` is inclusive; ours is exclusive.
+                end: new Date(request.end - 1000).toISOString(),
+                limit: opts.page_limit ?? 10_000,
+                adjustment: request.adjustment,
+                feed: request.feed,
+                sort: "asc",
+                page_token: pageToken
+              }
             })
             .pipe(
-              Effect.flatMap((res) =>
-                decodePage(res.body).pipe(
-                  Effect.mapError((e) => kit.providerError(`unexpected Alpaca bars page: ${e.message}`, true))
-                )
-              ),
               Effect.flatMap((page) => {
                 const batches: Array<BarBatch> = []
                 for (const [raw, list] of Object.entries(page.bars ?? {})) {
@@ -137,14 +130,17 @@ const plugin: ProviderPlugin = {
                   // Bars of a symbol not asked for are not this request's.
                   if (symbol === undefined || !symbols.includes(symbol) || list === null || list.length === 0) continue
                   const batch = toBatch(kit, symbol, list)
-                  if (typeof batch === "string") return Effect.fail(kit.providerError(batch, true))
+                  if (typeof batch === "string")
+                    return Effect.fail(kit.providerError({ reason: batch, retryable: true }))
                   batches.push(batch)
                 }
                 const next = page.next_page_token ?? undefined
                 if (next === undefined || next === "") return Effect.succeed([batches, Option.none()] as const)
                 // A token handed back again (a cycle) would be paged forever.
                 if (followed.has(next)) {
-                  return Effect.fail(kit.providerError("next_page_token repeats a page already read", true))
+                  return Effect.fail(
+                    kit.providerError({ reason: "next_page_token repeats a page already read", retryable: true })
+                  )
                 }
                 return Effect.succeed([
                   batches,
@@ -163,15 +159,10 @@ const plugin: ProviderPlugin = {
 
       const symbols = () =>
         Stream.fromEffect(
-          trading
-            .getJson("/v2/assets", { status: "active", asset_class: "us_equity" })
-            .pipe(
-              Effect.flatMap((res) =>
-                Schema.decodeUnknownEffect(schemas.assets)(res.body).pipe(
-                  Effect.mapError((e) => kit.providerError(`unexpected Alpaca assets list: ${e.message}`, true))
-                )
-              )
-            )
+          trading.getDecoded("/v2/assets", schemas.assets, {
+            what: "Alpaca assets list",
+            query: { status: "active", asset_class: "us_equity" }
+          })
         ).pipe(
           Stream.flatMap((list) =>
             Stream.fromIterable(

@@ -34,10 +34,8 @@ const plugin: ProviderPlugin = {
   },
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
-      const { Effect, Stream, Schema, kit } = host
-      const opts = yield* Schema.decodeUnknownEffect(optionsSchema(Schema))(settings.options).pipe(
-        Effect.mapError((e) => kit.providerError(`providers.fake: ${e.message}`, false))
-      )
+      const { Stream, Schema, kit } = host
+      const opts = yield* kit.decodeOptions(optionsSchema(Schema), settings.options)
       const gen = {
         seed: opts.seed ?? "marketpipe",
         missingRate: opts.missing_rate ?? 0,
@@ -54,7 +52,11 @@ const plugin: ProviderPlugin = {
         const failing = request.symbols.find((s) => failSymbols.has(s)) ?? days.find((d) => failDays.has(d))
         if (failing !== undefined) {
           return Stream.fail(
-            kit.providerError(`synthetic failure for ${failing}`, false, false, failSymbols.has(failing))
+            kit.providerError({
+              reason: `synthetic failure for ${failing}`,
+              retryable: false,
+              aboutSymbol: failSymbols.has(failing)
+            })
           )
         }
         function* batches(): Generator<BarBatch> {

@@ -17,10 +17,9 @@ const DAY_MS = 86_400_000
 /** Finnhub returns at most one month of intraday candles per request. */
 const MAX_CHUNK_DAYS = 30
 
-const optionsSchema = (S: PluginHost["Schema"]) =>
+const optionsSchema = ({ Schema: S, kit }: PluginHost) =>
   S.Struct({
-    max_attempts: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 20 }))),
-    retry_base_ms: S.optionalKey(S.Int.check(S.isGreaterThanOrEqualTo(0))),
+    ...kit.httpTuningFields,
     chunk_days: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: MAX_CHUNK_DAYS })))
   })
 
@@ -66,12 +65,14 @@ const plugin: ProviderPlugin = {
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
       const { Effect, Stream, Schema, kit } = host
-      const opts = yield* Schema.decodeUnknownEffect(optionsSchema(Schema))(settings.options).pipe(
-        Effect.mapError((e) => kit.providerError(`providers.finnhub: ${e.message}`, false))
-      )
+      const opts = yield* kit.decodeOptions(optionsSchema(host), settings.options)
       const key = settings.env.FINNHUB_API_KEY
       if (key === undefined || key.trim() === "") {
-        return yield* kit.providerError("set FINNHUB_API_KEY (your Finnhub API key)", false, true)
+        return yield* kit.providerError({
+          reason: "set FINNHUB_API_KEY (your Finnhub API key)",
+          retryable: false,
+          fatal: true
+        })
       }
       const chunkDays = opts.chunk_days ?? MAX_CHUNK_DAYS
       const http = (what: string) =>
@@ -81,8 +82,7 @@ const plugin: ProviderPlugin = {
           secrets: [key],
           rateLimit: settings.rateLimit ?? plugin.capabilities.rateLimit,
           headers: { "X-Finnhub-Token": key },
-          ...(opts.max_attempts === undefined ? {} : { maxAttempts: opts.max_attempts }),
-          ...(opts.retry_base_ms === undefined ? {} : { retryBaseMs: opts.retry_base_ms }),
+          ...kit.httpTuning(opts),
           explain: (status, body) => {
             const message = textOf((body as { error?: unknown } | null)?.error)
             // A free key gets 403 (sometimes 401) "You don't have access to this resource." on premium endpoints.
@@ -106,33 +106,35 @@ const plugin: ProviderPlugin = {
       const candles = http("candles")
       const reference = http("symbol lists and profiles")
       const schemas = wireSchemas(Schema)
-      const decodeCandle = Schema.decodeUnknownEffect(schemas.candle)
 
       /** A 200 that carries `{"error": ...}` instead of data. */
       const errorIn = (body: unknown) => {
         const error = (body as { error?: unknown } | null)?.error
-        return typeof error === "string" ? kit.providerError(`Finnhub: ${error}`, false) : undefined
+        return typeof error === "string"
+          ? kit.providerError({ reason: `Finnhub: ${error}`, retryable: false })
+          : undefined
       }
 
       const fetchChunk = (symbol: Symbol, resolution: string, chunk: Chunk) =>
-        candles.getJson("/stock/candle", { symbol, resolution, from: chunk.from, to: chunk.to }).pipe(
-          Effect.flatMap((res) => {
-            const refused = errorIn(res.body)
-            if (refused !== undefined) return Effect.fail(refused)
-            return decodeCandle(res.body).pipe(
-              Effect.mapError((e) => kit.providerError(`unexpected Finnhub candle body: ${e.message}`, true))
-            )
-          }),
-          Effect.flatMap((candle) => {
-            const batch = toBatch(kit, symbol, candle, chunk)
-            return typeof batch === "string" ? Effect.fail(kit.providerError(batch, true)) : Effect.succeed(batch)
+        candles
+          .getDecoded("/stock/candle", schemas.candle, {
+            what: "Finnhub candle body",
+            query: { symbol, resolution, from: chunk.from, to: chunk.to },
+            refuse: errorIn
           })
-        )
+          .pipe(
+            Effect.flatMap((candle) => {
+              const batch = toBatch(kit, symbol, candle, chunk)
+              return typeof batch === "string"
+                ? Effect.fail(kit.providerError({ reason: batch, retryable: true }))
+                : Effect.succeed(batch)
+            })
+          )
 
       const bars = (request: BarsRequest) => {
         const resolution = resolutions[request.frame as keyof typeof resolutions]
         if (resolution === undefined) {
-          return Stream.fail(kit.providerError(`Finnhub has no ${request.frame} candles`, false))
+          return Stream.fail(kit.providerError({ reason: `Finnhub has no ${request.frame} candles`, retryable: false }))
         }
         const chunks = chunksOf(request, chunkDays)
         return Stream.fromIterable(
@@ -145,15 +147,10 @@ const plugin: ProviderPlugin = {
 
       const symbols = () =>
         Stream.fromEffect(
-          reference
-            .getJson("/stock/symbol", { exchange: "US" })
-            .pipe(
-              Effect.flatMap((res) =>
-                Schema.decodeUnknownEffect(schemas.symbols)(res.body).pipe(
-                  Effect.mapError((e) => kit.providerError(`unexpected Finnhub symbol list: ${e.message}`, true))
-                )
-              )
-            )
+          reference.getDecoded("/stock/symbol", schemas.symbols, {
+            what: "Finnhub symbol list",
+            query: { exchange: "US" }
+          })
         ).pipe(
           Stream.flatMap((list) =>
             Stream.fromIterable(
@@ -174,14 +171,9 @@ const plugin: ProviderPlugin = {
 
       /** `/stock/profile2` in plain units; `undefined` for a symbol Finnhub does not know. */
       const companyProfile = (symbol: Symbol) =>
-        reference.getJson("/stock/profile2", { symbol }).pipe(
-          Effect.flatMap((res) =>
-            Schema.decodeUnknownEffect(schemas.profile)(res.body).pipe(
-              Effect.mapError((e) => kit.providerError(`unexpected Finnhub profile: ${e.message}`, true))
-            )
-          ),
-          Effect.map((wire): CompanyProfile | undefined => profile(kit, symbol, wire))
-        )
+        reference
+          .getDecoded("/stock/profile2", schemas.profile, { what: "Finnhub profile", query: { symbol } })
+          .pipe(Effect.map((wire): CompanyProfile | undefined => profile(kit, symbol, wire)))
 
       return { bars, symbols, profile: companyProfile }
     })

@@ -32,10 +32,9 @@ const frames: Partial<Record<Timeframe, readonly [number, string]>> = {
   "1d": [1, "day"]
 }
 
-const optionsSchema = (S: PluginHost["Schema"]) =>
+const optionsSchema = ({ Schema: S, kit }: PluginHost) =>
   S.Struct({
-    max_attempts: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 20 }))),
-    retry_base_ms: S.optionalKey(S.Int.check(S.isGreaterThanOrEqualTo(0))),
+    ...kit.httpTuningFields,
     page_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 50_000 })))
   })
 
@@ -87,16 +86,15 @@ const plugin: ProviderPlugin = {
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
       const { Effect, Stream, Schema, Option, kit } = host
-      const opts = yield* Schema.decodeUnknownEffect(optionsSchema(Schema))(settings.options).pipe(
-        Effect.mapError((e) => kit.providerError(`providers.polygon: ${e.message}`, false))
-      )
+      const opts = yield* kit.decodeOptions(optionsSchema(host), settings.options)
       const key = nonEmpty(settings.env.POLYGON_API_KEY) ?? nonEmpty(settings.env.MASSIVE_API_KEY)
       if (key === undefined) {
-        return yield* kit.providerError(
-          "set POLYGON_API_KEY (or MASSIVE_API_KEY) to your Massive/Polygon API key (https://massive.com/dashboard)",
-          false,
-          true
-        )
+        return yield* kit.providerError({
+          reason:
+            "set POLYGON_API_KEY (or MASSIVE_API_KEY) to your Massive/Polygon API key (https://massive.com/dashboard)",
+          retryable: false,
+          fatal: true
+        })
       }
       const feed = settings.feed ?? plugin.capabilities.defaultFeed
       const pageLimit = opts.page_limit ?? 50_000
@@ -109,8 +107,7 @@ const plugin: ProviderPlugin = {
           secrets: [key],
           rateLimit: settings.rateLimit ?? plugin.capabilities.rateLimit,
           headers: { Authorization: `Bearer ${key}` },
-          ...(opts.max_attempts === undefined ? {} : { maxAttempts: opts.max_attempts }),
-          ...(opts.retry_base_ms === undefined ? {} : { retryBaseMs: opts.retry_base_ms }),
+          ...kit.httpTuning(opts),
           explain: (status, body) => {
             const b = (body !== null && typeof body === "object" ? body : {}) as Record<string, unknown>
             const message = textOf(b.message ?? b.error).slice(0, 200)
@@ -129,17 +126,19 @@ const plugin: ProviderPlugin = {
         })
 
       const schemas = pageSchemas(Schema)
-      const decodeAggs = Schema.decodeUnknownEffect(schemas.aggs)
-      const decodeTickers = Schema.decodeUnknownEffect(schemas.tickers)
 
       /** The next page, or the end; a `next_url` we cannot follow is a server fault, not the end of the data. */
       const nextOf = (nextUrl: string | null | undefined, current: Cursor) => {
         if (nextUrl === undefined || nextUrl === null || nextUrl === "") return Effect.succeed(Option.none<Cursor>())
         const next = follow(nextUrl)
-        if (next === undefined) return Effect.fail(kit.providerError(`unusable next_url ${kit.mask(nextUrl)}`, true))
+        if (next === undefined) {
+          return Effect.fail(kit.providerError({ reason: `unusable next_url ${kit.mask(nextUrl)}`, retryable: true }))
+        }
         const read = new Set(current.before).add(pageKey(current))
         if (read.has(pageKey(next))) {
-          return Effect.fail(kit.providerError(`next_url repeats a page already read (${next.path})`, true))
+          return Effect.fail(
+            kit.providerError({ reason: `next_url repeats a page already read (${next.path})`, retryable: true })
+          )
         }
         return Effect.succeed(Option.some({ ...next, before: read }))
       }
@@ -152,33 +151,31 @@ const plugin: ProviderPlugin = {
           query: { adjusted: request.adjustment !== "raw", sort: "asc", limit: pageLimit }
         }
         return Stream.paginate(first, (cursor) =>
-          http.getJson(cursor.path, cursor.query).pipe(
-            Effect.flatMap((res) =>
-              decodeAggs(res.body).pipe(
-                Effect.mapError((e) =>
-                  kit.providerError(`unexpected Massive/Polygon aggregates page: ${e.message}`, true)
-                )
-              )
-            ),
-            Effect.flatMap((page) => {
-              const batches: Array<BarBatch> = []
-              // `resultsCount: 0` comes without a `results` key: no bars, not an error.
-              const list = page.results ?? []
-              if (list.length > 0) {
-                const batch = toBatch(kit, symbol, list)
-                if (typeof batch === "string") return Effect.fail(kit.providerError(batch, true))
-                batches.push(batch)
-              }
-              return Effect.map(nextOf(page.next_url, cursor), (next) => [batches, next] as const)
-            })
-          )
+          http
+            .getDecoded(cursor.path, schemas.aggs, { what: "Massive/Polygon aggregates page", query: cursor.query })
+            .pipe(
+              Effect.flatMap((page) => {
+                const batches: Array<BarBatch> = []
+                // `resultsCount: 0` comes without a `results` key: no bars, not an error.
+                const list = page.results ?? []
+                if (list.length > 0) {
+                  const batch = toBatch(kit, symbol, list)
+                  if (typeof batch === "string")
+                    return Effect.fail(kit.providerError({ reason: batch, retryable: true }))
+                  batches.push(batch)
+                }
+                return Effect.map(nextOf(page.next_url, cursor), (next) => [batches, next] as const)
+              })
+            )
         )
       }
 
       const bars = (request: BarsRequest) => {
         const frame = frames[request.frame]
         if (frame === undefined) {
-          return Stream.fail(kit.providerError(`Massive/Polygon has no ${request.frame} aggregates`, false))
+          return Stream.fail(
+            kit.providerError({ reason: `Massive/Polygon has no ${request.frame} aggregates`, retryable: false })
+          )
         }
         // Aggregates are single-ticker: one paginated request per symbol, in order.
         return Stream.fromIterable(request.symbols).pipe(
@@ -190,28 +187,25 @@ const plugin: ProviderPlugin = {
         const http = httpFor("reference tickers")
         const first: Cursor = { path: "/v3/reference/tickers", query: { market: "stocks", active: true, limit: 1000 } }
         return Stream.paginate(first, (cursor) =>
-          http.getJson(cursor.path, cursor.query).pipe(
-            Effect.flatMap((res) =>
-              decodeTickers(res.body).pipe(
-                Effect.mapError((e) => kit.providerError(`unexpected Massive/Polygon tickers page: ${e.message}`, true))
-              )
-            ),
-            Effect.flatMap((page) => {
-              const metas = (page.results ?? []).flatMap((row): Array<SymbolMeta> => {
-                const symbol = kit.parseSymbol(row.ticker)
-                if (symbol === undefined) return []
-                return [
-                  {
-                    symbol,
-                    ...(row.name ? { name: row.name } : {}),
-                    ...(row.primary_exchange ? { exchange: row.primary_exchange } : {}),
-                    active: row.active !== false
-                  }
-                ]
+          http
+            .getDecoded(cursor.path, schemas.tickers, { what: "Massive/Polygon tickers page", query: cursor.query })
+            .pipe(
+              Effect.flatMap((page) => {
+                const metas = (page.results ?? []).flatMap((row): Array<SymbolMeta> => {
+                  const symbol = kit.parseSymbol(row.ticker)
+                  if (symbol === undefined) return []
+                  return [
+                    {
+                      symbol,
+                      ...(row.name ? { name: row.name } : {}),
+                      ...(row.primary_exchange ? { exchange: row.primary_exchange } : {}),
+                      active: row.active !== false
+                    }
+                  ]
+                })
+                return Effect.map(nextOf(page.next_url, cursor), (next) => [metas, next] as const)
               })
-              return Effect.map(nextOf(page.next_url, cursor), (next) => [metas, next] as const)
-            })
-          )
+            )
         )
       }
 

@@ -29,10 +29,9 @@ const frames: Readonly<Record<string, FrameSpec>> = {
   "1d": { interval: "1d", label: "daily", chunkDays: 3650, historyDays: null }
 }
 
-const optionsSchema = (S: PluginHost["Schema"]) =>
+const optionsSchema = ({ Schema: S, kit }: PluginHost) =>
   S.Struct({
-    max_attempts: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 20 }))),
-    retry_base_ms: S.optionalKey(S.Int.check(S.isGreaterThanOrEqualTo(0))),
+    ...kit.httpTuningFields,
     /** Days per 1m request (Yahoo allows 8). */
     chunk_days: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 8 }))),
     /** How far back 1m requests may start, in days; 0 turns every age check off (emulators, replays). */
@@ -64,14 +63,11 @@ const plugin: ProviderPlugin = {
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
       const { Effect, Stream, Schema, kit } = host
-      const opts = yield* Schema.decodeUnknownEffect(optionsSchema(Schema))(settings.options).pipe(
-        Effect.mapError((e) => kit.providerError(`providers.yahoo: ${e.message}`, false))
-      )
+      const opts = yield* kit.decodeOptions(optionsSchema(host), settings.options)
       const feed = settings.feed ?? plugin.capabilities.defaultFeed
       const baseUrl = settings.baseUrl ?? BASE_URL
       const maxHistoryDays = opts.max_history_days ?? 30
       const schemas = chartSchemas(Schema)
-      const decodeChart = Schema.decodeUnknownEffect(schemas.chart)
 
       // One client per symbol so a 404 can name it; they share the rate-limit bucket and the request metrics.
       const httpFor = (symbol: Symbol) =>
@@ -80,8 +76,7 @@ const plugin: ProviderPlugin = {
           baseUrl,
           secrets: [],
           rateLimit: settings.rateLimit ?? plugin.capabilities.rateLimit,
-          ...(opts.max_attempts === undefined ? {} : { maxAttempts: opts.max_attempts }),
-          ...(opts.retry_base_ms === undefined ? {} : { retryBaseMs: opts.retry_base_ms }),
+          ...kit.httpTuning(opts),
           explain: (status, body) => {
             const description = chartErrorOf(body)
             if (status === 404) {
@@ -106,29 +101,32 @@ const plugin: ProviderPlugin = {
         end: number
       ) =>
         http
-          .getJson(`/v8/finance/chart/${encodeURIComponent(yahooSymbol(symbol))}`, {
-            period1: Math.floor(start / 1000),
-            period2: Math.ceil(end / 1000),
-            interval,
-            includePrePost: request.session === "extended",
-            events: "div,splits"
+          .getDecoded(`/v8/finance/chart/${encodeURIComponent(yahooSymbol(symbol))}`, schemas.chart, {
+            what: `Yahoo chart for ${symbol}`,
+            query: {
+              period1: Math.floor(start / 1000),
+              period2: Math.ceil(end / 1000),
+              interval,
+              includePrePost: request.session === "extended",
+              events: "div,splits"
+            }
           })
           .pipe(
-            Effect.flatMap((res) =>
-              decodeChart(res.body).pipe(
-                Effect.mapError((e) => kit.providerError(`unexpected Yahoo chart for ${symbol}: ${e.message}`, true))
-              )
-            ),
             Effect.flatMap(({ chart }) => {
               const result = chart.result?.[0]
               if (result === undefined) {
                 const description = chartErrorOf({ chart })
                 return description === undefined
                   ? Effect.succeed([] as Array<BarBatch>)
-                  : Effect.fail(kit.providerError(`Yahoo returned no chart for ${symbol}: ${description}`, false))
+                  : Effect.fail(
+                      kit.providerError({
+                        reason: `Yahoo returned no chart for ${symbol}: ${description}`,
+                        retryable: false
+                      })
+                    )
               }
               const batch = toBatch(kit, symbol, result, { start, end })
-              if (typeof batch === "string") return Effect.fail(kit.providerError(batch, true))
+              if (typeof batch === "string") return Effect.fail(kit.providerError({ reason: batch, retryable: true }))
               return Effect.succeed(batch.ts.length === 0 ? [] : [batch])
             })
           )
@@ -138,20 +136,20 @@ const plugin: ProviderPlugin = {
           Effect.gen(function* () {
             const frame = frames[request.frame]
             if (frame === undefined) {
-              return yield* kit.providerError(
-                `Yahoo has no ${request.frame} bars; use one of ${plugin.capabilities.timeframes.join(", ")}`,
-                false
-              )
+              return yield* kit.providerError({
+                reason: `Yahoo has no ${request.frame} bars; use one of ${plugin.capabilities.timeframes.join(", ")}`,
+                retryable: false
+              })
             }
             const is1m = request.frame === "1m"
             const historyDays = maxHistoryDays === 0 ? null : is1m ? maxHistoryDays : frame.historyDays
             if (historyDays !== null) {
               const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
               if (request.start < now - historyDays * DAY_MS) {
-                return yield* kit.providerError(
-                  `Yahoo keeps ${frame.label} bars for about ${historyDays} days only; ${isoTime(request.start)} is older: use Alpaca or Polygon for older ${is1m ? "minute" : "intraday"} bars`,
-                  false
-                )
+                return yield* kit.providerError({
+                  reason: `Yahoo keeps ${frame.label} bars for about ${historyDays} days only; ${isoTime(request.start)} is older: use Alpaca or Polygon for older ${is1m ? "minute" : "intraday"} bars`,
+                  retryable: false
+                })
               }
             }
             const chunkMs = (is1m ? (opts.chunk_days ?? frame.chunkDays) : frame.chunkDays) * DAY_MS

@@ -9,9 +9,13 @@ import type { SessionKind, TradingCalendar } from "../domain/calendar.ts"
 import type { ProviderError } from "../domain/errors.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
+import type { ProviderErrorOptions } from "./kit/errors.ts"
 import type { HttpKitOptions, ProviderHttp } from "./kit/http.ts"
+import type { HttpTuning, HttpTuningFields } from "./kit/options.ts"
 
-export type { HttpJsonResponse, HttpKitOptions, ProviderHttp, QueryValue } from "./kit/http.ts"
+export type { ProviderErrorOptions } from "./kit/errors.ts"
+export type { GetDecodedOptions, HttpJsonResponse, HttpKitOptions, ProviderHttp, QueryValue } from "./kit/http.ts"
+export type { HttpTuning, HttpTuningFields } from "./kit/options.ts"
 
 /** Contract versions this host can load. */
 export const PLUGIN_CONTRACT_VERSION = 1
@@ -95,9 +99,26 @@ export interface ProviderKit {
   readonly parseCsv: (text: string) => ReadonlyArray<Readonly<Record<string, string>>>
   /**
    * Builds the error a plugin fails with (masked). Retryable errors are retried with backoff by the host; `fatal`
-   * stops the run (e.g. credentials missing or rejected).
+   * stops the run (e.g. credentials missing or rejected). The positional form is kept for plugins written before
+   * the options object.
    */
-  readonly providerError: (reason: string, retryable: boolean, fatal?: boolean, aboutSymbol?: boolean) => ProviderError
+  readonly providerError: {
+    (options: ProviderErrorOptions): ProviderError
+    (reason: string, retryable: boolean, fatal?: boolean, aboutSymbol?: boolean): ProviderError
+  }
+  /**
+   * Decodes `settings.options` with the plugin's schema; a mismatch is a non-retryable
+   * `providers.<name>: <what is wrong>` error (or `reason(message)` when given).
+   */
+  readonly decodeOptions: <S extends Schema.Decoder<unknown>>(
+    schema: S,
+    options: Readonly<Record<string, unknown>>,
+    reason?: (message: string) => string
+  ) => Effect.Effect<S["Type"], ProviderError>
+  /** The `max_attempts` and `retry_base_ms` option keys, to spread into an HTTP plugin's options struct. */
+  readonly httpTuningFields: HttpTuningFields
+  /** Those keys, as set, in `http({ ... })`'s terms (`maxAttempts`, `retryBaseMs`). */
+  readonly httpTuning: (options: HttpTuning) => Pick<HttpKitOptions, "maxAttempts" | "retryBaseMs">
   /** Allocates an empty column batch of `length` rows. */
   readonly emptyBatch: (symbol: Symbol, length: number) => BarBatch
   /** Fills a batch bar by bar, checking every value is a finite number: the tight loop every plugin needs. */

@@ -6,12 +6,13 @@ import { parse } from "csv-parse/sync"
 import { Data, Duration, Effect, Option, Schedule, Schema, Stream } from "effect"
 import { emptyBatch, makeBatchBuilder } from "../domain/bar.ts"
 import type { TradingCalendar } from "../domain/calendar.ts"
-import { ProviderError } from "../domain/errors.ts"
 import { tradingDayOf } from "../domain/partition.ts"
 import { parseSymbol } from "../domain/symbol.ts"
 import { Metrics } from "../observability/metrics.ts"
-import type { PluginHost } from "./contract.ts"
+import type { PluginHost, ProviderErrorOptions } from "./contract.ts"
+import { makeProviderError } from "./kit/errors.ts"
 import { type KitServices, makeProviderHttp } from "./kit/http.ts"
+import { decodeOptions, httpTuning, httpTuningFields } from "./kit/options.ts"
 import { RateLimiters } from "./kit/rate-limiter.ts"
 import { mask } from "./kit/secrets.ts"
 import { parseIsoUtc } from "./kit/time.ts"
@@ -30,14 +31,21 @@ export const makePluginHost = (provider: string, calendar: TradingCalendar, serv
     parseIsoUtc,
     mask,
     parseCsv: (text) => parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }),
-    providerError: (reason, retryable, fatal, aboutSymbol) =>
-      new ProviderError({
+    providerError: (
+      options: string | ProviderErrorOptions,
+      retryable?: boolean,
+      fatal?: boolean,
+      aboutSymbol?: boolean
+    ) =>
+      makeProviderError(
         provider,
-        reason: mask(reason),
-        retryable,
-        fatal: fatal === true,
-        aboutSymbol: aboutSymbol === true
-      }),
+        typeof options === "string"
+          ? { reason: options, retryable: retryable === true, fatal: fatal === true, aboutSymbol: aboutSymbol === true }
+          : options
+      ),
+    decodeOptions: decodeOptions(provider),
+    httpTuningFields,
+    httpTuning,
     emptyBatch,
     batchBuilder: makeBatchBuilder,
     tradingDayOf,

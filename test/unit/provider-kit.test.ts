@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { Duration, Effect, Fiber, Random, Schedule } from "effect"
+import { Duration, Effect, Fiber, Random, Schedule, Schema } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
+import { makeCalendar } from "../../src/domain/calendar.ts"
 import { makeMetrics } from "../../src/observability/metrics.ts"
+import { makePluginHost } from "../../src/providers/host.ts"
 import { denoPermissionRefusal, makeProviderHttp, serverWaitMs } from "../../src/providers/kit/http.ts"
 import { makeRateLimiters, makeTokenBucket } from "../../src/providers/kit/rate-limiter.ts"
 import { retrySchedule } from "../../src/providers/kit/retry.ts"
@@ -353,5 +355,35 @@ describe("parseIsoUtc", () => {
     expect(parseIsoUtc("2024-03-08T14:30:00+24:00")).toBeNaN()
     // Years before 100 are years, not 19xx.
     expect(new Date(parseIsoUtc("0050-01-01T00:00:00Z")).getUTCFullYear()).toBe(50)
+  })
+})
+
+describe("plugin kit parts", () => {
+  const kit = makePluginHost("kit-parts", makeCalendar(), kitServices()).kit
+
+  test("providerError takes an options object; the positional form of contract v1 gives the same, masked, error", () => {
+    registerSecret("parts-secret-123456")
+    const named = kit.providerError({ reason: "bad parts-secret-123456", retryable: false, fatal: true })
+    expect(named).toMatchObject({ provider: "kit-parts", reason: "bad ***", retryable: false, fatal: true })
+    expect(named.aboutSymbol).toBe(false)
+    expect(kit.providerError("bad parts-secret-123456", false, true)).toEqual(named)
+    expect(kit.providerError({ reason: "no such ticker", retryable: false, aboutSymbol: true })).toMatchObject({
+      fatal: false,
+      aboutSymbol: true
+    })
+  })
+
+  test("decodeOptions names the provider's key, or says what the plugin asks it to; httpTuning passes only keys set", async () => {
+    const schema = Schema.Struct({ ...kit.httpTuningFields, page_limit: Schema.optionalKey(Schema.Int) })
+    const ok = await Effect.runPromise(kit.decodeOptions(schema, { max_attempts: 3 }))
+    expect(kit.httpTuning(ok)).toEqual({ maxAttempts: 3 })
+    expect(kit.httpTuning({ retry_base_ms: 0 })).toEqual({ retryBaseMs: 0 })
+    const bad = await Effect.runPromise(Effect.flip(kit.decodeOptions(schema, { max_attempts: 0 })))
+    expect(bad).toMatchObject({ retryable: false, fatal: false })
+    expect(bad.reason).toMatch(/^providers\.kit-parts: .*\n\s+at \["max_attempts"\]/su)
+    const worded = await Effect.runPromise(
+      Effect.flip(kit.decodeOptions(schema, { retry_base_ms: -1 }, () => "say it so"))
+    )
+    expect(worded.reason).toBe("say it so")
   })
 })

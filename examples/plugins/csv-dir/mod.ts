@@ -29,13 +29,15 @@ const plugin: ProviderPlugin = {
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
       const { Effect, Stream, Schema, kit } = host
-      const opts = yield* Schema.decodeUnknownEffect(Schema.Struct({ dir: Schema.String }))(settings.options).pipe(
-        Effect.mapError(() =>
-          kit.providerError("providers.csv-dir.dir: give the directory holding <SYMBOL>.csv files", false)
-        )
+      const opts = yield* kit.decodeOptions(
+        Schema.Struct({ dir: Schema.String }),
+        settings.options,
+        () => "providers.csv-dir.dir: give the directory holding <SYMBOL>.csv files"
       )
       const dir = resolve(opts.dir)
-      if (!existsSync(dir)) return yield* kit.providerError(`providers.csv-dir.dir: ${dir} does not exist`, false)
+      if (!existsSync(dir)) {
+        return yield* kit.providerError({ reason: `providers.csv-dir.dir: ${dir} does not exist`, retryable: false })
+      }
 
       const load = (request: BarsRequest, symbol: BarsRequest["symbols"][number]) =>
         Effect.try({
@@ -60,7 +62,7 @@ const plugin: ProviderPlugin = {
             })
             return keep.length > 0 ? out : undefined
           },
-          catch: (e) => kit.providerError(`cannot read ${symbol}.csv: ${String(e)}`, false)
+          catch: (e) => kit.providerError({ reason: `cannot read ${symbol}.csv: ${String(e)}`, retryable: false })
         })
 
       return {

@@ -5,11 +5,12 @@
  * `Retry-After` / `X-Ratelimit-Reset` when the server names a time. Errors are masked and say what to do.
  */
 import { createHash } from "node:crypto"
-import { Clock, Effect, Schedule } from "effect"
+import { Clock, Effect, Schedule, Schema } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { ProviderError } from "../../domain/errors.ts"
 import type { MetricsShape } from "../../observability/metrics.ts"
 import type { RateLimit } from "../contract.ts"
+import { makeProviderError } from "./errors.ts"
 import type { RateLimitersShape } from "./rate-limiter.ts"
 import { retrySchedule } from "./retry.ts"
 import { mask, registerSecret } from "./secrets.ts"
@@ -45,12 +46,30 @@ export interface HttpJsonResponse {
   readonly headers: Readonly<Record<string, string>>
 }
 
+export interface GetDecodedOptions {
+  /** What the body is, for the error when it has another shape: "unexpected <what>: <the mismatch>". */
+  readonly what: string
+  readonly query?: Readonly<Record<string, QueryValue>>
+  readonly headers?: Readonly<Record<string, string>>
+  /** Sees the body before it is decoded, for APIs that answer 200 with an error in the body. */
+  readonly refuse?: (body: unknown) => ProviderError | undefined
+}
+
 export interface ProviderHttp {
   readonly getJson: (
     pathOrUrl: string,
     query?: Readonly<Record<string, QueryValue>>,
     headers?: Readonly<Record<string, string>>
   ) => Effect.Effect<HttpJsonResponse, ProviderError>
+  /**
+   * `getJson`, then the body decoded with `schema`. A body of another shape fails with a retryable
+   * "unexpected <what>: …" error (a proxy's error page, a half-rolled-out API change).
+   */
+  readonly getDecoded: <S extends Schema.Decoder<unknown>>(
+    pathOrUrl: string,
+    schema: S,
+    options: GetDecodedOptions
+  ) => Effect.Effect<S["Type"], ProviderError>
 }
 
 /** The longest a server-named wait is honoured before the request fails instead (a broken clock should not hang us). */
@@ -284,5 +303,18 @@ export function makeProviderHttp(options: HttpKitOptions, services: KitServices)
       )
     })
 
-  return { getJson }
+  const getDecoded: ProviderHttp["getDecoded"] = (pathOrUrl, schema, decoded) =>
+    getJson(pathOrUrl, decoded.query, decoded.headers).pipe(
+      Effect.flatMap((res) => {
+        const refused = decoded.refuse?.(res.body)
+        if (refused !== undefined) return Effect.fail(refused)
+        return Schema.decodeUnknownEffect(schema)(res.body).pipe(
+          Effect.mapError((e) =>
+            makeProviderError(options.provider, { reason: `unexpected ${decoded.what}: ${e.message}`, retryable: true })
+          )
+        )
+      })
+    )
+
+  return { getJson, getDecoded }
 }
