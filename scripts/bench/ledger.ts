@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { cpus, tmpdir, totalmem } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
-import { JobRepository } from "../../src/repository/job-repository.ts"
+import { Jobs } from "../../src/repository/jobs.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
+import { Ledger } from "../../src/repository/ledger.ts"
 import type { PartitionRef, PartitionResult } from "../../src/repository/model.ts"
 import { recordRow } from "./record.ts"
 
@@ -51,23 +52,24 @@ const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 const dir = mkdtempSync(join(tmpdir(), "mp-bench-ledger-"))
 const seconds = await Effect.runPromise(
   Effect.gen(function* () {
-    const repo = yield* JobRepository
+    const jobs = yield* Jobs
+    const ledger = yield* Ledger
     const inCalls = refsOf("C")
-    const job = yield* repo.createJob(spec(inCalls), inCalls)
+    const job = yield* jobs.create(spec(inCalls), inCalls)
     const calls = Array.from({ length: Math.ceil(total / perCall) }, (_, i) =>
       inCalls.slice(i * perCall, (i + 1) * perCall)
     )
-    yield* repo.markRunning(job.id, inCalls)
-    const small = yield* timed(Effect.forEach(calls, (c) => repo.recordDone(job.id, source, c.map(done))))
+    yield* jobs.markRunning(job.id, inCalls)
+    const small = yield* timed(Effect.forEach(calls, (c) => ledger.recordDone(job.id, source, c.map(done))))
     const once = refsOf("O")
-    const big = yield* repo.createJob(spec(once), once)
-    yield* repo.markRunning(big.id, once)
-    const single = yield* timed(repo.recordDone(big.id, source, once.map(done)))
+    const big = yield* jobs.create(spec(once), once)
+    yield* jobs.markRunning(big.id, once)
+    const single = yield* timed(ledger.recordDone(big.id, source, once.map(done)))
     const failing = refsOf("F")
-    const bad = yield* repo.createJob(spec(failing), failing)
+    const bad = yield* jobs.create(spec(failing), failing)
     const failed = yield* timed(
       Effect.forEach(calls, (_, i) =>
-        repo.recordFailed(bad.id, source, failing.slice(i * perCall, (i + 1) * perCall), "provider fake: boom")
+        ledger.recordFailed(bad.id, source, failing.slice(i * perCall, (i + 1) * perCall), "provider fake: boom")
       )
     )
     return { small, single, failed }
