@@ -49,5 +49,9 @@ export {
   type RateLimit,
   type SymbolMeta
 } from "./src/providers/contract.ts"
-export { JobRepository } from "./src/repository/job-repository.ts"
-export { repositoryLayer } from "./src/repository/layer.ts"
+export { Jobs } from "./src/repository/jobs.ts"
+export { type Repository, repositoryLayer } from "./src/repository/layer.ts"
+export { Ledger } from "./src/repository/ledger.ts"
+export { MetricHistory } from "./src/repository/metric-history.ts"
+export { ValidationRuns } from "./src/repository/validation-runs.ts"
+export { WorkQueue } from "./src/repository/work-queue.ts"

@@ -16,7 +16,8 @@ import { filePeriod } from "../lake/layout.ts"
 import { loadOhlcvEffect } from "../lake/load/load-ohlcv.ts"
 import { ParquetSink, type WrittenFile } from "../lake/parquet-sink.ts"
 import { letSignalsIn } from "../pipeline/responsive.ts"
-import { JobRepository } from "../repository/job-repository.ts"
+import { Jobs } from "../repository/jobs.ts"
+import { Ledger } from "../repository/ledger.ts"
 import { type CoverageRecord, coverageStatus, type JobRecord, type PartitionResult } from "../repository/model.ts"
 
 export interface AggregateRequest {
@@ -45,9 +46,10 @@ const key = (symbol: string, day: string) => `${symbol}|${day}`
 
 export const runAggregation = (request: AggregateRequest) =>
   Effect.gen(function* () {
-    const repo = yield* JobRepository
+    const jobs = yield* Jobs
+    const ledger = yield* Ledger
     const sink = yield* ParquetSink
-    const source = (yield* repo.coverage({
+    const source = (yield* ledger.coverage({
       frame: "1m",
       symbols: request.symbols,
       from: request.from,
@@ -62,7 +64,7 @@ export const runAggregation = (request: AggregateRequest) =>
     let unchanged = 0
     for (const frame of request.frames) {
       const built = new Map(
-        (yield* repo.coverage({ frame, symbols: request.symbols, from: request.from, to: request.to })).map((r) => [
+        (yield* ledger.coverage({ frame, symbols: request.symbols, from: request.from, to: request.to })).map((r) => [
           key(r.symbol, r.day),
           r.hash
         ])
@@ -74,7 +76,7 @@ export const runAggregation = (request: AggregateRequest) =>
     const total = [...todo.values()].reduce((n, list) => n + list.length, 0)
     if (total === 0) return { job: undefined, rebuilt: {}, unchanged, barsWritten: 0 } satisfies AggregateSummary
     const symbols = [...new Set(source.map((r) => r.symbol))].sort()
-    const job = yield* repo.createJob(
+    const job = yield* jobs.create(
       {
         kind: "aggregate",
         provider: "marketpipe",
@@ -93,7 +95,7 @@ export const runAggregation = (request: AggregateRequest) =>
 
     // One symbol at a time: read each 1m month it needs once, then write every target file once (a yearly 1h file
     // takes all twelve months in one write instead of twelve rewrites).
-    const bySymbol = new Map<string, Map<string, Array<CoverageRecord>>>()
+    const bySymbol = new Map<Symbol, Map<string, Array<CoverageRecord>>>()
     for (const [frame, list] of todo) {
       for (const r of list) {
         const frames = bySymbol.get(r.symbol) ?? new Map<string, Array<CoverageRecord>>()
@@ -108,9 +110,8 @@ export const runAggregation = (request: AggregateRequest) =>
       barsRejected: 0
     })
     yield* Effect.gen(function* () {
-      for (const [name, frames] of bySymbol) {
+      for (const [symbol, frames] of bySymbol) {
         yield* letSignalsIn
-        const symbol = name as Symbol
         const wantedDays = new Set([...frames.values()].flatMap((list) => list.map((r) => r.day)))
         const sorted = [...wantedDays].sort()
         // The research read path is the fastest way through the 1m files (it decodes columns straight into arrays).
@@ -176,7 +177,7 @@ export const runAggregation = (request: AggregateRequest) =>
               }
               for (const [id, group] of groups) {
                 const [provider = "", feed = ""] = id.split("|")
-                yield* repo.recordDone(job.id, { provider, feed, session: request.session }, group)
+                yield* ledger.recordDone(job.id, { provider, feed, session: request.session }, group)
               }
             })
           for (const [target, daySlices] of slices) {
@@ -198,9 +199,9 @@ export const runAggregation = (request: AggregateRequest) =>
       }
     }).pipe(
       // A stopped or failed aggregation closes its job: never left `running` for the next run to call abandoned.
-      Effect.onInterrupt(() => repo.finishJob(job.id, totals(), "interrupted").pipe(Effect.ignore)),
-      Effect.tapError((e) => repo.finishJob(job.id, totals(), e.message).pipe(Effect.ignore))
+      Effect.onInterrupt(() => jobs.finish(job.id, totals(), "interrupted").pipe(Effect.ignore)),
+      Effect.tapError((e) => jobs.finish(job.id, totals(), e.message).pipe(Effect.ignore))
     )
-    const finished = yield* repo.finishJob(job.id, totals())
+    const finished = yield* jobs.finish(job.id, totals())
     return { job: finished, rebuilt, unchanged, barsWritten } satisfies AggregateSummary
   })

@@ -9,7 +9,8 @@
 import { Clock, Effect } from "effect"
 import type { Counter } from "prom-client"
 import type { TradingCalendar } from "../domain/calendar.ts"
-import { JobRepository } from "../repository/job-repository.ts"
+import { Ledger } from "../repository/ledger.ts"
+import { MetricHistory } from "../repository/metric-history.ts"
 import type { CoverageSummary, MetricSample } from "../repository/model.ts"
 import {
   initialiseKnownSeries,
@@ -69,7 +70,7 @@ export const persistRun = (m: MetricsShape, runId: string) =>
       initialiseKnownSeries(m, await knownFromRegistry(m))
       return snapshotMetrics(m)
     })
-    if (samples.length > 0) yield* JobRepository.use((r) => r.recordMetricSamples(runId, samples))
+    if (samples.length > 0) yield* MetricHistory.use((h) => h.record(runId, samples))
     return samples.length
   })
 
@@ -86,7 +87,7 @@ export const newHistorySync = (): HistorySync => new Map()
  */
 export const restoreHistory = (m: MetricsShape, synced: HistorySync = newHistorySync()) =>
   Effect.gen(function* () {
-    const totals = yield* JobRepository.use((r) => r.metricTotals({}))
+    const totals = yield* MetricHistory.use((h) => h.totals({}))
     const counters = new Map(
       persistedCounters(m).map((c) => [(c as unknown as { name: string }).name, c as unknown as Counter<string>])
     )
@@ -101,7 +102,7 @@ export const restoreHistory = (m: MetricsShape, synced: HistorySync = newHistory
       if (counter !== undefined) counter.inc(t.labels, delta)
       else for (const h of histograms) if (h.restore({ ...t, value: delta })) break
     }
-    const ledger = yield* JobRepository.use((r) => r.coverageSummary())
+    const ledger = yield* Ledger.use((l) => l.summary())
     initialiseKnownSeries(m, mergeKnown(knownFromLabels(totals.map((t) => t.labels)), ledgerSources(ledger)))
     return totals.length
   })
@@ -114,7 +115,7 @@ export const restoreHistory = (m: MetricsShape, synced: HistorySync = newHistory
 export const refreshLedgerGauges = (m: MetricsShape, calendar: TradingCalendar) =>
   Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
-    const summary = yield* JobRepository.use((r) => r.coverageSummary())
+    const summary = yield* Ledger.use((l) => l.summary())
     const registry = yield* Effect.promise(() => knownFromRegistry(m))
     initialiseKnownSeries(m, mergeKnown(registry, ledgerSources(summary)))
     for (const s of summary) {

@@ -8,7 +8,7 @@ import { UsageError } from "../domain/errors.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
 import type { RateLimit } from "../providers/contract.ts"
-import { JobRepository } from "../repository/job-repository.ts"
+import { Ledger } from "../repository/ledger.ts"
 import type { CoverageStatus } from "../repository/model.ts"
 import { noDatabaseYet, type RunContext, storageLayer } from "./context.ts"
 import type { IngestRequest } from "./ingest.ts"
@@ -33,7 +33,7 @@ export const ledgerCovers = (ctx: RunContext, q: CoverageQuery) =>
   noDatabaseYet(ctx)
     ? Effect.succeed((_symbol: string, _day: string) => false)
     : Effect.gen(function* () {
-        const records = yield* JobRepository.use((r) =>
+        const records = yield* Ledger.use((r) =>
           r.coverage({ frame: q.frame, symbols: q.symbols, from: q.from, to: q.to })
         )
         const have = new Set(

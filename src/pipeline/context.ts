@@ -9,8 +9,7 @@ import type { TradingCalendar } from "../domain/calendar.ts"
 import type { RepositoryError, UsageError } from "../domain/errors.ts"
 import { type ParquetSink, parquetSinkLayer } from "../lake/parquet-sink.ts"
 import type { ProviderPlugin } from "../providers/contract.ts"
-import type { JobRepository } from "../repository/job-repository.ts"
-import { repositoryLayer, sqlitePath } from "../repository/layer.ts"
+import { type Repository, repositoryLayer, sqlitePath } from "../repository/layer.ts"
 
 export interface RunContext {
   readonly loaded: LoadedConfig
@@ -19,7 +18,7 @@ export interface RunContext {
   readonly plugin: (name: string) => Effect.Effect<ProviderPlugin, UsageError>
 }
 
-export type Storage = JobRepository | ParquetSink
+export type Storage = Repository | ParquetSink
 
 /** The layers that read and write the lake and the repository. */
 export const storageLayer = (ctx: Pick<RunContext, "loaded">): Layer.Layer<Storage, RepositoryError> =>

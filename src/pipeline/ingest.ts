@@ -19,7 +19,8 @@ import { Metrics } from "../observability/metrics.ts"
 import type { ProviderClient } from "../providers/contract.ts"
 import { retrySchedule } from "../providers/kit/retry.ts"
 import { mask } from "../providers/kit/secrets.ts"
-import { JobRepository } from "../repository/job-repository.ts"
+import { Jobs } from "../repository/jobs.ts"
+import { Ledger } from "../repository/ledger.ts"
 import { coverageStatus, type JobKind, type JobRecord, type PartitionResult } from "../repository/model.ts"
 import { type Plan, planWork, type WorkUnit } from "./plan.ts"
 import { letSignalsIn } from "./responsive.ts"
@@ -172,7 +173,8 @@ export const partitionRefs = (u: WorkUnit, symbols: ReadonlyArray<Symbol> = u.sy
  */
 export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
   Effect.gen(function* () {
-    const repo = yield* JobRepository
+    const jobs = yield* Jobs
+    const ledger = yield* Ledger
     const sink = yield* ParquetSink
     const job = { id: jobId }
     const retry = request.retry ?? defaultRetry
@@ -271,7 +273,7 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
           metadata(job.id),
           (w) => {
             const results = resultsOf(w)
-            return results.length > 0 ? repo.recordDone(job.id, source, results) : Effect.void
+            return results.length > 0 ? ledger.recordDone(job.id, source, results) : Effect.void
           }
         )
         const results = resultsOf(written)
@@ -324,7 +326,7 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
     const processUnit = (u: WorkUnit): Effect.Effect<Array<SymbolOutcome>, ProviderError | RepositoryError> =>
       Effect.gen(function* () {
         yield* letSignalsIn
-        yield* repo.markRunning(job.id, partitionRefs(u))
+        yield* jobs.markRunning(job.id, partitionRefs(u))
         const batches = yield* fetchUnit(u)
         const bySymbol = new Map<string, Array<BarBatch>>()
         for (const b of batches) appendTo(bySymbol, b.symbol as string, b)
@@ -333,7 +335,7 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
         )
         for (const o of outcomes) {
           if (o.failure !== undefined)
-            yield* repo.recordFailed(job.id, source, partitionRefs(u, [o.failure.symbol as Symbol]), o.failure.error)
+            yield* ledger.recordFailed(job.id, source, partitionRefs(u, [o.failure.symbol as Symbol]), o.failure.error)
         }
         return outcomes
       }).pipe(
@@ -348,7 +350,7 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
             return Effect.map(Effect.forEach(halves, processUnit), (all) => all.flat())
           }
           return Effect.gen(function* () {
-            yield* repo.recordFailed(job.id, source, partitionRefs(u), mask(e.message))
+            yield* ledger.recordFailed(job.id, source, partitionRefs(u), mask(e.message))
             // One failure per symbol: the summary and the metrics count every partition (symbols x days) that failed.
             return u.symbols.map(
               (symbol): SymbolOutcome => ({
@@ -399,8 +401,8 @@ export const planJob = (request: Omit<IngestRequest, "client">, owner: string | 
       ...(request.covered === undefined ? {} : { covered: request.covered }),
       ...(request.now === undefined ? {} : { now: request.now })
     })
-    const job = yield* JobRepository.use((repo) =>
-      repo.createJob(
+    const job = yield* Jobs.use((jobs) =>
+      jobs.create(
         {
           kind: request.kind,
           provider: request.provider,
@@ -423,7 +425,7 @@ export const runIngest = (
   onProgress: (p: IngestProgress) => Effect.Effect<void> = () => Effect.void
 ) =>
   Effect.gen(function* () {
-    const repo = yield* JobRepository
+    const jobs = yield* Jobs
     const { job, units, plan } = yield* planJob(request, request.owner)
     yield* Effect.annotateCurrentSpan({ "marketpipe.job_id": job.id, "marketpipe.partitions": plan.partitions })
     const progress = {
@@ -462,10 +464,10 @@ export const runIngest = (
         }
         return onProgress({ ...progress })
       }),
-      Effect.onInterrupt(() => repo.finishJob(job.id, progress, "interrupted").pipe(Effect.ignore)),
-      Effect.tapError((e) => repo.finishJob(job.id, progress, mask(e.message)).pipe(Effect.ignore))
+      Effect.onInterrupt(() => jobs.finish(job.id, progress, "interrupted").pipe(Effect.ignore)),
+      Effect.tapError((e) => jobs.finish(job.id, progress, mask(e.message)).pipe(Effect.ignore))
     )
-    const finished = yield* repo.finishJob(job.id, progress)
+    const finished = yield* jobs.finish(job.id, progress)
     metrics.jobs.inc({ kind: finished.kind, state: finished.state })
     yield* Effect.annotateCurrentSpan({
       "marketpipe.job_state": finished.state,

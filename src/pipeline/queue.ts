@@ -8,21 +8,21 @@
 import { hostname } from "node:os"
 import { Effect, Schedule } from "effect"
 import type { ProviderError, RepositoryError, StorageError, UsageError } from "../domain/errors.ts"
-import type { Symbol } from "../domain/symbol.ts"
-import type { Timeframe } from "../domain/timeframe.ts"
 import type { ParquetSink } from "../lake/parquet-sink.ts"
-import { JobRepository } from "../repository/job-repository.ts"
+import { Jobs } from "../repository/jobs.ts"
+import type { Repository } from "../repository/layer.ts"
 import type { JobRecord, QueuedUnit } from "../repository/model.ts"
+import { WorkQueue } from "../repository/work-queue.ts"
 import { type IngestRequest, makeUnitRunner, planJob } from "./ingest.ts"
 import type { WorkUnit } from "./plan.ts"
 
 /** Plans a job into the queue without fetching anything. */
 export const enqueueIngest = (request: Omit<IngestRequest, "client">) =>
   Effect.gen(function* () {
-    const repo = yield* JobRepository
+    const queue = yield* WorkQueue
     // No owner: a queued job belongs to whichever workers take it, not to the process that planned it.
     const { job, units, plan } = yield* planJob(request, undefined)
-    yield* repo.enqueueUnits(
+    yield* queue.enqueue(
       job.id,
       units.map((u) => ({
         symbols: u.symbols,
@@ -54,16 +54,16 @@ export interface WorkerOptions {
    */
   readonly afterJob?: (
     job: JobRecord
-  ) => Effect.Effect<void, RepositoryError | StorageError | UsageError, JobRepository | ParquetSink>
+  ) => Effect.Effect<void, RepositoryError | StorageError | UsageError, Repository | ParquetSink>
 }
 
 export const workerHolder = (): string => `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
 
 const toWorkUnit = (u: QueuedUnit): WorkUnit => ({
-  symbols: u.symbols as ReadonlyArray<Symbol>,
-  frame: u.frame as Timeframe,
+  symbols: u.symbols,
+  frame: u.frame,
   period: u.period,
-  days: u.days as WorkUnit["days"],
+  days: u.days,
   start: u.start,
   end: u.end,
   expectedBars: u.expectedBars
@@ -71,11 +71,12 @@ const toWorkUnit = (u: QueuedUnit): WorkUnit => ({
 
 /** Marks jobs whose units are all finished as finished, with totals from their partitions; returns them. */
 const closeDrainedJobs = Effect.gen(function* () {
-  const repo = yield* JobRepository
+  const jobs = yield* Jobs
+  const queue = yield* WorkQueue
   const closed: Array<JobRecord> = []
-  for (const id of yield* repo.drainedJobs()) {
-    const parts = yield* repo.partitions(id)
-    const job = yield* repo.finishJob(id, {
+  for (const id of yield* queue.drainedJobs()) {
+    const parts = yield* jobs.partitions(id)
+    const job = yield* jobs.finish(id, {
       partitionsDone: parts.filter((p) => p.state === "done").length,
       partitionsFailed: parts.filter((p) => p.state === "failed").length,
       barsWritten: parts.reduce((n, p) => n + (p.rows ?? 0), 0),
@@ -94,7 +95,8 @@ export interface WorkerSummary {
 /** Claims and processes units until the queue is drained (or forever with `follow`). */
 export const runWorker = (options: WorkerOptions) =>
   Effect.gen(function* () {
-    const repo = yield* JobRepository
+    const jobs = yield* Jobs
+    const queue = yield* WorkQueue
     const runners = new Map<
       number,
       (
@@ -102,7 +104,7 @@ export const runWorker = (options: WorkerOptions) =>
       ) => Effect.Effect<
         ReadonlyArray<{ readonly failure?: { readonly error: string } | undefined }>,
         ProviderError | RepositoryError,
-        JobRepository | ParquetSink
+        Repository | ParquetSink
       >
     >()
     let units = 0
@@ -110,10 +112,10 @@ export const runWorker = (options: WorkerOptions) =>
     const afterJobs = (jobs: ReadonlyArray<JobRecord>) =>
       Effect.forEach(jobs, (job) => options.afterJob?.(job) ?? Effect.void, { discard: true })
     while (true) {
-      const unit = yield* repo.claimUnit(options.holder, options.leaseMs)
+      const unit = yield* queue.claim(options.holder, options.leaseMs)
       if (unit === undefined) {
         yield* afterJobs(yield* closeDrainedJobs)
-        const status = yield* repo.queueStatus()
+        const status = yield* queue.status()
         // Others still hold leases: wait, since a worker that dies leaves its units to us once the lease runs out.
         if (options.follow || status.running > 0 || status.expired > 0) {
           yield* Effect.sleep(options.pollMs)
@@ -124,16 +126,16 @@ export const runWorker = (options: WorkerOptions) =>
       yield* options.onClaim?.(unit) ?? Effect.void
       let runner = runners.get(unit.jobId)
       if (runner === undefined) {
-        const job = yield* repo.getJob(unit.jobId)
+        const job = yield* jobs.get(unit.jobId)
         if (job === undefined) {
-          yield* repo.finishUnit(unit.id, options.holder, "failed", "its job no longer exists")
+          yield* queue.finish(unit.id, options.holder, "failed", "its job no longer exists")
           continue
         }
         runner = yield* makeUnitRunner(yield* options.requestFor(job), job.id)
         runners.set(unit.jobId, runner)
       }
-      const renew = repo
-        .renewLease(unit.id, options.holder, options.leaseMs)
+      const renew = queue
+        .renew(unit.id, options.holder, options.leaseMs)
         .pipe(Effect.repeat(Schedule.spaced(Math.max(50, Math.floor(options.leaseMs / 3)))), Effect.ignore)
       const outcome = yield* Effect.scoped(
         Effect.gen(function* () {
@@ -150,10 +152,10 @@ export const runWorker = (options: WorkerOptions) =>
         }),
         Effect.catchTag("ProviderError", (e) =>
           // Fatal (rejected credentials): this worker cannot do any unit of the job; record it and stop.
-          repo.finishUnit(unit.id, options.holder, "failed", e.message).pipe(Effect.andThen(Effect.fail(e)))
+          queue.finish(unit.id, options.holder, "failed", e.message).pipe(Effect.andThen(Effect.fail(e)))
         )
       )
-      yield* repo.finishUnit(unit.id, options.holder, outcome.state, outcome.error)
+      yield* queue.finish(unit.id, options.holder, outcome.state, outcome.error)
       units++
       if (outcome.state !== "done") failedUnits++
       yield* options.onUnit?.(unit, outcome.state) ?? Effect.void

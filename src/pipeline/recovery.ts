@@ -7,7 +7,7 @@ import { hostname } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { removeOrphanTemps } from "../lake/atomic-file.ts"
-import { JobRepository } from "../repository/job-repository.ts"
+import { Jobs } from "../repository/jobs.ts"
 
 export const processOwner = (): string => `${hostname()}:${process.pid}`
 
@@ -33,8 +33,8 @@ export interface Recovered {
 
 export const recover = (dataDir: string) =>
   Effect.gen(function* () {
-    const repo = yield* JobRepository
-    const abandonedJobs = yield* repo.abandonStale(isOwnerAlive)
+    const jobs = yield* Jobs
+    const abandonedJobs = yield* jobs.abandonStale(isOwnerAlive)
     const removedTemps = yield* Effect.sync(() => removeOrphanTemps(join(dataDir, "ohlcv"), isOwnerAlive))
     return { abandonedJobs, removedTemps } satisfies Recovered
   })

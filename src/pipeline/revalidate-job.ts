@@ -6,8 +6,10 @@ import { readFileSync } from "node:fs"
 import { Effect } from "effect"
 import type { SessionKind } from "../domain/calendar.ts"
 import type { Symbol } from "../domain/symbol.ts"
-import { JobRepository } from "../repository/job-repository.ts"
+import { Jobs } from "../repository/jobs.ts"
+import { Ledger } from "../repository/ledger.ts"
 import type { ValidationRun } from "../repository/model.ts"
+import { ValidationRuns } from "../repository/validation-runs.ts"
 import { htmlReport } from "../validation/html.ts"
 import { writeValidationReport } from "../validation/report.ts"
 import { revalidateLake } from "../validation/revalidate.ts"
@@ -46,12 +48,14 @@ const countBy = (findings: ReadonlyArray<{ severity: string; rule: string }>, se
 /** Needs the repository and the sink (`storageLayer`): the caller decides whether a database may be created. */
 export const revalidateRange = (ctx: RunContext, job: RevalidateJob) =>
   Effect.gen(function* () {
-    const repo = yield* JobRepository
+    const jobs = yield* Jobs
+    const ledger = yield* Ledger
+    const reports = yield* ValidationRuns
     const { from, to } = job
     const symbols = (
       job.symbols.length > 0
         ? job.symbols
-        : [...new Set((yield* repo.coverage({ frame: "1m", symbols: [], from, to })).map((r) => r.symbol))].sort()
+        : [...new Set((yield* ledger.coverage({ frame: "1m", symbols: [], from, to })).map((r) => r.symbol))].sort()
     ) as ReadonlyArray<Symbol>
     const session = job.session ?? ctx.loaded.config.ingest?.session ?? "regular"
     const { bars, findings } = yield* revalidateLake({
@@ -62,7 +66,7 @@ export const revalidateRange = (ctx: RunContext, job: RevalidateJob) =>
       session,
       rules: ruleSettings(ctx.loaded.config)
     })
-    const record = yield* repo.createJob(
+    const record = yield* jobs.create(
       {
         kind: "validate",
         provider: "marketpipe",
@@ -83,14 +87,14 @@ export const revalidateRange = (ctx: RunContext, job: RevalidateJob) =>
       errorsByRule: countBy(findings, "error"),
       warningsByRule: countBy(findings, "warning")
     })
-    yield* repo.finishJob(record.id, { partitionsDone: 0, partitionsFailed: 0, barsWritten: 0, barsRejected: 0 })
-    const run = (yield* repo.getValidation(record.id)) as ValidationRun
+    yield* jobs.finish(record.id, { partitionsDone: 0, partitionsFailed: 0, barsWritten: 0, barsRejected: 0 })
+    const run = (yield* reports.get(record.id)) as ValidationRun
     const page = job.html
       ? htmlReport({
           title: `MarketPipe validation — ${from}..${to}`,
           days: ctx.calendar.tradingDays(from, to),
           symbols,
-          coverage: yield* repo.coverage({ frame: "1m", symbols, from, to }),
+          coverage: yield* ledger.coverage({ frame: "1m", symbols, from, to }),
           run
         })
       : undefined

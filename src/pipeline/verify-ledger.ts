@@ -8,12 +8,11 @@
 import { Clock, Effect } from "effect"
 import { rowsView } from "../domain/bar.ts"
 import { splitByDay } from "../domain/partition.ts"
-import type { Symbol } from "../domain/symbol.ts"
 import { type Timeframe, timeframes } from "../domain/timeframe.ts"
 import { batchHash } from "../lake/content-hash.ts"
 import { type FileKey, fileKeyId, filePeriod } from "../lake/layout.ts"
 import { ParquetSink } from "../lake/parquet-sink.ts"
-import { JobRepository } from "../repository/job-repository.ts"
+import { Ledger } from "../repository/ledger.ts"
 import type { CoverageRecord } from "../repository/model.ts"
 import { letSignalsIn } from "./responsive.ts"
 
@@ -91,17 +90,17 @@ function judge(r: CoverageRecord, holding: Holding | undefined): Problem | undef
 
 const keyOf = (frame: Timeframe, r: CoverageRecord): FileKey => ({
   frame,
-  symbol: r.symbol as Symbol,
+  symbol: r.symbol,
   period: filePeriod(frame, r.day)
 })
 
 /** Checks one file's claims (re-read under its lock) and returns the problems. */
 const verifyFile = (key: FileKey, request: VerifyRequest) =>
   Effect.gen(function* () {
-    const repo = yield* JobRepository
+    const ledger = yield* Ledger
     const sink = yield* ParquetSink
     // The ledger rows are read again under the lock: a writer records its rows while it holds it.
-    const claims = (yield* repo.coverage({
+    const claims = (yield* ledger.coverage({
       frame: key.frame,
       symbols: [key.symbol],
       from: request.from,
@@ -129,7 +128,7 @@ const verifyFile = (key: FileKey, request: VerifyRequest) =>
     if (request.repair && problems.length > 0) {
       // An unreadable file would fail every later write of its days: it leaves the lake, kept for inspection.
       if (read._tag === "Failure") setAside = yield* sink.setAside(key, yield* Clock.currentTimeMillis)
-      yield* repo.markMissing(
+      yield* ledger.markMissing(
         problems.map((p) => ({ frame: p.frame, symbol: p.symbol, day: p.day })),
         `ledger verify: ${problems[0]?.problem}; refetch`
       )
@@ -139,11 +138,11 @@ const verifyFile = (key: FileKey, request: VerifyRequest) =>
 
 export const verifyLedger = (request: VerifyRequest) =>
   Effect.gen(function* () {
-    const repo = yield* JobRepository
+    const ledger = yield* Ledger
     const frames = request.frames ?? timeframes
     const files = new Map<string, FileKey>()
     for (const frame of frames) {
-      const rows = (yield* repo.coverage({
+      const rows = (yield* ledger.coverage({
         frame,
         symbols: request.symbols,
         from: request.from,

@@ -4,7 +4,6 @@
  * left in the repository at the end.
  */
 import { Effect, Option } from "effect"
-import type { Symbol } from "../domain/symbol.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
 import { persistRun } from "../observability/history.ts"
 import { Metrics } from "../observability/metrics.ts"
@@ -37,9 +36,9 @@ const requestForJob = (ctx: RunContext) => (job: JobRecord) =>
       ...requestFor(resolved, ctx),
       kind: job.kind,
       client,
-      symbols: job.symbols as ReadonlyArray<Symbol>,
-      from: job.startDay as never,
-      to: job.endDay as never,
+      symbols: job.symbols,
+      from: job.startDay,
+      to: job.endDay,
       rules: ruleSettings(ctx.loaded.config)
     }
   })

@@ -1,15 +1,31 @@
-/** Records the repository keeps: jobs, their partitions (the unit of work) and the coverage ledger. */
+/**
+ * Records the repository keeps: jobs, their partitions (the unit of work), the coverage ledger, validation reports,
+ * queued units and metric history. What callers write are plain interfaces; what they read back are schemas that
+ * decode a stored row (column names, driver types) into the domain's types.
+ */
+import { Schema } from "effect"
 import type { SessionKind } from "../domain/calendar.ts"
+import { Symbol } from "../domain/symbol.ts"
+import { Timeframe } from "../domain/timeframe.ts"
+import { Count, CountOrZero, Day, Instant, Json, OptionalText } from "./internal/columns.ts"
 
 export type JobKind = "ingest" | "backfill" | "aggregate" | "validate"
 export type JobState = "running" | "succeeded" | "failed" | "partial" | "abandoned"
 export type PartitionState = "pending" | "running" | "done" | "failed"
 export type CoverageStatus = "complete" | "partial" | "empty" | "missing" | "invalid"
 
+const JobKind = Schema.Literals(["ingest", "backfill", "aggregate", "validate"])
+const JobState = Schema.Literals(["running", "succeeded", "failed", "partial", "abandoned"])
+const PartitionState = Schema.Literals(["pending", "running", "done", "failed"])
+const CoverageStatus = Schema.Literals(["complete", "partial", "empty", "missing", "invalid"])
+const Session = Schema.Literals(["regular", "extended"])
+const NullText = Schema.NullOr(Schema.String)
+
 export interface JobSpec {
   readonly kind: JobKind
   readonly provider: string
   readonly feed: string
+  /** One frame, or an aggregation's target frames joined with commas. */
   readonly frame: string
   readonly session: SessionKind
   readonly symbols: ReadonlyArray<string>
@@ -26,14 +42,41 @@ export interface JobTotals {
   readonly barsRejected: number
 }
 
-export interface JobRecord extends JobSpec, JobTotals {
-  readonly id: number
-  readonly state: JobState
-  readonly createdAt: string
-  readonly finishedAt: string | null
-  readonly partitionsTotal: number
-  readonly error: string | null
-}
+// Field order is the order of `jobs list --json` and every other record printed as JSON.
+export const JobRecord = Schema.Struct({
+  id: Count,
+  kind: JobKind,
+  provider: Schema.String,
+  feed: Schema.String,
+  frame: Schema.String,
+  session: Session,
+  symbols: Json(Schema.Array(Symbol)),
+  startDay: Day,
+  endDay: Day,
+  owner: OptionalText,
+  state: JobState,
+  createdAt: Instant,
+  finishedAt: Schema.NullOr(Instant),
+  partitionsTotal: Count,
+  partitionsDone: Count,
+  partitionsFailed: Count,
+  barsWritten: Count,
+  barsRejected: Count,
+  error: NullText
+}).pipe(
+  Schema.encodeKeys({
+    startDay: "start_day",
+    endDay: "end_day",
+    createdAt: "created_at",
+    finishedAt: "finished_at",
+    partitionsTotal: "partitions_total",
+    partitionsDone: "partitions_done",
+    partitionsFailed: "partitions_failed",
+    barsWritten: "bars_written",
+    barsRejected: "bars_rejected"
+  })
+)
+export type JobRecord = typeof JobRecord.Type
 
 export interface PartitionRef {
   readonly frame: string
@@ -41,16 +84,20 @@ export interface PartitionRef {
   readonly day: string
 }
 
-export interface PartitionRecord extends PartitionRef {
-  readonly jobId: number
-  readonly state: PartitionState
-  readonly rows: number | null
-  readonly rejected: number | null
-  readonly hash: string | null
-  readonly attempts: number
-  readonly error: string | null
-  readonly updatedAt: string
-}
+export const PartitionRecord = Schema.Struct({
+  jobId: Count,
+  frame: Timeframe,
+  symbol: Symbol,
+  day: Day,
+  state: PartitionState,
+  rows: Schema.NullOr(Count),
+  rejected: Schema.NullOr(Count),
+  hash: NullText,
+  attempts: Count,
+  error: NullText,
+  updatedAt: Instant
+}).pipe(Schema.encodeKeys({ jobId: "job_id", updatedAt: "updated_at" }))
+export type PartitionRecord = typeof PartitionRecord.Type
 
 /** What one finished partition adds to the ledger. */
 export interface PartitionResult extends PartitionRef {
@@ -65,59 +112,83 @@ export interface PartitionResult extends PartitionRef {
   readonly file: string
 }
 
-export interface CoverageRecord extends PartitionRef {
-  readonly session: SessionKind
-  readonly expected: number
-  readonly observed: number
-  readonly status: CoverageStatus
-  readonly provider: string
-  readonly feed: string
-  readonly file: string | null
-  readonly hash: string | null
+export const CoverageRecord = Schema.Struct({
+  frame: Timeframe,
+  symbol: Symbol,
+  day: Day,
+  session: Session,
+  expected: Count,
+  observed: Count,
+  status: CoverageStatus,
+  provider: Schema.String,
+  feed: Schema.String,
+  file: NullText,
+  hash: NullText,
   /** The hash of the rows the file holds for the day (null for rows written before it was recorded). */
-  readonly contentHash: string | null
-  readonly jobId: number
-  readonly updatedAt: string
+  contentHash: NullText,
+  jobId: Count,
+  updatedAt: Instant,
   /** Why the last fetch failed (status `missing`). */
-  readonly error: string | null
+  error: NullText
+}).pipe(Schema.encodeKeys({ contentHash: "content_hash", jobId: "job_id", updatedAt: "updated_at" }))
+export type CoverageRecord = typeof CoverageRecord.Type
+
+export const ValidationTotal = Schema.Struct({ rule: Schema.String, severity: Schema.String, count: Count })
+
+const validationRunFields = {
+  jobId: Count,
+  kind: Schema.String,
+  createdAt: Instant,
+  reportCsv: Schema.String,
+  reportJson: Schema.String,
+  findings: Count,
+  errors: Count,
+  warnings: Count
 }
+const validationRunKeys = {
+  jobId: "job_id",
+  createdAt: "created_at",
+  reportCsv: "report_csv",
+  reportJson: "report_json"
+} as const
+
+/** A `validation_runs` row: a report without its totals (they are rows of `validation_results`). */
+export const ValidationRunRow = Schema.Struct(validationRunFields).pipe(Schema.encodeKeys(validationRunKeys))
 
 /** One validation report: a job's findings, where the files are, and totals by rule and severity. */
-export interface ValidationRun {
-  readonly jobId: number
-  readonly kind: string
-  readonly createdAt: string
-  readonly reportCsv: string
-  readonly reportJson: string
-  readonly findings: number
-  readonly errors: number
-  readonly warnings: number
-  readonly totals: ReadonlyArray<{ readonly rule: string; readonly severity: string; readonly count: number }>
-}
+export const ValidationRun = Schema.Struct({ ...validationRunFields, totals: Schema.Array(ValidationTotal) }).pipe(
+  Schema.encodeKeys(validationRunKeys)
+)
+export type ValidationRun = typeof ValidationRun.Type
 
 /** A queued unit of work (shared by workers through the repository). */
-export interface QueuedUnit {
-  readonly id: number
-  readonly jobId: number
-  readonly symbols: ReadonlyArray<string>
-  readonly frame: string
-  readonly period: string
-  readonly days: ReadonlyArray<string>
-  readonly start: number
-  readonly end: number
-  readonly expectedBars: number
-  readonly attempts: number
-}
+export const QueuedUnit = Schema.Struct({
+  id: Count,
+  jobId: Count,
+  symbols: Json(Schema.Array(Symbol)),
+  frame: Timeframe,
+  period: Schema.String,
+  days: Json(Schema.Array(Day)),
+  start: Count,
+  end: Count,
+  expectedBars: Count,
+  attempts: Count
+}).pipe(Schema.encodeKeys({ jobId: "job_id", start: "start_ms", end: "end_ms", expectedBars: "expected_bars" }))
+export type QueuedUnit = typeof QueuedUnit.Type
 
-export interface QueueStatus {
-  readonly pending: number
+/** What a job puts in the queue: a planned unit, before it has an id, a job or attempts. */
+export type NewUnit = Omit<QueuedUnit, "id" | "jobId" | "attempts">
+
+export const QueueStatus = Schema.Struct({
+  pending: CountOrZero,
   /** Claimed, lease still valid. */
-  readonly running: number
+  running: CountOrZero,
   /** Claimed by a worker whose lease ran out: claimable again. */
-  readonly expired: number
-  readonly done: number
-  readonly failed: number
-}
+  expired: CountOrZero,
+  done: CountOrZero,
+  failed: CountOrZero
+})
+export type QueueStatus = typeof QueueStatus.Type
 
 /** One counter value of one run, with its labels (`provider` and `feed` also as columns). */
 export interface MetricSample {
@@ -126,15 +197,25 @@ export interface MetricSample {
   readonly value: number
 }
 
+/** A counter's total over stored runs, per label set. */
+export const MetricTotal = Schema.Struct({
+  name: Schema.String,
+  labels: Json(Schema.Record(Schema.String, Schema.String)),
+  value: Count,
+  runs: Count
+})
+export type MetricTotal = typeof MetricTotal.Type
+
 /** The ledger summed per provider, feed and frame: completeness and the newest complete day. */
-export interface CoverageSummary {
-  readonly provider: string
-  readonly feed: string
-  readonly frame: string
-  readonly observed: number
-  readonly expected: number
-  readonly newestComplete: string | null
-}
+export const CoverageSummary = Schema.Struct({
+  provider: Schema.String,
+  feed: Schema.String,
+  frame: Schema.String,
+  observed: Count,
+  expected: Count,
+  newestComplete: Schema.NullOr(Day)
+}).pipe(Schema.encodeKeys({ newestComplete: "newest" }))
+export type CoverageSummary = typeof CoverageSummary.Type
 
 /** Where a job's bars come from; stored with every ledger row. */
 export interface BarSource {

@@ -9,7 +9,7 @@ import { stringify } from "csv-stringify/sync"
 import { Effect } from "effect"
 import { StorageError } from "../domain/errors.ts"
 import type { Finding } from "../domain/validation.ts"
-import { JobRepository } from "../repository/job-repository.ts"
+import { ValidationRuns } from "../repository/validation-runs.ts"
 
 export interface ReportInput {
   readonly jobId: number
@@ -47,8 +47,8 @@ export const writeValidationReport = (dataDir: string, input: ReportInput) =>
       },
       catch: (e) => new StorageError({ path: dir, reason: String(e) })
     })
-    yield* JobRepository.use((r) =>
-      r.recordValidation({
+    yield* ValidationRuns.use((r) =>
+      r.record({
         jobId: input.jobId,
         kind: input.kind,
         reportCsv: csv,

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { Effect } from "effect"
-import { JobRepository } from "../../src/repository/job-repository.ts"
+import { Jobs } from "../../src/repository/jobs.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
 import { bunBin, compiledBinary, runAsync } from "../support/cli.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
@@ -93,9 +93,7 @@ describe("SQLite under a second process", () => {
     const holder = holdSqliteLock(path, "EXCLUSIVE", 800)
     await holder.held
     const jobs = await Effect.runPromise(
-      JobRepository.use((r) => Effect.andThen(r.createJob(spec, []), r.listJobs(5))).pipe(
-        Effect.provide(sqliteLayer(path))
-      )
+      Jobs.use((r) => Effect.andThen(r.create(spec, []), r.list(5))).pipe(Effect.provide(sqliteLayer(path)))
     )
     expect(jobs.map((j) => j.kind)).toEqual(["ingest"])
     expect(await holder.exited).toBe(0)
@@ -103,12 +101,12 @@ describe("SQLite under a second process", () => {
 
   test("a write that meets a lock held past the busy timeout is tried again, not failed", async () => {
     const path = join(fresh(), "marketpipe.db")
-    await Effect.runPromise(JobRepository.use((r) => r.listJobs(1)).pipe(Effect.provide(sqliteLayer(path))))
+    await Effect.runPromise(Jobs.use((r) => r.list(1)).pipe(Effect.provide(sqliteLayer(path))))
     const holder = holdSqliteLock(path, "IMMEDIATE", 700)
     await holder.held
     // A short busy timeout, so the lock outlasts it: only trying again can get the job written.
     const job = await Effect.runPromise(
-      JobRepository.use((r) => r.createJob(spec, [{ frame: "1m", symbol: "AAPL", day: "2024-03-04" }])).pipe(
+      Jobs.use((r) => r.create(spec, [{ frame: "1m", symbol: "AAPL", day: "2024-03-04" }])).pipe(
         Effect.provide(sqliteLayer(path, { busyTimeoutMs: 50 }))
       )
     )

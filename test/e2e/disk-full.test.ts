@@ -9,7 +9,8 @@ import { join } from "node:path"
 import { Effect } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient } from "effect/sql"
-import { makeSqlJobRepository } from "../../src/repository/sql-job-repository.ts"
+import { DatabaseName } from "../../src/repository/internal/database.ts"
+import * as JobsSql from "../../src/repository/jobs.ts"
 import * as SqliteClient from "../../src/repository/sqlite/client.ts"
 import { migrateSqlite } from "../../src/repository/sqlite/migrations.ts"
 import { runSource } from "../support/cli.ts"
@@ -46,12 +47,13 @@ describe("a full disk", () => {
         const pages = (yield* client.unsafe<{ page_count: number }>("PRAGMA page_count"))[0]?.page_count ?? 0
         // The file may not grow past what it has: the next page it needs is "disk full" to SQLite.
         yield* client.unsafe(`PRAGMA max_page_count = ${pages + 1}`)
-        const repo = yield* makeSqlJobRepository(`SQLite database ${path}`).pipe(
-          Effect.provideService(SqlClient.SqlClient, client)
+        const jobs = yield* JobsSql.make.pipe(
+          Effect.provideService(SqlClient.SqlClient, client),
+          Effect.provideService(DatabaseName, `SQLite database ${path}`)
         )
         const days = Array.from({ length: 5000 }, (_, i) => ({ frame: "1m", symbol: `S${i}`, day: "2024-03-04" }))
         return yield* Effect.flip(
-          repo.createJob(
+          jobs.create(
             {
               kind: "ingest",
               provider: "fake",

@@ -5,8 +5,8 @@ import { metricsShowMain } from "../../src/cli/commands/metrics.ts"
 import { makeCalendar } from "../../src/domain/calendar.ts"
 import { persistRun, refreshLedgerGauges, restoreHistory } from "../../src/observability/history.ts"
 import { knownLabelValues, makeMetrics } from "../../src/observability/metrics.ts"
-import { JobRepository } from "../../src/repository/job-repository.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
+import { MetricHistory } from "../../src/repository/metric-history.ts"
 import { backfillFlags, backfillIn } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
 import { useTempDirs } from "../support/temp.ts"
@@ -156,7 +156,7 @@ describe("metrics history", () => {
       }).pipe(Effect.provide(layer))
     )
     const totals = await Effect.runPromise(
-      JobRepository.use((r) => r.metricTotals({ name: "marketpipe_provider_request_duration_seconds_bucket" })).pipe(
+      MetricHistory.use((r) => r.totals({ name: "marketpipe_provider_request_duration_seconds_bucket" })).pipe(
         Effect.provide(layer)
       )
     )
@@ -198,7 +198,7 @@ describe("metrics history", () => {
     run.latency.observe({ provider: "alpaca", feed: "iex" }, 0.3)
     run.barsIngested.inc({ provider: "alpaca", feed: "iex", frame: "1m" }, 390)
     await Effect.runPromise(persistRun(run, "run-1").pipe(Effect.provide(layer)))
-    const totals = await Effect.runPromise(JobRepository.use((r) => r.metricTotals({})).pipe(Effect.provide(layer)))
+    const totals = await Effect.runPromise(MetricHistory.use((r) => r.totals({})).pipe(Effect.provide(layer)))
     const stored = (name: string, labels: Record<string, string>) =>
       totals.find((t) => t.name === name && JSON.stringify(t.labels) === JSON.stringify(labels))?.value
     const iex = { provider: "alpaca", feed: "iex" }

@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { Effect, Option } from "effect"
 import { ledgerMain } from "../../src/cli/commands/ledger.ts"
 import { isOwnerAlive, processOwner, recover } from "../../src/pipeline/recovery.ts"
-import { JobRepository } from "../../src/repository/job-repository.ts"
+import { Jobs } from "../../src/repository/jobs.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
 import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
@@ -33,7 +33,7 @@ describe("recovery after a crash", () => {
     writeFileSync(join(dir, `.2024-03.parquet.mp-tmp-${dead}.abc123`), "torn")
     writeFileSync(join(dir, `.2024-04.parquet.mp-tmp-${hostname()}.${process.pid}.def456`), "being written")
     const program = Effect.gen(function* () {
-      const repo = yield* JobRepository
+      const repo = yield* Jobs
       const spec = {
         kind: "backfill" as const,
         provider: "fake",
@@ -48,14 +48,14 @@ describe("recovery after a crash", () => {
         { frame: "1m", symbol: "AAPL", day: "2024-03-04" },
         { frame: "1m", symbol: "AAPL", day: "2024-03-05" }
       ]
-      const crashed = yield* repo.createJob({ ...spec, owner: `${hostname()}:${deadPid()}` }, parts)
+      const crashed = yield* repo.create({ ...spec, owner: `${hostname()}:${deadPid()}` }, parts)
       yield* repo.markRunning(crashed.id, parts)
-      const live = yield* repo.createJob({ ...spec, owner: processOwner() }, parts)
+      const live = yield* repo.create({ ...spec, owner: processOwner() }, parts)
       const recovered = yield* recover(dataDir)
       return {
         recovered,
-        crashed: yield* repo.getJob(crashed.id),
-        live: yield* repo.getJob(live.id),
+        crashed: yield* repo.get(crashed.id),
+        live: yield* repo.get(live.id),
         partitions: yield* repo.partitions(crashed.id)
       }
     })

@@ -1,17 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
-import { Effect, type Layer, ManagedRuntime } from "effect"
+import { Effect, type Layer, ManagedRuntime, Schema } from "effect"
 import { TestClock } from "effect/testing"
+import { TradingDay } from "../../src/domain/calendar.ts"
 import type { RepositoryError } from "../../src/domain/errors.ts"
-import { JobRepository } from "../../src/repository/job-repository.ts"
-import { postgresLayer, sqliteLayer } from "../../src/repository/layer.ts"
+import { Symbol } from "../../src/domain/symbol.ts"
+import { Jobs } from "../../src/repository/jobs.ts"
+import { postgresLayer, type Repository, sqliteLayer } from "../../src/repository/layer.ts"
+import { Ledger } from "../../src/repository/ledger.ts"
+import { ValidationRuns } from "../../src/repository/validation-runs.ts"
+import { WorkQueue } from "../../src/repository/work-queue.ts"
 import { startPostgres, type TestPostgres } from "../support/postgres.ts"
 import { removeDir, tempDir } from "../support/temp.ts"
 
 // One suite, two backends: SQLite on a temp file, PostgreSQL started by the harness (or DATABASE_URL).
 const dir = tempDir()
 let postgres: TestPostgres | undefined
-const backends: Array<[string, () => Promise<Layer.Layer<JobRepository, RepositoryError>>]> = [
+const backends: Array<[string, () => Promise<Layer.Layer<Repository, RepositoryError>>]> = [
   ["SQLite", async () => sqliteLayer(join(dir, "nested", "mp.db"))],
   ["PostgreSQL", async () => postgresLayer(await (postgres as TestPostgres).newDatabase())]
 ]
@@ -24,13 +29,13 @@ afterAll(() => {
 })
 
 for (const [backend, makeLayer] of backends) {
-  describe(`${backend} JobRepository`, () => {
-    let runtime: ManagedRuntime.ManagedRuntime<JobRepository, RepositoryError>
+  describe(`${backend} repository`, () => {
+    let runtime: ManagedRuntime.ManagedRuntime<Repository, RepositoryError>
     beforeAll(async () => {
       runtime = ManagedRuntime.make(await makeLayer())
     })
     afterAll(() => runtime.dispose())
-    const run = <A, E>(eff: Effect.Effect<A, E, JobRepository>) =>
+    const run = <A, E>(eff: Effect.Effect<A, E, Repository>) =>
       runtime.runPromise(
         Effect.gen(function* () {
           yield* TestClock.setTime(Date.parse("2024-03-11T12:00:00Z"))
@@ -55,10 +60,11 @@ for (const [backend, makeLayer] of backends) {
     test("a job records partitions, ledger rows and totals; time comes from the injected clock", async () => {
       const result = await run(
         Effect.gen(function* () {
-          const repo = yield* JobRepository
-          const job = yield* repo.createJob(spec, parts)
+          const repo = yield* Jobs
+          const ledger = yield* Ledger
+          const job = yield* repo.create(spec, parts)
           yield* repo.markRunning(job.id, parts)
-          yield* repo.recordDone(job.id, { provider: "fake", feed: "synthetic", session: "regular" }, [
+          yield* ledger.recordDone(job.id, { provider: "fake", feed: "synthetic", session: "regular" }, [
             {
               ...(parts[0] as (typeof parts)[0]),
               rows: 390,
@@ -80,13 +86,13 @@ for (const [backend, makeLayer] of backends) {
               file: ""
             }
           ])
-          yield* repo.recordFailed(
+          yield* ledger.recordFailed(
             job.id,
             { provider: "fake", feed: "synthetic", session: "regular" },
             parts.slice(2),
             "provider fake: boom"
           )
-          const finished = yield* repo.finishJob(job.id, {
+          const finished = yield* repo.finish(job.id, {
             partitionsDone: 2,
             partitionsFailed: 2,
             barsWritten: 390,
@@ -95,9 +101,9 @@ for (const [backend, makeLayer] of backends) {
           return {
             finished,
             partitions: yield* repo.partitions(job.id),
-            coverage: yield* repo.coverage({ frame: "1m", symbols: ["AAPL"], from: "2024-03-01", to: "2024-03-31" }),
-            listed: yield* repo.listJobs(10),
-            missing: yield* repo.getJob(999)
+            coverage: yield* ledger.coverage({ frame: "1m", symbols: ["AAPL"], from: "2024-03-01", to: "2024-03-31" }),
+            listed: yield* repo.list(10),
+            missing: yield* repo.get(999)
           }
         })
       )
@@ -108,7 +114,7 @@ for (const [backend, makeLayer] of backends) {
         partitionsFailed: 2,
         createdAt: "2024-03-11T12:00:00.000Z"
       })
-      expect(result.finished.symbols).toEqual(["AAPL", "MSFT"])
+      expect(result.finished.symbols.join(",")).toBe("AAPL,MSFT")
       expect(result.partitions.map((p) => `${p.symbol} ${p.day} ${p.state} ${p.attempts}`)).toEqual([
         "AAPL 2024-03-07 done 1",
         "AAPL 2024-03-08 done 1",
@@ -127,9 +133,10 @@ for (const [backend, makeLayer] of backends) {
     test("the ledger keeps one row per (frame, symbol, day): a later job replaces it", async () => {
       const coverage = await run(
         Effect.gen(function* () {
-          const repo = yield* JobRepository
-          const job = yield* repo.createJob(spec, parts.slice(0, 1))
-          yield* repo.recordDone(job.id, { provider: "fake", feed: "synthetic", session: "regular" }, [
+          const repo = yield* Jobs
+          const ledger = yield* Ledger
+          const job = yield* repo.create(spec, parts.slice(0, 1))
+          yield* ledger.recordDone(job.id, { provider: "fake", feed: "synthetic", session: "regular" }, [
             {
               ...(parts[0] as (typeof parts)[0]),
               rows: 380,
@@ -141,7 +148,7 @@ for (const [backend, makeLayer] of backends) {
               file: "f"
             }
           ])
-          return yield* repo.coverage({ frame: "1m", symbols: [], from: "2024-03-07", to: "2024-03-07" })
+          return yield* ledger.coverage({ frame: "1m", symbols: [], from: "2024-03-07", to: "2024-03-07" })
         })
       )
       // MSFT's day failed in the first job: the ledger says missing, with the reason.
@@ -154,12 +161,13 @@ for (const [backend, makeLayer] of backends) {
     test("stale jobs are abandoned; validation runs round-trip with their totals", async () => {
       const r = await run(
         Effect.gen(function* () {
-          const repo = yield* JobRepository
-          const dead = yield* repo.createJob({ ...spec, owner: "gone:1" }, parts.slice(0, 1))
+          const repo = yield* Jobs
+          const reports = yield* ValidationRuns
+          const dead = yield* repo.create({ ...spec, owner: "gone:1" }, parts.slice(0, 1))
           yield* repo.markRunning(dead.id, parts.slice(0, 1))
-          const live = yield* repo.createJob({ ...spec, owner: "here:2" }, [])
+          const live = yield* repo.create({ ...spec, owner: "here:2" }, [])
           const abandoned = yield* repo.abandonStale((owner) => owner === "here:2")
-          yield* repo.recordValidation({
+          yield* reports.record({
             jobId: live.id,
             kind: "ingest",
             reportCsv: "/r.csv",
@@ -174,11 +182,11 @@ for (const [backend, makeLayer] of backends) {
           })
           return {
             abandoned,
-            dead: yield* repo.getJob(dead.id),
+            dead: yield* repo.get(dead.id),
             partitions: yield* repo.partitions(dead.id),
-            validation: yield* repo.getValidation(live.id),
-            listed: yield* repo.listValidations(5),
-            none: yield* repo.getValidation(987)
+            validation: yield* reports.get(live.id),
+            listed: yield* reports.list(5),
+            none: yield* reports.get(987)
           }
         })
       )
@@ -197,10 +205,118 @@ for (const [backend, makeLayer] of backends) {
       expect(r.none).toBeUndefined()
     })
 
+    const days = Array.from({ length: 250 }, (_, i) => new Date(Date.UTC(2023, 0, 1 + i)).toISOString().slice(0, 10))
+    // 1,250 partitions: more than two multi-row statements' worth (500 rows each).
+    const refs = ["B1", "B2", "B3", "B4", "B5"].flatMap((symbol) => days.map((day) => ({ frame: "5m", symbol, day })))
+    const [doneRefs, failedRefs] = [refs.slice(0, 1200), refs.slice(1200)]
+
+    test("a thousand partitions are recorded done, failed and withdrawn in a few statements, each row right", async () => {
+      const r = await run(
+        Effect.gen(function* () {
+          const jobs = yield* Jobs
+          const ledger = yield* Ledger
+          const job = yield* jobs.create({ ...spec, frame: "5m", symbols: ["B1", "B2", "B3", "B4", "B5"] }, refs)
+          yield* jobs.markRunning(job.id, refs)
+          yield* ledger.recordDone(
+            job.id,
+            { provider: "fake", feed: "synthetic", session: "regular" },
+            doneRefs.map((ref, i) => ({
+              ...ref,
+              rows: i % 78,
+              rejected: i % 3,
+              expected: 78,
+              status: "partial",
+              hash: `h${i}`,
+              contentHash: `c${i}`,
+              file: `f${i}`
+            }))
+          )
+          yield* ledger.recordFailed(
+            job.id,
+            { provider: "fake", feed: "synthetic", session: "regular" },
+            failedRefs,
+            "provider fake: boom"
+          )
+          yield* ledger.markMissing(doneRefs.slice(0, 600), "ledger verify: file missing; refetch")
+          return {
+            partitions: yield* jobs.partitions(job.id),
+            coverage: yield* ledger.coverage({ frame: "5m", symbols: [], from: "2023-01-01", to: "2023-12-31" })
+          }
+        })
+      )
+      const at = new Map(r.partitions.map((p) => [`${p.symbol} ${p.day}`, p]))
+      const doneRef = (i: number) => doneRefs[i] as { symbol: string; day: string }
+      expect(r.partitions).toHaveLength(1250)
+      expect(r.partitions.every((p) => p.attempts === 1)).toBe(true)
+      // Spot checks at both ends and across the 500-row boundaries.
+      for (const i of [0, 499, 500, 1000, 1199]) {
+        const p = at.get(`${doneRef(i).symbol} ${doneRef(i).day}`)
+        expect(p).toMatchObject({ state: "done", rows: i % 78, rejected: i % 3, hash: `h${i}`, error: null })
+      }
+      expect(r.partitions.filter((p) => p.state === "failed").map((p) => p.error)).toEqual(
+        Array.from({ length: 50 }, () => "provider fake: boom")
+      )
+      const byStatus = (status: string) => r.coverage.filter((c) => c.status === status).length
+      expect([byStatus("missing"), byStatus("partial")]).toEqual([650, 600])
+      const kept = r.coverage.find((c) => c.symbol === doneRef(1199).symbol && c.day === doneRef(1199).day)
+      expect(kept).toMatchObject({ observed: 1199 % 78, hash: "h1199", contentHash: "c1199", file: "f1199" })
+      const withdrawn = r.coverage.find((c) => c.symbol === doneRef(0).symbol && c.day === doneRef(0).day)
+      expect(withdrawn).toMatchObject({ observed: 0, file: null, error: "ledger verify: file missing; refetch" })
+    })
+
+    test("queued units are claimed once each, renewed by their holder only, and counted by state", async () => {
+      const r = await run(
+        Effect.gen(function* () {
+          const jobs = yield* Jobs
+          const queue = yield* WorkQueue
+          const job = yield* jobs.create(spec, parts)
+          const unit = (symbol: string) => ({
+            symbols: [Schema.decodeSync(Symbol)(symbol)],
+            frame: "1m" as const,
+            period: "2024-03",
+            days: ["2024-03-07", "2024-03-08"].map((d) => Schema.decodeSync(TradingDay)(d)),
+            start: 1,
+            end: 2,
+            expectedBars: 780
+          })
+          yield* queue.enqueue(job.id, [unit("AAPL"), unit("MSFT")])
+          const first = yield* queue.claim("w1", 60_000)
+          const second = yield* queue.claim("w2", 60_000)
+          const none = yield* queue.claim("w3", 60_000)
+          const stolen = yield* queue.renew(first?.id as number, "w2", 60_000)
+          yield* queue.finish(first?.id as number, "w1", "done")
+          yield* queue.finish(second?.id as number, "w2", "failed", "provider fake: boom")
+          return {
+            first,
+            second,
+            none,
+            stolen,
+            status: yield* queue.status(job.id),
+            drained: yield* queue.drainedJobs()
+          }
+        })
+      )
+      expect(r.first).toMatchObject({ symbols: ["AAPL"], frame: "1m", days: ["2024-03-07", "2024-03-08"], attempts: 1 })
+      expect(r.second?.symbols.join(",")).toBe("MSFT")
+      expect(r.none).toBeUndefined()
+      expect(r.stolen).toBe(false)
+      expect(r.status).toEqual({ pending: 0, running: 0, expired: 0, done: 1, failed: 1 })
+      expect(r.drained).toContain(r.first?.jobId as number)
+    })
+
+    test("a stored row that does not decode is a RepositoryError naming the database and the field", async () => {
+      const failure = await run(
+        Jobs.use((jobs) => Effect.flip(jobs.create({ ...spec, symbols: ["not a ticker"] }, [])))
+      )
+      expect(failure.message).toMatch(
+        /^repository: (SQLite database|PostgreSQL at) .*: a stored row does not decode: .*symbols/su
+      )
+    })
+
     test("a database path that cannot be created is a RepositoryError naming it", async () => {
       const exit = await Effect.runPromiseExit(
         Effect.provide(
-          JobRepository.use((r) => r.listJobs(1)),
+          Jobs.use((r) => r.list(1)),
           sqliteLayer("/proc/nope/mp.db")
         )
       )
@@ -213,7 +329,7 @@ for (const [backend, makeLayer] of backends) {
 test("an unreachable PostgreSQL is a RepositoryError that never shows the password", async () => {
   const exit = await Effect.runPromiseExit(
     Effect.provide(
-      JobRepository.use((r) => r.listJobs(1)),
+      Jobs.use((r) => r.list(1)),
       postgresLayer("postgres://mp:s3cret-pw@127.0.0.1:1/nowhere")
     )
   )

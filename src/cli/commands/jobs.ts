@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { UsageError } from "../../domain/errors.ts"
 import { readStorageLayer } from "../../pipeline/context.ts"
-import { JobRepository } from "../../repository/job-repository.ts"
+import { Jobs } from "../../repository/jobs.ts"
 import { type CommonFlags, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { makeOutput, table } from "../output.ts"
 import { commonFlags } from "./common.ts"
@@ -15,7 +15,7 @@ export const jobsListMain = (
   Effect.gen(function* () {
     const app = yield* loadApp(flags, environment)
     const out = makeOutput({ json: flags.json, tty: false })
-    const jobs = yield* JobRepository.use((r) => r.listJobs(flags.limit)).pipe(Effect.provide(readStorageLayer(app)))
+    const jobs = yield* Jobs.use((r) => r.list(flags.limit)).pipe(Effect.provide(readStorageLayer(app)))
     if (flags.json) return out.result(JSON.stringify(jobs))
     if (jobs.length === 0) return out.result("no jobs yet")
     out.result(
@@ -45,8 +45,8 @@ export const jobsShowMain = (
   Effect.gen(function* () {
     const app = yield* loadApp(flags, environment)
     const out = makeOutput({ json: flags.json, tty: false })
-    const found = yield* JobRepository.use((r) =>
-      Effect.flatMap(r.getJob(flags.id), (job) =>
+    const found = yield* Jobs.use((r) =>
+      Effect.flatMap(r.get(flags.id), (job) =>
         job === undefined
           ? Effect.succeed(undefined)
           : Effect.map(r.partitions(job.id), (partitions) => ({ job, partitions }))

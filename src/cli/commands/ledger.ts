@@ -7,7 +7,7 @@ import { timeframeMinutes, timeframes } from "../../domain/timeframe.ts"
 import { readStorageLayer } from "../../pipeline/context.ts"
 import { verifyLedger } from "../../pipeline/verify-ledger.ts"
 import { coverageReport } from "../../repository/coverage-report.ts"
-import { JobRepository } from "../../repository/job-repository.ts"
+import { Ledger } from "../../repository/ledger.ts"
 import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { UnbackedClaims } from "../exit-codes.ts"
 import { parseDay, parseScope, parseSymbols } from "../inputs.ts"
@@ -34,7 +34,7 @@ export const ledgerMain = (flags: LedgerFlags, environment: Environment = curren
     )
     const frame = Option.getOrUndefined(flags.frame) ?? app.loaded.config.ingest?.frame ?? "1m"
     const session = Option.getOrUndefined(flags.session) ?? app.loaded.config.ingest?.session ?? "regular"
-    const records = yield* JobRepository.use((r) =>
+    const records = yield* Ledger.use((r) =>
       r.coverage({
         frame,
         symbols,

@@ -19,7 +19,8 @@ import {
   serveMetrics
 } from "../../observability/server.ts"
 import { readStorageLayer, storageLayer } from "../../pipeline/context.ts"
-import { JobRepository } from "../../repository/job-repository.ts"
+import type { Repository } from "../../repository/layer.ts"
+import { MetricHistory } from "../../repository/metric-history.ts"
 import { type App, type CommonFlags, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { makeOutput, type Output, table } from "../output.ts"
 import { commonFlags } from "./common.ts"
@@ -40,8 +41,8 @@ export const metricsShowMain = (flags: MetricsShowFlags, environment: Environmen
         reason: `'${since}' is not a date or time; use e.g. 2024-03-01 or 2024-03-01T12:00:00Z`
       })
     }
-    const totals = yield* JobRepository.use((r) =>
-      r.metricTotals({
+    const totals = yield* MetricHistory.use((r) =>
+      r.totals({
         ...(Option.isSome(flags.metric) ? { name: flags.metric.value } : {}),
         ...(since === undefined ? {} : { since: new Date(Date.parse(since)).toISOString() })
       })
@@ -90,7 +91,7 @@ export const metricsShowCommand = Command.make(
 const serveWithRepository = (app: App, options: { host: string; port: number; flag: string; restore: boolean }) =>
   Effect.gen(function* () {
     const metrics = yield* Metrics
-    const storage = Promise.withResolvers<Context.Context<JobRepository>>()
+    const storage = Promise.withResolvers<Context.Context<Repository>>()
     // Only for a process that never stores its own counters: a run that calls persistRun would count them twice.
     const synced = newHistorySync()
     const refresh = Effect.gen(function* () {

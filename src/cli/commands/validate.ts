@@ -11,8 +11,9 @@ import { UsageError } from "../../domain/errors.ts"
 import type { Symbol } from "../../domain/symbol.ts"
 import { readStorageLayer, storageLayer } from "../../pipeline/context.ts"
 import { reportSample, revalidateRange } from "../../pipeline/revalidate-job.ts"
-import { JobRepository } from "../../repository/job-repository.ts"
+import { Jobs } from "../../repository/jobs.ts"
 import type { ValidationRun } from "../../repository/model.ts"
+import { ValidationRuns } from "../../repository/validation-runs.ts"
 import { type App, type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { parseDay, parseSymbols } from "../inputs.ts"
 import { makeOutput, type Output, table } from "../output.ts"
@@ -88,9 +89,10 @@ export const validateMain = (flags: ValidateFlags, environment: Environment = cu
 const validateWith = (app: App, flags: ValidateFlags, environment: Environment) =>
   Effect.gen(function* () {
     const out = makeOutput({ json: flags.json, tty: false })
-    const repo = yield* JobRepository
+    const jobs = yield* Jobs
+    const reports = yield* ValidationRuns
     if (flags.list) {
-      const runs = yield* repo.listValidations(50)
+      const runs = yield* reports.list(50)
       if (flags.json) return out.result(JSON.stringify(runs))
       return out.result(
         runs.length === 0
@@ -102,7 +104,7 @@ const validateWith = (app: App, flags: ValidateFlags, environment: Environment) 
       )
     }
     if (Option.isSome(flags.show)) {
-      const run = yield* repo.getValidation(flags.show.value)
+      const run = yield* reports.get(flags.show.value)
       if (run === undefined)
         return yield* new UsageError({
           field: "--show",
@@ -111,7 +113,7 @@ const validateWith = (app: App, flags: ValidateFlags, environment: Environment) 
       return showRun(out, run, flags.json, reportSample(run))
     }
     // What to validate: a job's symbols and range, or --symbols/--from/--to.
-    const job = Option.isSome(flags.jobId) ? yield* repo.getJob(flags.jobId.value) : undefined
+    const job = Option.isSome(flags.jobId) ? yield* jobs.get(flags.jobId.value) : undefined
     if (Option.isSome(flags.jobId) && job === undefined) {
       return yield* new UsageError({ field: "JOB_ID", reason: `no job ${flags.jobId.value}; see jobs list` })
     }
