@@ -13,8 +13,9 @@ import { Jobs } from "../repository/jobs.ts"
 import type { Repository } from "../repository/layer.ts"
 import type { JobRecord, QueuedUnit } from "../repository/model.ts"
 import { WorkQueue } from "../repository/work-queue.ts"
-import { type IngestRequest, makeUnitRunner, planJob } from "./ingest.ts"
+import { type IngestRequest, planJob } from "./ingest.ts"
 import type { WorkUnit } from "./plan.ts"
+import { makeUnitRunner } from "./unit-runner.ts"
 
 /** Plans a job into the queue without fetching anything. */
 export const enqueueIngest = (request: Omit<IngestRequest, "client">) =>

@@ -1,0 +1,68 @@
+/** What an ingest run is asked for and what it reports: the request, progress, failures and the summary. */
+import type { Schedule } from "effect"
+import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
+import type { ProviderError } from "../domain/errors.ts"
+import type { Symbol } from "../domain/symbol.ts"
+import type { Timeframe } from "../domain/timeframe.ts"
+import type { Finding, RuleSettings } from "../domain/validation.ts"
+import type { ProviderClient } from "../providers/contract.ts"
+import type { JobKind, JobRecord } from "../repository/model.ts"
+import type { Plan } from "./plan.ts"
+
+export interface IngestRequest {
+  readonly kind: JobKind
+  readonly provider: string
+  readonly client: ProviderClient
+  readonly calendar: TradingCalendar
+  readonly symbols: ReadonlyArray<Symbol>
+  readonly from: TradingDay
+  readonly to: TradingDay
+  readonly frame: Timeframe
+  readonly feed: string
+  readonly session: SessionKind
+  readonly adjustment: string
+  readonly concurrency: number
+  /** The provider's request limits, for grouping symbols (defaults: one symbol per request). */
+  readonly maxBarsPerRequest?: number
+  readonly maxSymbolsPerRequest?: number
+  /** Partitions the ledger already covers are not fetched (backfill); ingest fetches everything. */
+  readonly covered?: (symbol: string, day: string) => boolean
+
+  /** UTC ms; days whose session has not closed are left out. */
+  readonly now?: number
+  /** Retry policy for retryable provider errors (tests pass a fast one). */
+  readonly retry?: Schedule.Schedule<unknown, ProviderError>
+  /** `host:pid` of this process, recorded on the job so a restart can tell a crash from a live run. */
+  readonly owner?: string
+  /** Rule severities and thresholds (config `validation`); the defaults otherwise. */
+  readonly rules?: RuleSettings
+}
+
+export interface IngestProgress {
+  readonly partitionsTotal: number
+  readonly partitionsDone: number
+  readonly partitionsFailed: number
+  readonly barsWritten: number
+  readonly barsRejected: number
+}
+
+export interface UnitFailure {
+  readonly symbol: string
+  readonly days: ReadonlyArray<string>
+  readonly error: string
+}
+
+export interface IngestSummary {
+  readonly job: JobRecord
+  readonly plan: Omit<Plan, "units">
+  readonly tradingDays: number
+  readonly failures: ReadonlyArray<UnitFailure>
+  /** Quarantined bars by rule, warnings by rule. */
+  readonly rejectedByRule: Readonly<Record<string, number>>
+  readonly warningsByRule: Readonly<Record<string, number>>
+  /** Every finding, for the validation report (at most `FINDINGS_KEPT`; the counts above are complete). */
+  readonly findings: ReadonlyArray<Finding>
+}
+
+/** Findings kept in memory for one run's report; beyond this only the counts grow. */
+export const FINDINGS_KEPT = 200_000

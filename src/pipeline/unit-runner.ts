@@ -1,0 +1,325 @@
+/**
+ * The work of one unit, shared by a local run and the queue worker: fetch (retried on one schedule), keep the unit's
+ * days, validate, write the lake and quarantine under the file's lock with the ledger rows, and split a failed
+ * request in halves until the failing symbol or day is pinned down.
+ */
+import { Effect, Stream } from "effect"
+import { type BarBatch, concatBatches, selectRows } from "../domain/bar.ts"
+import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
+import type { ProviderError, RepositoryError, StorageError } from "../domain/errors.ts"
+import { appendTo, groupBy } from "../domain/group.ts"
+import { splitByDay, tradingDayOf } from "../domain/partition.ts"
+import type { Symbol } from "../domain/symbol.ts"
+import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
+import { type Finding, validateBars } from "../domain/validation.ts"
+import { filePeriod } from "../lake/layout.ts"
+import { ParquetSink, type WrittenFile } from "../lake/parquet-sink.ts"
+import { Metrics } from "../observability/metrics.ts"
+import { retrySchedule } from "../providers/kit/retry.ts"
+import { mask } from "../providers/kit/secrets.ts"
+import { Jobs } from "../repository/jobs.ts"
+import { Ledger } from "../repository/ledger.ts"
+import { coverageStatus, type PartitionResult } from "../repository/model.ts"
+import type { IngestRequest, UnitFailure } from "./ingest-types.ts"
+import type { WorkUnit } from "./plan.ts"
+import { letSignalsIn } from "./responsive.ts"
+
+interface SymbolOutcome {
+  readonly results: ReadonlyArray<PartitionResult>
+  readonly bars: number
+  readonly rejected: number
+  readonly findings: ReadonlyArray<Finding>
+  readonly failure?: UnitFailure
+}
+
+/** A unit whose plugin failed with a retryable error is fetched again under the kit's policy (Effect's 0.8-1.2 spread). */
+const defaultRetry = retrySchedule({ baseMs: 250, retries: 4, jitter: { min: 0.8, max: 1.2 } })
+
+/** Bars must start on their frame's grid; session-anchored frames above 30m start on half hours (09:30, 13:30). */
+const alignmentMs = (frame: Timeframe) => Math.min(timeframeMinutes(frame), frame === "1d" ? 1 : 30) * 60_000
+
+/**
+ * Sorts out what a provider sent for a unit. Bars of the unit's days that overlap the requested session stay (overlap,
+ * not containment, so a clock-aligned 09:00 hourly or a midnight-stamped daily bar counts); pre- and post-market bars
+ * of those days were simply not asked for and are dropped; bars on other trading days belong to other units. What is
+ * left — bars outside every session of their day, or on a day the market was closed — stays, so the
+ * `outside_session` rule can quarantine and report it.
+ */
+function withinRequest(
+  batch: BarBatch,
+  calendar: TradingCalendar,
+  unit: { readonly days: ReadonlyArray<string>; readonly start: number; readonly end: number },
+  session: SessionKind,
+  frameMs: number
+): BarBatch {
+  const days = new Set(unit.days)
+  const rows: Array<number> = []
+  for (const part of splitByDay(batch.ts)) {
+    const requested = days.has(part.day) ? calendar.session(part.day, session) : undefined
+    const extended = calendar.session(part.day, "extended")
+    for (let i = part.from; i < part.to; i++) {
+      const ts = batch.ts[i] as number
+      if (requested !== undefined) {
+        const inRequested = ts < requested.close && ts + frameMs > requested.open
+        const inExtended = extended !== undefined && ts >= extended.open && ts < extended.close
+        if (inRequested || !inExtended) rows.push(i)
+      } else if (extended === undefined && ts >= unit.start && ts < unit.end) rows.push(i)
+    }
+  }
+  return rows.length === batch.ts.length ? batch : selectRows(batch, rows)
+}
+
+/**
+ * Two smaller units covering `u`: by symbols first, then by days (unless the error is about the symbol itself);
+ * `undefined` when there is nothing left to split.
+ */
+function splitUnit(
+  u: WorkUnit,
+  calendar: TradingCalendar,
+  session: SessionKind,
+  bySymbolOnly: boolean
+): ReadonlyArray<WorkUnit> | undefined {
+  const share = (symbols: ReadonlyArray<Symbol>, days: ReadonlyArray<TradingDay>) =>
+    (u.expectedBars * symbols.length * days.length) / (u.symbols.length * u.days.length)
+  if (u.symbols.length > 1) {
+    const mid = Math.ceil(u.symbols.length / 2)
+    return [u.symbols.slice(0, mid), u.symbols.slice(mid)].map((symbols) => ({
+      ...u,
+      symbols,
+      expectedBars: share(symbols, u.days)
+    }))
+  }
+  if (u.days.length > 1 && !bySymbolOnly) {
+    const mid = Math.ceil(u.days.length / 2)
+    return [u.days.slice(0, mid), u.days.slice(mid)].map((days) => ({
+      ...u,
+      days,
+      start: calendar.session(days[0] as string, session)?.open ?? u.start,
+      end: calendar.session(days[days.length - 1] as string, session)?.close ?? u.end,
+      expectedBars: share(u.symbols, days)
+    }))
+  }
+  return undefined
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
+
+/** The partitions (frame, symbol, day) a unit covers, for all its symbols or some. */
+export const partitionRefs = (u: WorkUnit, symbols: ReadonlyArray<Symbol> = u.symbols) =>
+  symbols.flatMap((symbol) => u.days.map((day) => ({ frame: u.frame, symbol, day })))
+
+/**
+ * The work of one unit: fetch, validate, write the lake and quarantine, record the ledger. Shared by `runIngest`
+ * (units of one process) and the queue worker (units claimed from the repository).
+ */
+export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
+  Effect.gen(function* () {
+    const jobs = yield* Jobs
+    const ledger = yield* Ledger
+    const sink = yield* ParquetSink
+    const job = { id: jobId }
+    const retry = request.retry ?? defaultRetry
+    const frameMinutes = timeframeMinutes(request.frame)
+    const source = { provider: request.provider, feed: request.feed, session: request.session }
+    const metadata = (jobId: number) => ({
+      "marketpipe.provider": request.provider,
+      "marketpipe.feed": request.feed,
+      "marketpipe.adjustment": request.adjustment,
+      "marketpipe.session": request.session,
+      "marketpipe.frame": request.frame,
+      "marketpipe.job_id": String(jobId)
+    })
+
+    const fetchUnit = (u: WorkUnit) =>
+      Stream.runCollect(
+        request.client.bars({
+          symbols: u.symbols,
+          frame: u.frame,
+          start: u.start,
+          end: u.end,
+          feed: request.feed,
+          adjustment: request.adjustment,
+          session: request.session
+        })
+      ).pipe(Effect.retry({ schedule: retry, while: (e) => e.retryable }))
+
+    const failure = (symbol: string, days: ReadonlyArray<string>, reason: string): UnitFailure => ({
+      symbol,
+      days,
+      // Errors reach the database and the summary: never with a credential in them.
+      error: mask(reason)
+    })
+
+    /** Validates one symbol's bars and replaces its days in the file; the ledger rows are returned, not written. */
+    const writeSymbol = (u: WorkUnit, symbol: Symbol, batches: ReadonlyArray<BarBatch>) =>
+      Effect.gen(function* () {
+        const fetched = withinRequest(
+          concatBatches(symbol, batches),
+          request.calendar,
+          u,
+          request.session,
+          frameMinutes * 60_000
+        )
+        const { clean, quarantined, quarantineRules, findings } = validateBars(fetched, {
+          alignMs: alignmentMs(request.frame),
+          frameMs: frameMinutes * 60_000,
+          sessionOf: (ts) => request.calendar.session(tradingDayOf(ts), request.session),
+          ...(request.rules === undefined ? {} : { settings: request.rules })
+        })
+        const daySlices = (batch: BarBatch, rules?: ReadonlyArray<string>) => {
+          const byDay = new Map(splitByDay(batch.ts).map((p) => [p.day as string, p]))
+          return [...new Set([...u.days, ...byDay.keys()])].sort().map((day) => {
+            const part = byDay.get(day)
+            const rows = part === undefined ? [] : range(part.from, part.to)
+            return {
+              day: day as TradingDay,
+              batch: selectRows(batch, rows),
+              provider: request.provider,
+              feed: request.feed,
+              ...(rules === undefined ? {} : { rules: rows.map((i) => rules[i] ?? "") })
+            }
+          })
+        }
+        const slices = daySlices(clean).filter((s) => u.days.includes(s.day))
+        // Quarantine first and mirroring the lake: the same days are replaced, so a re-run never duplicates a
+        // rejected bar, and the ledger below is written only once both trees hold the days.
+        const rejectedSlices = daySlices(quarantined, quarantineRules)
+        for (const [period, group] of groupBy(rejectedSlices, (s) => filePeriod(u.frame, s.day))) {
+          yield* sink.writeQuarantine({ frame: u.frame, symbol, period }, group, metadata(job.id))
+        }
+        const rejectedPerDay = new Map(rejectedSlices.map((s) => [s.day as string, s.batch.ts.length]))
+        const resultsOf = (written: WrittenFile) =>
+          slices.map((s): PartitionResult => {
+            const rows = s.batch.ts.length
+            const dayRejected = rejectedPerDay.get(s.day) ?? 0
+            const expected = request.calendar.expectedBars(s.day, request.session, frameMinutes)
+            const hash = written.hashes.get(s.day) ?? ""
+            return {
+              frame: u.frame,
+              symbol,
+              day: s.day,
+              rows,
+              rejected: dayRejected,
+              expected,
+              status: coverageStatus(rows, expected, dayRejected),
+              hash,
+              contentHash: hash,
+              file: written.file
+            }
+          })
+        // The ledger rows are written under the file's lock, so they describe exactly what the file holds.
+        const written = yield* sink.writeDays(
+          { frame: u.frame, symbol, period: u.period },
+          slices,
+          metadata(job.id),
+          (w) => {
+            const results = resultsOf(w)
+            return results.length > 0 ? ledger.recordDone(job.id, source, results) : Effect.void
+          }
+        )
+        const results = resultsOf(written)
+        yield* Effect.annotateCurrentSpan({
+          "marketpipe.rows": clean.ts.length,
+          "marketpipe.rejected": quarantined.ts.length,
+          "marketpipe.file": written.file
+        })
+        return {
+          results,
+          bars: clean.ts.length,
+          rejected: quarantined.ts.length,
+          findings
+        } satisfies SymbolOutcome as SymbolOutcome
+      }).pipe(
+        Effect.withSpan("marketpipe.partition", {
+          attributes: {
+            "marketpipe.job_id": job.id,
+            "marketpipe.frame": u.frame,
+            "marketpipe.symbol": symbol,
+            "marketpipe.first_day": u.days[0],
+            "marketpipe.last_day": u.days[u.days.length - 1]
+          }
+        }),
+        Effect.catchTag("StorageError", (e: StorageError) =>
+          Effect.succeed<SymbolOutcome>({
+            results: [],
+            bars: 0,
+            rejected: 0,
+            findings: [],
+            failure: failure(symbol, u.days, e.message)
+          })
+        )
+      )
+
+    const metrics = yield* Metrics
+    const labels = { provider: request.provider, feed: request.feed, frame: request.frame }
+    /** Counts what a unit did: bars, rules fired, partitions by state (and, for a backfill, the gaps it filled). */
+    const count = (outcomes: ReadonlyArray<SymbolOutcome>) => {
+      for (const o of outcomes) {
+        metrics.barsIngested.inc(labels, o.bars)
+        for (const f of o.findings)
+          (f.severity === "error" ? metrics.barsQuarantined : metrics.barsWarned).inc({ ...labels, rule: f.rule })
+        if (o.results.length > 0) metrics.partitions.inc({ ...labels, state: "done" }, o.results.length)
+        if (o.results.length > 0 && request.kind === "backfill") metrics.gapsFilled.inc(labels, o.results.length)
+        if (o.failure !== undefined) metrics.partitions.inc({ ...labels, state: "failed" }, o.failure.days.length)
+      }
+      return outcomes
+    }
+    const processUnit = (u: WorkUnit): Effect.Effect<Array<SymbolOutcome>, ProviderError | RepositoryError> =>
+      Effect.gen(function* () {
+        yield* letSignalsIn
+        yield* jobs.markRunning(job.id, partitionRefs(u))
+        const batches = yield* fetchUnit(u)
+        const bySymbol = new Map<string, Array<BarBatch>>()
+        for (const b of batches) appendTo(bySymbol, b.symbol as string, b)
+        const outcomes = yield* Effect.forEach(u.symbols, (symbol) =>
+          writeSymbol(u, symbol, bySymbol.get(symbol) ?? [])
+        )
+        for (const o of outcomes) {
+          if (o.failure !== undefined)
+            yield* ledger.recordFailed(job.id, source, partitionRefs(u, [o.failure.symbol as Symbol]), o.failure.error)
+        }
+        return outcomes
+      }).pipe(
+        Effect.catchTag("ProviderError", (e: ProviderError) => {
+          // A fatal error (rejected credentials) fails every unit alike: stop the job rather than repeat it.
+          if (e.fatal === true) return Effect.fail(e)
+          // One bad symbol or day must not sink the rest of a request: ask for halves until the failure is
+          // pinned down. Not when the provider is simply down (retries exhausted): that would only add load.
+          const halves =
+            e.exhausted === true ? undefined : splitUnit(u, request.calendar, request.session, e.aboutSymbol === true)
+          if (halves !== undefined) {
+            return Effect.map(Effect.forEach(halves, processUnit), (all) => all.flat())
+          }
+          return Effect.gen(function* () {
+            yield* ledger.recordFailed(job.id, source, partitionRefs(u), mask(e.message))
+            // One failure per symbol: the summary and the metrics count every partition (symbols x days) that failed.
+            return u.symbols.map(
+              (symbol): SymbolOutcome => ({
+                results: [],
+                bars: 0,
+                rejected: 0,
+                findings: [],
+                failure: failure(symbol, u.days, e.message)
+              })
+            )
+          })
+        })
+      )
+
+    return (u: WorkUnit) =>
+      Effect.map(processUnit(u), (outcomes) => count(outcomes)).pipe(
+        Effect.withSpan("marketpipe.unit", {
+          attributes: {
+            "marketpipe.job_id": job.id,
+            "marketpipe.provider": request.provider,
+            "marketpipe.feed": request.feed,
+            "marketpipe.frame": u.frame,
+            "marketpipe.symbols": u.symbols.join(","),
+            "marketpipe.symbols_count": u.symbols.length,
+            "marketpipe.first_day": u.days[0],
+            "marketpipe.last_day": u.days[u.days.length - 1],
+            "marketpipe.days_count": u.days.length
+          }
+        })
+      )
+  })
