@@ -28,17 +28,8 @@ export function toBatch(kit: PluginHost["kit"], symbol: Symbol, raw: ReadonlyArr
     const b = (raw[i] ?? {}) as Record<string, unknown>
     const t = typeof b.t === "string" ? kit.parseIsoUtc(b.t) : Number.NaN
     if (!out.add(t, b.o, b.h, b.l, b.c, b.v, b.n, b.vw)) {
-      return `malformed bar ${i} for ${symbol}: ${shown(raw[i])}`
+      return `malformed bar ${i} for ${symbol}: ${kit.shownWire(raw[i])}`
     }
   }
   return out.build()
-}
-
-/** A wire value for an error message, at most 120 characters (one nested too deep to print is named so). */
-function shown(value: unknown): string {
-  try {
-    return String(JSON.stringify(value ?? null)).slice(0, 120)
-  } catch {
-    return "(a value nested too deep to print)"
-  }
 }

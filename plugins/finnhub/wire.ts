@@ -82,11 +82,11 @@ export function toBatch(
   for (let i = 0; i < n; i++) {
     const ti = t[i]
     // Whole seconds in range only: anything else is malformed (and would not name a day for a daily stamp).
-    const ms = typeof ti === "number" && isBarTime(ti * 1000) ? ti * 1000 : Number.NaN
+    const ms = typeof ti === "number" && kit.isBarTime(ti * 1000) ? ti * 1000 : Number.NaN
     const ts = window?.daily === true && Number.isFinite(ms) ? sessionOpenOf(kit, ms) : ms
     if (window !== undefined && (ts < window.start || ts >= window.end)) continue
     if (!out.add(ts, o[i], h[i], l[i], c[i], v[i])) {
-      return `malformed candle ${i} for ${symbol}: ${shown([ti, o[i], h[i], l[i], c[i], v[i]])}`
+      return `malformed candle ${i} for ${symbol}: ${kit.shownWire([ti, o[i], h[i], l[i], c[i], v[i]])}`
     }
   }
   return out.build()
@@ -132,18 +132,4 @@ export function profile(kit: PluginHost["kit"], asked: Symbol, p: ProfileWire): 
     ...(marketCap === undefined ? {} : { marketCap }),
     ...(sharesOutstanding === undefined ? {} : { sharesOutstanding })
   }
-}
-
-/** A wire value for an error message, at most 120 characters (one nested too deep to print is named so). */
-function shown(value: unknown): string {
-  try {
-    return String(JSON.stringify(value ?? null)).slice(0, 120)
-  } catch {
-    return "(a value nested too deep to print)"
-  }
-}
-
-/** A bar start the lake can file under a day: whole milliseconds from 0001-01-01 to 9999-12-31 UTC. */
-function isBarTime(ms: unknown): ms is number {
-  return Number.isSafeInteger(ms) && (ms as number) >= -62_135_596_800_000 && (ms as number) < 253_402_214_400_000
 }

@@ -37,26 +37,12 @@ export function toBatch(kit: PluginHost["kit"], symbol: Symbol, raw: ReadonlyArr
   const out = kit.batchBuilder(symbol, raw.length)
   for (let i = 0; i < raw.length; i++) {
     const b = raw[i]
-    const ok = b !== null && typeof b === "object" && out.add(...fields(b as Record<string, unknown>))
-    if (!ok) return `malformed bar ${i} for ${symbol}: ${shown(b)}`
+    const ok = b !== null && typeof b === "object" && out.add(...fields(kit, b as Record<string, unknown>))
+    if (!ok) return `malformed bar ${i} for ${symbol}: ${kit.shownWire(b)}`
   }
   return out.build()
 }
 
 // A `t` that is not a whole millisecond in range (seconds, a price, 1e16) makes the bar malformed.
-const fields = (b: Record<string, unknown>) =>
-  [isBarTime(b.t) ? b.t : Number.NaN, b.o, b.h, b.l, b.c, b.v, b.n, b.vw] as const
-
-/** A wire value for an error message, at most 120 characters (one nested too deep to print is named so). */
-function shown(value: unknown): string {
-  try {
-    return String(JSON.stringify(value ?? null)).slice(0, 120)
-  } catch {
-    return "(a value nested too deep to print)"
-  }
-}
-
-/** A bar start the lake can file under a day: whole milliseconds from 0001-01-01 to 9999-12-31 UTC. */
-function isBarTime(ms: unknown): ms is number {
-  return Number.isSafeInteger(ms) && (ms as number) >= -62_135_596_800_000 && (ms as number) < 253_402_214_400_000
-}
+const fields = (kit: PluginHost["kit"], b: Record<string, unknown>) =>
+  [kit.isBarTime(b.t) ? b.t : Number.NaN, b.o, b.h, b.l, b.c, b.v, b.n, b.vw] as const

@@ -71,30 +71,16 @@ export function toBatch(
   const out = kit.batchBuilder(symbol, n)
   for (let i = 0; i < n; i++) {
     const t = ts[i]
-    if (typeof t !== "number" || !isBarTime(t * 1000)) {
-      return `malformed timestamp ${i} for ${symbol}: ${shown(t)}`
+    if (typeof t !== "number" || !kit.isBarTime(t * 1000)) {
+      return `malformed timestamp ${i} for ${symbol}: ${kit.shownWire(t)}`
     }
     // Yahoo leaves minutes without trades as nulls in every series: no bar.
     if (open[i] === null || high[i] === null || low[i] === null || close[i] === null || volume[i] === null) continue
     const ms = t * 1000
     if (ms < start || ms >= end) continue
     if (!out.add(ms, open[i], high[i], low[i], close[i], volume[i])) {
-      return `malformed values at ${i} for ${symbol}: ${shown([open[i], high[i], low[i], close[i], volume[i]])}`
+      return `malformed values at ${i} for ${symbol}: ${kit.shownWire([open[i], high[i], low[i], close[i], volume[i]])}`
     }
   }
   return out.build()
-}
-
-/** A wire value for an error message, at most 120 characters (one nested too deep to print is named so). */
-function shown(value: unknown): string {
-  try {
-    return String(JSON.stringify(value ?? null)).slice(0, 120)
-  } catch {
-    return "(a value nested too deep to print)"
-  }
-}
-
-/** A bar start the lake can file under a day: whole milliseconds from 0001-01-01 to 9999-12-31 UTC. */
-function isBarTime(ms: unknown): ms is number {
-  return Number.isSafeInteger(ms) && (ms as number) >= -62_135_596_800_000 && (ms as number) < 253_402_214_400_000
 }

@@ -17,24 +17,24 @@ import { type IngestRequest, planJob } from "./ingest.ts"
 import type { WorkUnit } from "./plan.ts"
 import { makeUnitRunner } from "./unit-runner.ts"
 
+/** What a unit is, whether planned here or claimed from the queue (which adds its id, job, lease). */
+const unitFields = (u: WorkUnit | QueuedUnit): WorkUnit => ({
+  symbols: u.symbols,
+  frame: u.frame,
+  period: u.period,
+  days: u.days,
+  start: u.start,
+  end: u.end,
+  expectedBars: u.expectedBars
+})
+
 /** Plans a job into the queue without fetching anything. */
 export const enqueueIngest = (request: Omit<IngestRequest, "client">) =>
   Effect.gen(function* () {
     const queue = yield* WorkQueue
     // No owner: a queued job belongs to whichever workers take it, not to the process that planned it.
     const { job, units, plan } = yield* planJob(request, undefined)
-    yield* queue.enqueue(
-      job.id,
-      units.map((u) => ({
-        symbols: u.symbols,
-        frame: u.frame,
-        period: u.period,
-        days: u.days,
-        start: u.start,
-        end: u.end,
-        expectedBars: u.expectedBars
-      }))
-    )
+    yield* queue.enqueue(job.id, units.map(unitFields))
     return { job, plan, units: units.length }
   })
 
@@ -59,16 +59,6 @@ export interface WorkerOptions {
 }
 
 export const workerHolder = (): string => `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
-
-const toWorkUnit = (u: QueuedUnit): WorkUnit => ({
-  symbols: u.symbols,
-  frame: u.frame,
-  period: u.period,
-  days: u.days,
-  start: u.start,
-  end: u.end,
-  expectedBars: u.expectedBars
-})
 
 /** Marks jobs whose units are all finished as finished, with totals from their partitions; returns them. */
 const closeDrainedJobs = Effect.gen(function* () {
@@ -141,7 +131,7 @@ export const runWorker = (options: WorkerOptions) =>
       const outcome = yield* Effect.scoped(
         Effect.gen(function* () {
           yield* Effect.forkScoped(Effect.delay(renew, Math.max(50, Math.floor(options.leaseMs / 3))))
-          return yield* (runner as NonNullable<typeof runner>)(toWorkUnit(unit))
+          return yield* (runner as NonNullable<typeof runner>)(unitFields(unit))
         })
       ).pipe(
         // A unit whose partitions failed (recorded as failed, for the next backfill) is a failed unit.

@@ -125,6 +125,10 @@ export interface ProviderKit {
   readonly batchBuilder: (symbol: Symbol, capacity: number) => BatchBuilder
   /** The New York trading day (YYYY-MM-DD) a UTC instant falls on. */
   readonly tradingDayOf: (utcMs: number) => string
+  /** A bar start the lake can file under a day: whole milliseconds from 0001-01-01 to 9999-12-31 UTC. */
+  readonly isBarTime: (ms: unknown) => ms is number
+  /** A wire value for an error message: JSON, at most 120 characters, never a throw (deeply nested values). */
+  readonly shownWire: (value: unknown) => string
   /** Validates a raw ticker; `undefined` when it is not a symbol. */
   readonly parseSymbol: (raw: string) => Symbol | undefined
 }

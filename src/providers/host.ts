@@ -16,6 +16,7 @@ import { decodeOptions, httpTuning, httpTuningFields } from "./kit/options.ts"
 import { RateLimiters } from "./kit/rate-limiter.ts"
 import { mask } from "./kit/secrets.ts"
 import { parseIsoUtc } from "./kit/time.ts"
+import { isBarTime, shownWire } from "./kit/wire-values.ts"
 
 export const makePluginHost = (provider: string, calendar: TradingCalendar, services: KitServices): PluginHost => ({
   Effect,
@@ -29,6 +30,8 @@ export const makePluginHost = (provider: string, calendar: TradingCalendar, serv
     calendar,
     http: (options) => makeProviderHttp({ ...options, provider }, services),
     parseIsoUtc,
+    isBarTime,
+    shownWire,
     mask,
     parseCsv: (text) => parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }),
     providerError: (
