@@ -24,15 +24,18 @@ export interface DaySlice {
 // hyparquet-writer bundles its own hyparquet types, so take the schema type from the writer itself.
 type WriterSchema = ConstructorParameters<typeof ParquetWriter>[0]["schema"]
 
+/** A required UTF-8 string column (the lake's text columns: symbol, provider, feed, rule, severity). */
+const requiredText = (name: string): WriterSchema[number] => ({
+  name,
+  type: "BYTE_ARRAY",
+  converted_type: "UTF8",
+  logical_type: { type: "STRING" },
+  repetition_type: "REQUIRED"
+})
+
 const baseSchema: WriterSchema = [
   { name: "schema", num_children: 11 },
-  {
-    name: "symbol",
-    type: "BYTE_ARRAY",
-    converted_type: "UTF8",
-    logical_type: { type: "STRING" },
-    repetition_type: "REQUIRED"
-  },
+  requiredText("symbol"),
   {
     name: "ts",
     type: "INT64",
@@ -46,40 +49,16 @@ const baseSchema: WriterSchema = [
   { name: "volume", type: "DOUBLE", repetition_type: "REQUIRED" },
   { name: "trade_count", type: "INT64", repetition_type: "OPTIONAL" },
   { name: "vwap", type: "DOUBLE", repetition_type: "OPTIONAL" },
-  {
-    name: "provider",
-    type: "BYTE_ARRAY",
-    converted_type: "UTF8",
-    logical_type: { type: "STRING" },
-    repetition_type: "REQUIRED"
-  },
-  {
-    name: "feed",
-    type: "BYTE_ARRAY",
-    converted_type: "UTF8",
-    logical_type: { type: "STRING" },
-    repetition_type: "REQUIRED"
-  }
+  requiredText("provider"),
+  requiredText("feed")
 ]
 
 /** Quarantined bars add the rules they broke and their severity. */
 const quarantineSchema: WriterSchema = [
   { name: "schema", num_children: 13 },
   ...baseSchema.slice(1),
-  {
-    name: "rule",
-    type: "BYTE_ARRAY",
-    converted_type: "UTF8",
-    logical_type: { type: "STRING" },
-    repetition_type: "REQUIRED"
-  },
-  {
-    name: "severity",
-    type: "BYTE_ARRAY",
-    converted_type: "UTF8",
-    logical_type: { type: "STRING" },
-    repetition_type: "REQUIRED"
-  }
+  requiredText("rule"),
+  requiredText("severity")
 ]
 
 /** Aggregated frames add `is_partial`: the bucket was cut short by an early close or misses minutes. */
