@@ -12,11 +12,13 @@ import { ByteWriter, parquetWriteBuffer } from "hyparquet-writer"
 import { writePageHeader } from "hyparquet-writer/src/datapage.js"
 import { writeMetadata } from "hyparquet-writer/src/metadata.js"
 import { type BarBatch, emptyBatch, makeCalendar, type Symbol } from "../../mod.ts"
+import { prng } from "../../plugins/fake/generate.ts"
 import { tradingDayOf } from "../../src/domain/partition.ts"
 import type { Timeframe } from "../../src/domain/timeframe.ts"
 import { fileGranularity } from "../../src/lake/layout.ts"
 import { makeParquetSink } from "../../src/lake/parquet-sink.ts"
 import { decodeBars } from "../../src/lake/read/decode-file.ts"
+import { foreignLakeSchema } from "../support/foreign-parquet.ts"
 import { duckdb } from "../support/lake.ts"
 import { anyIndex, int, oneOf, union } from "./runs.ts"
 
@@ -36,17 +38,8 @@ export interface Base {
   readonly rows: BarBatch
 }
 
-/** A deterministic PRNG (mulberry32): corpus values and garbage bytes. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A deterministic PRNG (the fake provider's mulberry32): corpus values and garbage bytes. */
+export { prng }
 
 /** Bars of `days`, one every `stepMs` inside each regular (or extended) session, from a seeded walk. */
 function barsOf(symbol: Symbol, days: ReadonlyArray<string>, stepMs: number, seed: number, extended = false) {
@@ -120,30 +113,9 @@ function foreignFile(
   }
 ): Omit<Base, "rows"> {
   const n = b.ts.length
-  const str = { type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "REQUIRED" } as const
-  const dbl = { type: "DOUBLE", repetition_type: "REQUIRED" } as const
   const partial = b.partial !== undefined
   const bytes = parquetWriteBuffer({
-    schema: [
-      { name: "schema", num_children: partial ? 12 : 11 },
-      { name: "symbol", ...str },
-      {
-        name: "ts",
-        type: "INT64",
-        repetition_type: "REQUIRED",
-        logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" }
-      },
-      { name: "open", ...dbl },
-      { name: "high", ...dbl },
-      { name: "low", ...dbl },
-      { name: "close", ...dbl },
-      { name: "volume", ...dbl },
-      { name: "trade_count", type: "INT64", repetition_type: "OPTIONAL" },
-      { name: "vwap", type: "DOUBLE", repetition_type: "OPTIONAL" },
-      { name: "provider", ...str },
-      { name: "feed", ...str },
-      ...(partial ? [{ name: "is_partial", type: "BOOLEAN", repetition_type: "REQUIRED" } as const] : [])
-    ],
+    schema: foreignLakeSchema(partial),
     columnData: [
       { name: "symbol", data: new Array<string>(n).fill(b.symbol) },
       {
@@ -309,6 +281,11 @@ const hostileSizes = [
 
 const sizeArb = union([oneOf(hostileSizes), oneOf(hostileSizes), int(0, 100_000), int(-10, 10)])
 
+const pageHeaderMutation: Arbitrary.Arbitrary<ByteMutation> = Arbitrary.map(
+  Arbitrary.all([anyIndex, int(0, 3), anyIndex, sizeArb, anyIndex]),
+  ([column, page, slot, value, choice]) => ({ kind: "pageHeader", column, page, slot, value, choice })
+)
+
 export const mutationArb: Arbitrary.Arbitrary<ByteMutation> = union<ByteMutation>([
   Arbitrary.map(Arbitrary.all([anyIndex, int(0, 7)]), ([at, bit]) => ({ kind: "flip", at, bit })),
   Arbitrary.map(
@@ -347,28 +324,9 @@ export const mutationArb: Arbitrary.Arbitrary<ByteMutation> = union<ByteMutation
     value,
     choice
   })),
-  Arbitrary.map(
-    Arbitrary.all([anyIndex, int(0, 3), anyIndex, sizeArb, anyIndex]),
-    ([column, page, slot, value, choice]) => ({
-      kind: "pageHeader",
-      column,
-      page,
-      slot,
-      value,
-      choice
-    })
-  ),
-  Arbitrary.map(
-    Arbitrary.all([anyIndex, int(0, 3), anyIndex, sizeArb, anyIndex]),
-    ([column, page, slot, value, choice]) => ({
-      kind: "pageHeader",
-      column,
-      page,
-      slot,
-      value,
-      choice
-    })
-  ),
+  // Listed twice: page headers size every decoder allocation, so they get twice the share of mutations.
+  pageHeaderMutation,
+  pageHeaderMutation,
   Arbitrary.map(
     Arbitrary.all([union([int(0, 64), int(0, 20_000)]), anyIndex, oneOf([true, false] as const)]),
     ([length, seed, magic]) => ({

@@ -8,6 +8,7 @@ import { parquetWriteBuffer } from "hyparquet-writer"
 import { batchFromBars, makeCalendar, type Symbol } from "../../mod.ts"
 import { loadOhlcv, loadOhlcvEffect, type OhlcvFrame, resolveTime } from "../../src/lake/load/load-ohlcv.ts"
 import { makeParquetSink } from "../../src/lake/parquet-sink.ts"
+import { foreignLakeSchema } from "../support/foreign-parquet.ts"
 import { failureTag, ingestFlags, ingestIn } from "../support/ingest.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
 import { removeDir, tempDir } from "../support/temp.ts"
@@ -321,29 +322,8 @@ describe("loadOhlcv over files other writers produce", () => {
     lakeData = join(lake, "data")
     const m = march5m()
     // hyparquet-writer with small row groups and pages, PLAIN ts, BYTE_STREAM_SPLIT open (decoded by hyparquet).
-    const str = { type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "REQUIRED" } as const
-    const dbl = { type: "DOUBLE", repetition_type: "REQUIRED" } as const
     const bytes = parquetWriteBuffer({
-      schema: [
-        { name: "schema", num_children: 12 },
-        { name: "symbol", ...str },
-        {
-          name: "ts",
-          type: "INT64",
-          repetition_type: "REQUIRED",
-          logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" }
-        },
-        { name: "open", ...dbl },
-        { name: "high", ...dbl },
-        { name: "low", ...dbl },
-        { name: "close", ...dbl },
-        { name: "volume", ...dbl },
-        { name: "trade_count", type: "INT64", repetition_type: "OPTIONAL" },
-        { name: "vwap", type: "DOUBLE", repetition_type: "OPTIONAL" },
-        { name: "provider", ...str },
-        { name: "feed", ...str },
-        { name: "is_partial", type: "BOOLEAN", repetition_type: "REQUIRED" }
-      ],
+      schema: foreignLakeSchema(true),
       columnData: [
         { name: "symbol", data: new Array<string>(m.n).fill("HW") },
         { name: "ts", data: BigInt64Array.from(m.ts.map(BigInt)), encoding: "PLAIN" },
