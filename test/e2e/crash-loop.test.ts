@@ -7,13 +7,12 @@
 import { describe, expect, test } from "bun:test"
 import { spawn } from "node:child_process"
 import { join } from "node:path"
-import { Effect, Option } from "effect"
-import { ledgerVerifyMain } from "../../src/cli/commands/ledger.ts"
+import { Option } from "effect"
 import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
-import { capture } from "../support/capture.ts"
 import { bunBin, mainTs } from "../support/cli.ts"
 import { duckdb, lakeDigest, lakeGlob } from "../support/lake.ts"
 import { listFiles, useTempDirs } from "../support/temp.ts"
+import { verifyIn } from "../support/verify.ts"
 
 const fresh = useTempDirs("mp-crash-")
 
@@ -54,17 +53,7 @@ function runAndKill(cwd: string, renames: number | undefined): Promise<string> {
 
 /** `ledger verify --json`: every ledger claim checked against the files (read only). */
 const verifyLedger = async (cwd: string) => {
-  const flags = {
-    symbols: Option.none(),
-    from: Option.none(),
-    to: Option.none(),
-    frame: Option.none(),
-    repair: false,
-    config: Option.none(),
-    dataDir: Option.none(),
-    json: true
-  }
-  const r = await capture(() => Effect.runPromiseExit(ledgerVerifyMain(flags, { env: {}, cwd })))
+  const r = await verifyIn(cwd)
   return JSON.parse(r.stdout) as { claims: number; problems: ReadonlyArray<unknown> }
 }
 

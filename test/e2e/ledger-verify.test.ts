@@ -3,37 +3,18 @@ import { describe, expect, test } from "bun:test"
 import { existsSync, rmSync, truncateSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Option } from "effect"
-import { type LedgerVerifyFlags, ledgerVerifyMain } from "../../src/cli/commands/ledger.ts"
 import { exitCodeOf } from "../../src/cli/main.ts"
 import { selectRows } from "../../src/domain/bar.ts"
 import type { Symbol } from "../../src/domain/symbol.ts"
 import { makeParquetSink } from "../../src/lake/parquet-sink.ts"
 import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
-import { capture } from "../support/capture.ts"
 import { lakeDigest } from "../support/lake.ts"
 import { listFiles, useTempDirs } from "../support/temp.ts"
+import { verifyIn } from "../support/verify.ts"
 
 const fresh = useTempDirs("mp-verify-")
 
-const verify = (cwd: string, over: Partial<LedgerVerifyFlags> = {}) =>
-  capture(() =>
-    Effect.runPromiseExit(
-      ledgerVerifyMain(
-        {
-          symbols: Option.none(),
-          from: Option.none(),
-          to: Option.none(),
-          frame: Option.none(),
-          repair: false,
-          config: Option.none(),
-          dataDir: Option.none(),
-          json: true,
-          ...over
-        },
-        { env: {}, cwd }
-      )
-    )
-  )
+const verify = verifyIn
 
 const range = { symbols: Option.some("AAPL,MSFT"), from: Option.some("2024-03-04"), to: Option.some("2024-04-05") }
 
