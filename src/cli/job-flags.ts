@@ -1,4 +1,7 @@
-/** The flags `ohlcv ingest`, `ohlcv backfill` share: which provider, frame, feed and session, and how many at once. */
+/**
+ * The flags `ohlcv ingest`, `ohlcv backfill` share: which provider, frame, feed and session, and how many at once;
+ * and `--metrics-port`, which `ohlcv backfill` and `worker` share.
+ */
 import { Flag } from "effect/cli"
 import { timeframes } from "../domain/timeframe.ts"
 import { PLAN_CONFIRM_PARTITIONS } from "../pipeline/plan.ts"
@@ -28,3 +31,11 @@ export const confirmFlag = {
     Flag.withDefault(false)
   )
 }
+
+/** The `--metrics-port` flag of long-running commands. */
+export const metricsPortFlag = Flag.Int("metrics-port").pipe(
+  Flag.withDescription(
+    "serve Prometheus metrics on PORT/metrics while this command runs (loopback; MARKETPIPE_METRICS_HOST to change)"
+  ),
+  Flag.optional
+)

@@ -1,47 +1,20 @@
 #!/usr/bin/env bun
-import { NodeServices } from "@effect/platform-node"
 /**
  * The `marketpipe` (alias `mp`) command line. A thin shell: commands parse flags and call the services that
- * `mod.ts` exposes too. Errors become exit codes here and nowhere else.
+ * `mod.ts` exposes too. Errors become exit codes here and nowhere else. Start-up loads only the command tree and
+ * what parsing needs; a command's module, the metrics registry and the tracing SDK load when a run needs them.
  */
+import { NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit, Fiber, Layer, Option } from "effect"
 import { Command } from "effect/cli"
-import { Metrics } from "../observability/metrics.ts"
 import { tracingFromEnvironment, tracingLayer } from "../observability/tracing.ts"
 import { RateLimiters } from "../providers/kit/rate-limiter.ts"
 import { mask } from "../providers/kit/secrets.ts"
 import { VERSION } from "../version.ts"
-import { aggregateCommand } from "./commands/aggregate.ts"
-import { backfillCommand } from "./commands/backfill.ts"
-import { ingestCommand } from "./commands/ingest.ts"
-import { jobsCommand } from "./commands/jobs.ts"
-import { ledgerCommand } from "./commands/ledger.ts"
-import { metricsCommand } from "./commands/metrics.ts"
-import { providersCommand } from "./commands/providers.ts"
-import { queryCommand } from "./commands/query.ts"
-import { validateCommand } from "./commands/validate.ts"
-import { workerCommand } from "./commands/worker.ts"
+import { rootCommand } from "./command-tree.ts"
 import { ExitCode } from "./exit-codes.ts"
 
-const ohlcv = Command.make("ohlcv").pipe(
-  Command.withDescription("OHLCV bars: ingest, backfill, aggregate, validate"),
-  Command.withSubcommands([ingestCommand, backfillCommand, aggregateCommand, validateCommand])
-)
-
-export const rootCommand = Command.make("marketpipe").pipe(
-  Command.withDescription(
-    "Market-data pipeline: OHLCV bars from provider plugins into a validated Parquet lake. Tracing: --trace console|otlp|off, or OTEL_EXPORTER_OTLP_ENDPOINT for OTLP/HTTP"
-  ),
-  Command.withSubcommands([
-    ohlcv,
-    jobsCommand,
-    ledgerCommand,
-    metricsCommand,
-    providersCommand,
-    queryCommand,
-    workerCommand
-  ])
-)
+export { rootCommand }
 
 /** Maps a failed run to an exit code and prints the one-line reason (the CLI already printed parse errors). */
 export function exitCodeOf(exit: Exit.Exit<unknown, unknown>, print: (line: string) => void): number {
@@ -75,7 +48,7 @@ export function exitCodeOf(exit: Exit.Exit<unknown, unknown>, print: (line: stri
  */
 export const runCli = (argv: ReadonlyArray<string>) =>
   Command.runWith(rootCommand, { version: VERSION })(argv).pipe(
-    Effect.provide(Layer.mergeAll(NodeServices.layer, Metrics.layer, RateLimiters.layer))
+    Effect.provide(Layer.mergeAll(NodeServices.layer, RateLimiters.layer))
   )
 
 if (import.meta.main) {

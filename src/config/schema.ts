@@ -4,7 +4,7 @@
  */
 import { Schema } from "effect"
 import { TradingDay } from "../domain/calendar.ts"
-import { Timeframe } from "../domain/timeframe.ts"
+import { aggregatedFrames, Timeframe } from "../domain/timeframe.ts"
 
 export const CURRENT_CONFIG_VERSION = 1
 
@@ -39,8 +39,6 @@ export const CalendarConfig = Schema.Struct({
   closures: Schema.optionalKey(Schema.Array(TradingDay)),
   early_closes: Schema.optionalKey(Schema.Array(TradingDay))
 }).annotate({ identifier: "CalendarConfig", description: "closures and 13:00 early closes the rules cannot know" })
-
-export const aggregatedFrames = ["5m", "15m", "30m", "1h", "4h", "1d"] as const
 
 export const AggregationConfig = Schema.Struct({
   frames: Schema.optionalKey(Schema.Array(Schema.Literals(aggregatedFrames))),

@@ -9,9 +9,8 @@ import { Context, Effect, Layer } from "effect"
 import { UsageError } from "../domain/errors.ts"
 import { monitorEventLoop } from "./event-loop.ts"
 import { Metrics } from "./metrics.ts"
+import { defaultMetricsHost, defaultMetricsPort } from "./server-address.ts"
 
-export const defaultMetricsHost = "127.0.0.1"
-export const defaultMetricsPort = 9464
 export const metricsPath = "/metrics"
 /** Request heads (request line and headers) above this size are answered 400. */
 export const maxHeaderBytes = 8 * 1024

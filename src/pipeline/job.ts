@@ -5,8 +5,9 @@
  */
 import { Effect } from "effect"
 import { type AggregateSummary, runAggregation } from "../aggregation/run.ts"
-import { aggregatedFrames, type ConfigV1 } from "../config/schema.ts"
+import type { ConfigV1 } from "../config/schema.ts"
 import type { SessionKind } from "../domain/calendar.ts"
+import { aggregatedFrames } from "../domain/timeframe.ts"
 import { persistRun } from "../observability/history.ts"
 import { Metrics } from "../observability/metrics.ts"
 import type { JobRecord } from "../repository/model.ts"

@@ -1,14 +1,12 @@
 /** `marketpipe ohlcv aggregate`: build 5m … 1d from the 1m lake, only where the 1m data changed (or `--force`). */
 import { Effect, Option } from "effect"
-import { Command, Flag } from "effect/cli"
-import { aggregatedFrames } from "../../config/schema.ts"
 import { UsageError } from "../../domain/errors.ts"
+import { aggregatedFrames } from "../../domain/timeframe.ts"
 import { runAggregateJob } from "../../pipeline/aggregate-job.ts"
 import { aggregationFrames } from "../../pipeline/job.ts"
 import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { parseScope } from "../inputs.ts"
 import { makeOutput } from "../output.ts"
-import { commonFlags } from "./common.ts"
 
 export interface AggregateFlags extends CommonFlags {
   readonly symbols: Option.Option<string>
@@ -71,31 +69,3 @@ export const aggregateMain = (flags: AggregateFlags, environment: Environment = 
     )
     return summary
   })
-
-export const aggregateCommand = Command.make(
-  "aggregate",
-  {
-    symbols: Flag.String("symbols").pipe(
-      Flag.withDescription("only these tickers (default: all in the 1m ledger)"),
-      Flag.optional
-    ),
-    from: Flag.String("from").pipe(Flag.withDescription("first day (default: all)"), Flag.optional),
-    to: Flag.String("to").pipe(Flag.withDescription("last day, inclusive (default: all)"), Flag.optional),
-    frames: Flag.String("frames").pipe(
-      Flag.withDescription(`comma list of ${aggregatedFrames.join(", ")} (default: config or all)`),
-      Flag.optional
-    ),
-    session: Flag.Literals("session", ["regular", "extended"]).pipe(
-      Flag.withDescription("session buckets are anchored to"),
-      Flag.optional
-    ),
-    force: Flag.Boolean("force").pipe(
-      Flag.withDescription("rebuild days whose 1m data did not change"),
-      Flag.withDefault(false)
-    ),
-    ...commonFlags
-  },
-  (flags) => Effect.asVoid(aggregateMain(flags))
-).pipe(
-  Command.withDescription("Build 5m, 15m, 30m, 1h, 4h and 1d bars from the 1m lake (session-anchored, incremental)")
-)

@@ -6,7 +6,6 @@
 import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { Clock, Effect, Option } from "effect"
-import { Command, Flag } from "effect/cli"
 import { readInputFile } from "../../config/input-file.ts"
 import type { TradingDay } from "../../domain/calendar.ts"
 import { UsageError } from "../../domain/errors.ts"
@@ -25,11 +24,9 @@ import type { CoverageStatus } from "../../repository/model.ts"
 import { parseUniverse, UNIVERSE_MAX_BYTES } from "../../universe/file.ts"
 import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { lookbackStart, parseDay, parseSymbols } from "../inputs.ts"
-import { confirmFlag, providerChoiceFlags } from "../job-flags.ts"
 import { finishRun } from "../job-summary.ts"
 import { makeOutput, type Output } from "../output.ts"
-import { commonFlags } from "./common.ts"
-import { metricsPortFlag, withMetricsPort } from "./metrics.ts"
+import { withMetricsPort } from "./metrics.ts"
 
 export interface BackfillFlags extends CommonFlags, ProviderChoice {
   readonly symbols: Option.Option<string>
@@ -170,39 +167,3 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       withMetricsPort(flags.metricsPort, app, out)
     )
   })
-
-export const backfillCommand = Command.make(
-  "backfill",
-  {
-    symbols: Flag.String("symbols").pipe(Flag.withDescription("comma-separated tickers"), Flag.optional),
-    universe: Flag.String("universe").pipe(
-      Flag.withDescription("file with one symbol per line, or a CSV with a symbol column"),
-      Flag.optional
-    ),
-    from: Flag.String("from").pipe(Flag.withDescription("first day, YYYY-MM-DD (New York)"), Flag.optional),
-    to: Flag.String("to").pipe(Flag.withDescription("last day, inclusive (default: today)"), Flag.optional),
-    lookback: Flag.String("lookback").pipe(
-      Flag.withDescription("span ending --to instead of --from: 30d, 12w, 6m, 2y"),
-      Flag.optional
-    ),
-    refetch: Flag.String("refetch").pipe(
-      Flag.withDescription(
-        "ask again for days the ledger has with these statuses: partial, empty, invalid, complete, all"
-      ),
-      Flag.optional
-    ),
-    enqueue: Flag.Boolean("enqueue").pipe(
-      Flag.withDescription("plan into the shared work queue for `marketpipe worker`; fetch nothing here"),
-      Flag.withDefault(false)
-    ),
-    dryRun: Flag.Boolean("dry-run").pipe(
-      Flag.withDescription("print the plan and its time under the rate limit; write nothing"),
-      Flag.withDefault(false)
-    ),
-    metricsPort: metricsPortFlag,
-    ...providerChoiceFlags,
-    ...confirmFlag,
-    ...commonFlags
-  },
-  (flags) => Effect.asVoid(backfillMain(flags))
-).pipe(Command.withDescription("Fetch what the ledger is missing for symbols over a range; a re-run fetches nothing"))

@@ -1,14 +1,11 @@
 /** `marketpipe ohlcv ingest`: fetch a range of trading days for some symbols into the lake, whatever the ledger says. */
 import { Effect } from "effect"
-import { Command, Flag } from "effect/cli"
 import { sizedPlan } from "../../pipeline/backfill-plan.ts"
 import { connectProvider, type ProviderChoice, requestFor, resolveProvider } from "../../pipeline/provider-choice.ts"
 import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { parseRange, parseSymbols } from "../inputs.ts"
-import { confirmFlag, providerChoiceFlags } from "../job-flags.ts"
 import { finishRun } from "../job-summary.ts"
 import { makeOutput } from "../output.ts"
-import { commonFlags } from "./common.ts"
 
 export interface IngestFlags extends CommonFlags, ProviderChoice {
   readonly symbols: string
@@ -34,20 +31,3 @@ export const ingestMain = (flags: IngestFlags, environment: Environment = curren
       flags.json
     )
   })
-
-export const ingestCommand = Command.make(
-  "ingest",
-  {
-    symbols: Flag.String("symbols").pipe(Flag.withDescription("comma-separated tickers, e.g. AAPL,MSFT,BRK.B")),
-    start: Flag.String("start").pipe(Flag.withDescription("first trading day, YYYY-MM-DD (New York date)")),
-    end: Flag.String("end").pipe(Flag.withDescription("last trading day, YYYY-MM-DD, inclusive")),
-    ...providerChoiceFlags,
-    ...confirmFlag,
-    ...commonFlags
-  },
-  (flags) => Effect.asVoid(ingestMain(flags))
-).pipe(
-  Command.withDescription(
-    "Fetch bars for symbols over trading days start..end (inclusive) into the lake, even days the ledger has"
-  )
-)

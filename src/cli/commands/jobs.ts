@@ -1,12 +1,10 @@
 /** `marketpipe jobs list` and `jobs show ID`: what ran, what it wrote and which partitions failed. */
 import { Effect } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
 import { UsageError } from "../../domain/errors.ts"
 import { readStorageLayer } from "../../pipeline/context.ts"
 import { Jobs } from "../../repository/jobs.ts"
 import { type CommonFlags, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { makeOutput, table } from "../output.ts"
-import { commonFlags } from "./common.ts"
 
 export const jobsListMain = (
   flags: CommonFlags & { readonly limit: number },
@@ -78,20 +76,3 @@ export const jobsShowMain = (
       ].join("\n")
     )
   })
-
-export const jobsCommand = Command.make("jobs").pipe(
-  Command.withDescription("Jobs recorded in the repository"),
-  Command.withSubcommands([
-    Command.make(
-      "list",
-      {
-        limit: Flag.Int("limit").pipe(Flag.withDescription("how many recent jobs"), Flag.withDefault(20)),
-        ...commonFlags
-      },
-      (flags) => jobsListMain(flags)
-    ).pipe(Command.withDescription("List recent jobs, newest first")),
-    Command.make("show", { id: Argument.Int("ID").pipe(Argument.withDescription("job id")), ...commonFlags }, (flags) =>
-      jobsShowMain(flags)
-    ).pipe(Command.withDescription("Show one job and its failed partitions"))
-  ])
-)

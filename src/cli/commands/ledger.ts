@@ -1,9 +1,8 @@
 /** `marketpipe ledger`: what the lake holds per symbol and range — complete, partial, empty, missing, invalid. */
 import { Clock, Effect, Option } from "effect"
-import { Command, Flag } from "effect/cli"
 import { tradingDayOf } from "../../domain/partition.ts"
 import type { Timeframe } from "../../domain/timeframe.ts"
-import { timeframeMinutes, timeframes } from "../../domain/timeframe.ts"
+import { timeframeMinutes } from "../../domain/timeframe.ts"
 import { readStorageLayer } from "../../pipeline/context.ts"
 import { verifyLedger } from "../../pipeline/verify-ledger.ts"
 import { coverageReport } from "../../repository/coverage-report.ts"
@@ -12,7 +11,6 @@ import { type CommonFlags, checkInput, currentEnvironment, type Environment, loa
 import { UnbackedClaims } from "../exit-codes.ts"
 import { parseDay, parseScope, parseSymbols } from "../inputs.ts"
 import { makeOutput, table } from "../output.ts"
-import { commonFlags } from "./common.ts"
 
 export interface LedgerFlags extends CommonFlags {
   readonly symbols: Option.Option<string>
@@ -157,48 +155,3 @@ export const ledgerVerifyMain = (flags: LedgerVerifyFlags, environment: Environm
     if (unbacked > 0 && !flags.repair) return yield* new UnbackedClaims({ count: unbacked })
     return summary
   })
-
-const ledgerVerifyCommand = Command.make(
-  "verify",
-  {
-    symbols: Flag.String("symbols").pipe(Flag.withDescription("only these tickers (default: all)"), Flag.optional),
-    from: Flag.String("from").pipe(Flag.withDescription("first day (default: all)"), Flag.optional),
-    to: Flag.String("to").pipe(Flag.withDescription("last day, inclusive (default: all)"), Flag.optional),
-    frame: Flag.Literals("frame", timeframes).pipe(Flag.withDescription("one timeframe (default: all)"), Flag.optional),
-    repair: Flag.Boolean("repair").pipe(
-      Flag.withDescription("mark the days the lake cannot back as missing, so the next backfill refetches them"),
-      Flag.withDefault(false)
-    ),
-    ...commonFlags
-  },
-  (flags) => Effect.asVoid(ledgerVerifyMain(flags))
-).pipe(
-  Command.withDescription(
-    "Check every ledger claim against the files: present, readable, the claimed bars, the recorded content hash"
-  )
-)
-
-export const ledgerCommand = Command.make(
-  "ledger",
-  {
-    symbols: Flag.String("symbols").pipe(
-      Flag.withDescription("only these tickers (default: all in the ledger)"),
-      Flag.optional
-    ),
-    from: Flag.String("from").pipe(Flag.withDescription("first day (default: the ledger's first)"), Flag.optional),
-    to: Flag.String("to").pipe(Flag.withDescription("last day, inclusive (default: the ledger's last)"), Flag.optional),
-    frame: Flag.Literals("frame", timeframes).pipe(Flag.withDescription("timeframe (default 1m)"), Flag.optional),
-    session: Flag.Literals("session", ["regular", "extended"]).pipe(
-      Flag.withDescription("session expected bars are counted for"),
-      Flag.optional
-    ),
-    days: Flag.Boolean("days").pipe(Flag.withDescription("list every day's row too"), Flag.withDefault(false)),
-    ...commonFlags
-  },
-  (flags) => ledgerMain(flags)
-).pipe(
-  Command.withDescription(
-    "Coverage ledger per symbol: complete, partial, empty, missing and invalid days, with totals"
-  ),
-  Command.withSubcommands([ledgerVerifyCommand])
-)

@@ -7,23 +7,16 @@
  * `worker` and `ohlcv backfill` embed the same server with `--metrics-port`.
  */
 import { type Context, Effect, Layer, Option } from "effect"
-import { Command, Flag } from "effect/cli"
 import { type RepositoryError, UsageError } from "../../domain/errors.ts"
 import { newHistorySync, refreshLedgerGauges, restoreHistory } from "../../observability/history.ts"
 import { Metrics } from "../../observability/metrics.ts"
-import {
-  defaultMetricsHost,
-  defaultMetricsPort,
-  isLoopbackHost,
-  type MetricsServerInfo,
-  serveMetrics
-} from "../../observability/server.ts"
+import { isLoopbackHost, type MetricsServerInfo, serveMetrics } from "../../observability/server.ts"
+import { defaultMetricsHost } from "../../observability/server-address.ts"
 import { readStorageLayer, storageLayer } from "../../pipeline/context.ts"
 import type { Repository } from "../../repository/layer.ts"
 import { MetricHistory } from "../../repository/metric-history.ts"
 import { type App, type CommonFlags, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { makeOutput, type Output, table } from "../output.ts"
-import { commonFlags } from "./common.ts"
 
 export interface MetricsShowFlags extends CommonFlags {
   readonly metric: Option.Option<string>
@@ -68,19 +61,6 @@ export const metricsShowMain = (flags: MetricsShowFlags, environment: Environmen
     )
     return totals
   })
-
-export const metricsShowCommand = Command.make(
-  "show",
-  {
-    metric: Flag.String("metric").pipe(
-      Flag.withDescription("only this metric, e.g. marketpipe_bars_ingested_total"),
-      Flag.optional
-    ),
-    since: Flag.String("since").pipe(Flag.withDescription("only runs recorded from this instant on"), Flag.optional),
-    ...commonFlags
-  },
-  (flags) => Effect.asVoid(metricsShowMain(flags))
-).pipe(Command.withDescription("Totals of the metrics past runs recorded"))
 
 /**
  * Serves the registry with the repository behind it: the ledger gauges are refreshed before each scrape and, with
@@ -164,34 +144,3 @@ export const withMetricsPort =
             return yield* effect
           })
         )
-
-/** The `--metrics-port` flag of long-running commands. */
-export const metricsPortFlag = Flag.Int("metrics-port").pipe(
-  Flag.withDescription(
-    "serve Prometheus metrics on PORT/metrics while this command runs (loopback; MARKETPIPE_METRICS_HOST to change)"
-  ),
-  Flag.optional
-)
-
-const metricsServeCommand = Command.make(
-  "serve",
-  {
-    host: Flag.String("host").pipe(
-      Flag.withDescription(`address to listen on (default ${defaultMetricsHost}; others are reachable from outside)`),
-      Flag.withDefault(defaultMetricsHost)
-    ),
-    port: Flag.Int("port").pipe(
-      Flag.withDescription(`port to listen on (default ${defaultMetricsPort})`),
-      Flag.withDefault(defaultMetricsPort)
-    ),
-    ...commonFlags
-  },
-  (flags) => Effect.asVoid(metricsServeMain(flags))
-).pipe(
-  Command.withDescription("Serve Prometheus metrics on /metrics (totals of past runs, ledger gauges) until stopped")
-)
-
-export const metricsCommand = Command.make("metrics").pipe(
-  Command.withDescription("Prometheus metrics: serve them, or show the totals past runs recorded"),
-  Command.withSubcommands([metricsServeCommand, metricsShowCommand])
-)

@@ -1,10 +1,8 @@
 /** `marketpipe providers list` and `providers matrix`: what each plugin offers, from its declared capabilities. */
 import { Effect } from "effect"
-import { Command, Flag } from "effect/cli"
 import { matrixHeader, matrixMarkdown, matrixRows } from "../../providers/matrix.ts"
 import { type App, type CommonFlags, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { makeOutput, type Output, table } from "../output.ts"
-import { commonFlags } from "./common.ts"
 
 /** The built-ins and a trusted config's plugins; says so when a found config's plugins were left unloaded. */
 const listedPlugins = (app: App, out: Output) =>
@@ -66,27 +64,3 @@ export const providersMatrixMain = (
       )
     else out.result(table(matrixHeader, matrixRows(plugins)))
   })
-
-export const providersCommand = Command.make("providers").pipe(
-  Command.withDescription("Provider plugins and what they offer"),
-  Command.withSubcommands([
-    Command.make("list", { ...commonFlags }, (flags) => providersListMain(flags)).pipe(
-      Command.withDescription("List built-in and configured plugins")
-    ),
-    Command.make(
-      "matrix",
-      {
-        markdown: Flag.Boolean("markdown").pipe(
-          Flag.withDescription("print Markdown (docs/providers.md)"),
-          Flag.withDefault(false)
-        ),
-        ...commonFlags
-      },
-      (flags) => providersMatrixMain(flags)
-    ).pipe(
-      Command.withDescription(
-        "Capability matrix: feeds, timeframes, request limits, history, rate limit, adjustments, credentials"
-      )
-    )
-  ])
-)

@@ -6,14 +6,12 @@
  */
 import { stringify } from "csv-stringify/sync"
 import { Effect, Option } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
 import { loadConfig } from "../../config/load.ts"
 import { UsageError } from "../../domain/errors.ts"
 import { type Cell, type Column, loadDuckDB, openLake, type RowSink, runQuery } from "../../query/duckdb.ts"
 import { checkLimitFlags, type LimitFlags, resolveLimits } from "../../query/limits.ts"
 import { type CommonFlags, checkInput, currentEnvironment, type Environment } from "../app.ts"
 import { makeOutput, table } from "../output.ts"
-import { commonFlags } from "./common.ts"
 
 export interface QueryFlags extends CommonFlags, LimitFlags {
   readonly sql: string
@@ -21,8 +19,6 @@ export interface QueryFlags extends CommonFlags, LimitFlags {
   readonly limit: number
   readonly skipBadFiles: boolean
 }
-
-export const DEFAULT_LIMIT = 1000
 
 const text = (cell: Cell, nullAs: string): string =>
   cell === null ? nullAs : typeof cell === "object" ? JSON.stringify(cell) : String(cell)
@@ -105,39 +101,3 @@ export const queryMain = (flags: QueryFlags, environment: Environment = currentE
       out.notice(`notice: showing the first ${flags.limit} rows; --limit N shows more, --limit 0 shows every row`)
     return outcome
   })
-
-export const queryCommand = Command.make(
-  "query",
-  {
-    sql: Argument.String("SQL").pipe(
-      Argument.withDescription(
-        "one SELECT over the views bars_1m, bars_5m, bars_15m, bars_30m, bars_1h, bars_4h, bars_1d and quarantine"
-      )
-    ),
-    csv: Flag.Boolean("csv").pipe(Flag.withDescription("print CSV (header + rows)"), Flag.withDefault(false)),
-    limit: Flag.Int("limit").pipe(
-      Flag.withDescription(`print at most N rows (default ${DEFAULT_LIMIT}; 0 = every row)`),
-      Flag.withDefault(DEFAULT_LIMIT)
-    ),
-    memoryLimit: Flag.String("memory-limit").pipe(
-      Flag.withDescription(
-        "most memory DuckDB may use, e.g. 512MB or 4GB (default: config query.memory_limit, else a quarter of the RAM)"
-      ),
-      Flag.optional
-    ),
-    threads: Flag.Int("threads").pipe(
-      Flag.withDescription("DuckDB threads, 1 to 256 (default: config query.threads, else CPUs - 1, 1 to 4)"),
-      Flag.optional
-    ),
-    skipBadFiles: Flag.Boolean("skip-bad-files").pipe(
-      Flag.withDescription("leave unreadable Parquet files out of the views, with a warning naming each"),
-      Flag.withDefault(false)
-    ),
-    ...commonFlags
-  },
-  (flags) => Effect.asVoid(queryMain(flags))
-).pipe(
-  Command.withDescription(
-    "Read-only SQL (DuckDB) over the lake: views bars_<frame> and quarantine with Hive keys frame and symbol; a table, --csv or --json"
-  )
-)

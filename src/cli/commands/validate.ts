@@ -6,7 +6,6 @@
 import { writeFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { Effect, Option } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
 import { UsageError } from "../../domain/errors.ts"
 import type { Symbol } from "../../domain/symbol.ts"
 import { readStorageLayer, storageLayer } from "../../pipeline/context.ts"
@@ -17,7 +16,6 @@ import { ValidationRuns } from "../../repository/validation-runs.ts"
 import { type App, type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { parseDay, parseSymbols } from "../inputs.ts"
 import { makeOutput, type Output, table } from "../output.ts"
-import { commonFlags } from "./common.ts"
 
 export interface ValidateFlags extends CommonFlags {
   readonly jobId: Option.Option<number>
@@ -150,30 +148,3 @@ const validateWith = (app: App, flags: ValidateFlags, environment: Environment) 
     out.notice(`validated ${outcome.bars} bar(s) of ${outcome.symbols.length} symbol(s), ${from}..${to}`)
     showRun(out, outcome.run, flags.json, outcome.sample)
   })
-
-export const validateCommand = Command.make(
-  "validate",
-  {
-    jobId: Argument.Int("JOB_ID").pipe(Argument.withDescription("validate what this job covered"), Argument.optional),
-    symbols: Flag.String("symbols").pipe(
-      Flag.withDescription("tickers (default: the job's, or all in the ledger)"),
-      Flag.optional
-    ),
-    from: Flag.String("from").pipe(Flag.withDescription("first day"), Flag.optional),
-    to: Flag.String("to").pipe(Flag.withDescription("last day, inclusive"), Flag.optional),
-    session: Flag.Literals("session", ["regular", "extended"]).pipe(
-      Flag.withDescription("session bars must fall in"),
-      Flag.optional
-    ),
-    list: Flag.Boolean("list").pipe(Flag.withDescription("list validation reports"), Flag.withDefault(false)),
-    show: Flag.Int("show").pipe(Flag.withDescription("show the report of job ID"), Flag.optional),
-    html: Flag.String("html").pipe(
-      Flag.withDescription("also write an HTML report (coverage heatmap, counts per rule)"),
-      Flag.optional
-    ),
-    ...commonFlags
-  },
-  (flags) => Effect.asVoid(validateMain(flags))
-).pipe(
-  Command.withDescription("Check bars in the lake against the rule set and report; --list and --show read reports back")
-)

@@ -4,13 +4,11 @@
  * (Postgres) and the lake.
  */
 import { Effect, type Option } from "effect"
-import { Command, Flag } from "effect/cli"
 import { UsageError } from "../../domain/errors.ts"
 import { runQueuedWork, workerHolder } from "../../pipeline/worker-job.ts"
 import { type CommonFlags, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { makeOutput } from "../output.ts"
-import { commonFlags } from "./common.ts"
-import { metricsPortFlag, withMetricsPort } from "./metrics.ts"
+import { withMetricsPort } from "./metrics.ts"
 
 export interface WorkerFlags extends CommonFlags {
   readonly follow: boolean
@@ -46,26 +44,3 @@ export const workerMain = (flags: WorkerFlags, environment: Environment = curren
     out.result(flags.json ? JSON.stringify(summary) : `worker ${holder}: ${summary.units} unit(s) done, queue drained`)
     return summary
   })
-
-export const workerCommand = Command.make(
-  "worker",
-  {
-    follow: Flag.Boolean("follow").pipe(
-      Flag.withDescription("keep waiting for new work when the queue is empty"),
-      Flag.withDefault(false)
-    ),
-    leaseSeconds: Flag.Int("lease-seconds").pipe(
-      Flag.withDescription(
-        "how long a claim lasts without renewal; a dead worker's units return after this (default 60)"
-      ),
-      Flag.withDefault(60)
-    ),
-    pollSeconds: Flag.Int("poll-seconds").pipe(
-      Flag.withDescription("wait between looks at an empty queue (default 2)"),
-      Flag.withDefault(2)
-    ),
-    metricsPort: metricsPortFlag,
-    ...commonFlags
-  },
-  (flags) => Effect.asVoid(workerMain(flags))
-).pipe(Command.withDescription("Process queued work (ohlcv backfill --enqueue) until the queue is drained"))
