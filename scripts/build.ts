@@ -3,7 +3,9 @@
  * included: Bun embeds DuckDB's addon (`duckdb.node`) for this platform, and the build embeds the addon's library
  * (`libduckdb.so`, ~70 MB) as a file asset, which `src/query/native.ts` writes once to a cache directory and preloads
  * before the addon loads. Only `query` touches either, lazily, so other commands start as fast as before (the
- * embedded bytes are mapped, not read). Other platforms' addons are left out (`--external`).
+ * embedded bytes are mapped, not read). Other platforms' addons are left out (`--external`). `--splitting` keeps each
+ * lazily imported module (a command's handler, the tracing SDK, DuckDB) in its own chunk inside the binary, so start-up
+ * loads only the command tree's chunks rather than the whole bundle (`npm run bench:start`).
  */
 
 import { rmSync, symlinkSync } from "node:fs"
@@ -40,7 +42,7 @@ const externals = bindingPlatforms
   .flatMap((p) => ["--external", `@duckdb/node-bindings-${p}/duckdb.node`])
 
 const out = "dist/marketpipe"
-await $`node_modules/.bin/bun build --compile --minify --bytecode --format=esm src/cli/main.ts ${library} --outfile ${out} ${externals}`
+await $`node_modules/.bin/bun build --compile --splitting --minify --bytecode --format=esm src/cli/main.ts ${library} --outfile ${out} ${externals}`
 // `force` also removes a dangling link, which `existsSync` would call absent.
 rmSync("dist/mp", { force: true })
 symlinkSync("marketpipe", "dist/mp")
