@@ -5,7 +5,7 @@
 import { mkdirSync, renameSync, rmSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { Context, Effect, Layer } from "effect"
-import { selectRows } from "../domain/bar.ts"
+import { rowsView } from "../domain/bar.ts"
 import { StorageError } from "../domain/errors.ts"
 import { splitByDay } from "../domain/partition.ts"
 import { writeFileAtomic } from "./atomic-file.ts"
@@ -68,10 +68,8 @@ export class ParquetSink extends Context.Service<ParquetSink, ParquetSinkShape>(
 function existingSlices(file: DecodedFile): Array<DaySlice> {
   return splitByDay(file.batch.ts).map(({ day, from, to }) => ({
     day,
-    batch: selectRows(
-      file.batch,
-      Array.from({ length: to - from }, (_, i) => from + i)
-    ),
+    // Views on the decoded file's columns: they are only read again, by the encoder of the merged file.
+    batch: rowsView(file.batch, from, to),
     provider: file.provider[from] ?? "",
     feed: file.feed[from] ?? "",
     ...(file.rules === undefined ? {} : { rules: file.rules.slice(from, to) })

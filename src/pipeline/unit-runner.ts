@@ -4,7 +4,7 @@
  * request in halves until the failing symbol or day is pinned down.
  */
 import { Effect, Stream } from "effect"
-import { type BarBatch, concatBatches, selectRows } from "../domain/bar.ts"
+import { type BarBatch, concatBatches, rowsView, selectRows } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
 import type { ProviderError, RepositoryError, StorageError } from "../domain/errors.ts"
 import { appendTo, groupBy } from "../domain/group.ts"
@@ -173,7 +173,8 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
             const rows = part === undefined ? [] : range(part.from, part.to)
             return {
               day: day as TradingDay,
-              batch: selectRows(batch, rows),
+              // A view, not a copy: the slice is only read (encoded and hashed) before the batch is dropped.
+              batch: part === undefined ? selectRows(batch, rows) : rowsView(batch, part.from, part.to),
               provider: request.provider,
               feed: request.feed,
               ...(rules === undefined ? {} : { rules: rows.map((i) => rules[i] ?? "") })
