@@ -85,30 +85,44 @@ export interface ValidationContext {
   readonly settings?: RuleSettings
 }
 
-/** A sorted window for trailing medians: O(window) per bar instead of sorting each time. */
-function trailingMedian(window: number) {
-  const order: Array<number> = []
-  const queue: Array<number> = []
-  const insert = (x: number) => {
+/**
+ * A sorted window for trailing medians: O(window) per bar instead of sorting each time. The window and its sorted
+ * copy live in typed arrays (a ring and a sorted prefix), so a bar moves numbers and allocates nothing.
+ */
+export function trailingMedian(window: number) {
+  const capacity = Math.max(0, window)
+  const ring = new Float64Array(capacity)
+  const order = new Float64Array(capacity)
+  let head = 0
+  let size = 0
+  /** First index in `order` whose value is not below `x`. */
+  const lowerBound = (x: number) => {
     let lo = 0
-    let hi = order.length
+    let hi = size
     while (lo < hi) {
       const mid = (lo + hi) >> 1
       if ((order[mid] as number) < x) lo = mid + 1
       else hi = mid
     }
-    order.splice(lo, 0, x)
+    return lo
   }
   return {
-    median: () => (order.length === 0 ? Number.NaN : (order[order.length >> 1] as number)),
-    size: () => order.length,
+    median: () => (size === 0 ? Number.NaN : (order[size >> 1] as number)),
+    size: () => size,
     push: (x: number) => {
-      queue.push(x)
-      insert(x)
-      if (queue.length > window) {
-        const old = queue.shift() as number
-        order.splice(order.indexOf(old), 1)
+      if (capacity === 0) return
+      if (size === capacity) {
+        // The oldest value leaves the window: drop one copy of it from the sorted prefix.
+        const at = lowerBound(ring[head] as number)
+        order.copyWithin(at, at + 1, size)
+        size--
       }
+      const at = lowerBound(x)
+      order.copyWithin(at + 1, at, size)
+      order[at] = x
+      size++
+      ring[head] = x
+      head = (head + 1) % capacity
     }
   }
 }
