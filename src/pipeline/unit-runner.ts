@@ -169,15 +169,14 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
         const daySlices = (batch: BarBatch, rules?: ReadonlyArray<string>) => {
           const byDay = new Map(splitByDay(batch.ts).map((p) => [p.day as string, p]))
           return [...new Set([...u.days, ...byDay.keys()])].sort().map((day) => {
-            const part = byDay.get(day)
-            const rows = part === undefined ? [] : range(part.from, part.to)
+            const { from, to } = byDay.get(day) ?? { from: 0, to: 0 }
             return {
               day: day as TradingDay,
               // A view, not a copy: the slice is only read (encoded and hashed) before the batch is dropped.
-              batch: part === undefined ? selectRows(batch, rows) : rowsView(batch, part.from, part.to),
+              batch: rowsView(batch, from, to),
               provider: request.provider,
               feed: request.feed,
-              ...(rules === undefined ? {} : { rules: rows.map((i) => rules[i] ?? "") })
+              ...(rules === undefined ? {} : { rules: range(from, to).map((i) => rules[i] ?? "") })
             }
           })
         }
