@@ -53,8 +53,9 @@ export const emptyBatch = (symbol: Symbol, length = 0): BarBatch => ({
 
 const columns = ["ts", "open", "high", "low", "close", "volume", "tradeCount", "vwap"] as const
 
-/** Rows [from, to) as views on the same arrays: no copy, for code that only reads them. */
+/** Rows [from, to) as views on the same arrays (`partial` flags too): no copy, for code that only reads them. */
 export const rowsView = (b: BarBatch, from: number, to: number): BarBatch => ({
+  ...(b.partial === undefined ? {} : { partial: b.partial.subarray(from, to) }),
   symbol: b.symbol,
   ts: b.ts.subarray(from, to),
   open: b.open.subarray(from, to),

@@ -152,6 +152,13 @@ export function newYorkOffsetMinutes(n: number): number {
 export const newYorkToUtc = (n: number, hour: number, minute: number): number =>
   n * DAY_MS + (hour * 60 + minute + newYorkOffsetMinutes(n)) * 60_000
 
+/**
+ * The UTC instant New York date `n` begins at, as `newYorkDayOf` draws the line: `newYorkDayOf(t) === n` exactly
+ * when `newYorkDayStart(n) <= t < newYorkDayStart(n + 1)`. Code that assigns many bars to days computes these two
+ * bounds once a day and compares, instead of doing the calendar's date maths per bar.
+ */
+export const newYorkDayStart = (n: number): number => n * DAY_MS + newYorkOffsetMinutes(n) * 60_000
+
 /** The New York calendar date of a UTC instant. */
 export function newYorkDayOf(utcMs: number): number {
   const guess = Math.floor(utcMs / DAY_MS)

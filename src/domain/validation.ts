@@ -85,30 +85,44 @@ export interface ValidationContext {
   readonly settings?: RuleSettings
 }
 
-/** A sorted window for trailing medians: O(window) per bar instead of sorting each time. */
-function trailingMedian(window: number) {
-  const order: Array<number> = []
-  const queue: Array<number> = []
-  const insert = (x: number) => {
+/**
+ * A sorted window for trailing medians: O(window) per bar instead of sorting each time. The window and its sorted
+ * copy live in typed arrays (a ring and a sorted prefix), so a bar moves numbers and allocates nothing.
+ */
+export function trailingMedian(window: number) {
+  const capacity = Math.max(0, window)
+  const ring = new Float64Array(capacity)
+  const order = new Float64Array(capacity)
+  let head = 0
+  let size = 0
+  /** First index in `order` whose value is not below `x`. */
+  const lowerBound = (x: number) => {
     let lo = 0
-    let hi = order.length
+    let hi = size
     while (lo < hi) {
       const mid = (lo + hi) >> 1
       if ((order[mid] as number) < x) lo = mid + 1
       else hi = mid
     }
-    order.splice(lo, 0, x)
+    return lo
   }
   return {
-    median: () => (order.length === 0 ? Number.NaN : (order[order.length >> 1] as number)),
-    size: () => order.length,
+    median: () => (size === 0 ? Number.NaN : (order[size >> 1] as number)),
+    size: () => size,
     push: (x: number) => {
-      queue.push(x)
-      insert(x)
-      if (queue.length > window) {
-        const old = queue.shift() as number
-        order.splice(order.indexOf(old), 1)
+      if (capacity === 0) return
+      if (size === capacity) {
+        // The oldest value leaves the window: drop one copy of it from the sorted prefix.
+        const at = lowerBound(ring[head] as number)
+        order.copyWithin(at, at + 1, size)
+        size--
       }
+      const at = lowerBound(x)
+      order.copyWithin(at + 1, at, size)
+      order[at] = x
+      size++
+      ring[head] = x
+      head = (head + 1) % capacity
     }
   }
 }
@@ -126,21 +140,36 @@ export function validateBars(batch: BarBatch, ctx: ValidationContext): Validatio
   let prevClose = Number.NaN
   let prevSessionOpen = Number.NaN
   let cached: { readonly open: number; readonly close: number } | undefined
+  // The current bar and the error rules it broke, shared by every iteration: no closure or arrays per bar, since a
+  // batch is hundreds of thousands of bars and almost all of them break nothing.
+  let ts = 0
+  let o = 0
+  let h = 0
+  let l = 0
+  let c = 0
+  let v = 0
+  const errors: Array<Rule> = []
+  const report = (rule: Rule, severity: Severity, detail: string) => {
+    if (severity === "off") return
+    findings.push({ symbol: batch.symbol, ts, rule, severity, detail, open: o, high: h, low: l, close: c, volume: v })
+    if (severity === "error") errors.push(rule)
+  }
   for (let i = 0; i < batch.ts.length; i++) {
-    const ts = batch.ts[i] as number
-    const o = batch.open[i] as number
-    const h = batch.high[i] as number
-    const l = batch.low[i] as number
-    const c = batch.close[i] as number
-    const v = batch.volume[i] as number
-    const errors: Array<Rule> = []
-    const report = (rule: Rule, severity: Severity, detail: string) => {
-      if (severity === "off") return
-      findings.push({ symbol: batch.symbol, ts, rule, severity, detail, open: o, high: h, low: l, close: c, volume: v })
-      if (severity === "error") errors.push(rule)
-    }
-    if (![ts, o, h, l, c, v].every(Number.isFinite))
-      report("non_finite_value", "error", "a value is not a finite number")
+    ts = batch.ts[i] as number
+    o = batch.open[i] as number
+    h = batch.high[i] as number
+    l = batch.low[i] as number
+    c = batch.close[i] as number
+    v = batch.volume[i] as number
+    errors.length = 0
+    const finite =
+      Number.isFinite(ts) &&
+      Number.isFinite(o) &&
+      Number.isFinite(h) &&
+      Number.isFinite(l) &&
+      Number.isFinite(c) &&
+      Number.isFinite(v)
+    if (!finite) report("non_finite_value", "error", "a value is not a finite number")
     else if (ts === lastTs) report("duplicate_timestamp", "error", "same bar start as the previous bar")
     else if (ts < lastTs) report("out_of_order_timestamp", "error", "earlier than the previous bar")
     else {

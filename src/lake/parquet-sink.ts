@@ -2,10 +2,10 @@
  * The Parquet sink: merges days into a symbol's month (or year) file and replaces the file atomically. Writing a
  * day again replaces that day only, so re-runs never duplicate bars and the file's other days are never lost.
  */
-import { mkdirSync, renameSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { Context, Effect, Layer } from "effect"
-import { selectRows } from "../domain/bar.ts"
+import { rowsView } from "../domain/bar.ts"
 import { StorageError } from "../domain/errors.ts"
 import { splitByDay } from "../domain/partition.ts"
 import { writeFileAtomic } from "./atomic-file.ts"
@@ -68,10 +68,8 @@ export class ParquetSink extends Context.Service<ParquetSink, ParquetSinkShape>(
 function existingSlices(file: DecodedFile): Array<DaySlice> {
   return splitByDay(file.batch.ts).map(({ day, from, to }) => ({
     day,
-    batch: selectRows(
-      file.batch,
-      Array.from({ length: to - from }, (_, i) => from + i)
-    ),
+    // Views on the decoded file's columns: they are only read again, by the encoder of the merged file.
+    batch: rowsView(file.batch, from, to),
     provider: file.provider[from] ?? "",
     feed: file.feed[from] ?? "",
     ...(file.rules === undefined ? {} : { rules: file.rules.slice(from, to) })
@@ -116,8 +114,19 @@ export const makeParquetSink = (dataDir: string): ParquetSinkShape => {
         if (after !== undefined) yield* after(written)
         return written
       }).pipe(
-        // Read, merge, rename and the caller's record happen as one step per file across every writer.
-        (body) => withFileLock(dataDir, fileRelativePath(root, key), body),
+        // Read, merge, rename and the caller's record happen as one step per file across every writer. A call with
+        // no rows, no record to make and no file to clear days from (most quarantine writes: nothing was rejected)
+        // has nothing to serialise: it skips the lock (and the lock file and directories a first one creates).
+        (body) =>
+          Effect.suspend(() =>
+            after === undefined && days.every((d) => d.batch.ts.length === 0) && !existsSync(pathOf(root, key))
+              ? Effect.as(Effect.annotateCurrentSpan({ "marketpipe.rows": 0, "marketpipe.removed": false }), {
+                  file: "",
+                  rows: 0,
+                  hashes: new Map(days.map((d) => [d.day, batchHash(d.batch)]))
+                } satisfies WrittenFile)
+              : withFileLock(dataDir, fileRelativePath(root, key), body)
+          ),
         Effect.withSpan("marketpipe.parquet.write", {
           attributes: {
             "marketpipe.file": fileRelativePath(root, key),

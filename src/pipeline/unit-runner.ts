@@ -4,7 +4,7 @@
  * request in halves until the failing symbol or day is pinned down.
  */
 import { Effect, Stream } from "effect"
-import { type BarBatch, concatBatches, selectRows } from "../domain/bar.ts"
+import { type BarBatch, concatBatches, rowsView, selectRows } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
 import type { ProviderError, RepositoryError, StorageError } from "../domain/errors.ts"
 import { appendTo, groupBy } from "../domain/group.ts"
@@ -169,14 +169,14 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
         const daySlices = (batch: BarBatch, rules?: ReadonlyArray<string>) => {
           const byDay = new Map(splitByDay(batch.ts).map((p) => [p.day as string, p]))
           return [...new Set([...u.days, ...byDay.keys()])].sort().map((day) => {
-            const part = byDay.get(day)
-            const rows = part === undefined ? [] : range(part.from, part.to)
+            const { from, to } = byDay.get(day) ?? { from: 0, to: 0 }
             return {
               day: day as TradingDay,
-              batch: selectRows(batch, rows),
+              // A view, not a copy: the slice is only read (encoded and hashed) before the batch is dropped.
+              batch: rowsView(batch, from, to),
               provider: request.provider,
               feed: request.feed,
-              ...(rules === undefined ? {} : { rules: rows.map((i) => rules[i] ?? "") })
+              ...(rules === undefined ? {} : { rules: range(from, to).map((i) => rules[i] ?? "") })
             }
           })
         }
