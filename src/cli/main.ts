@@ -51,22 +51,37 @@ export const runCli = (argv: ReadonlyArray<string>) =>
     Effect.provide(Layer.mergeAll(NodeServices.layer, RateLimiters.layer))
   )
 
-if (import.meta.main) {
-  const print = (line: string) => process.stderr.write(`${mask(line)}\n`)
-  // `--trace off|console|otlp` is taken out before the parser sees it; OTEL_EXPORTER_OTLP_ENDPOINT turns OTLP on.
-  const tracing = tracingFromEnvironment(process.argv.slice(2), process.env)
+/**
+ * The process's run: `--trace off|console|otlp` is taken out before the parser sees it (OTEL_EXPORTER_OTLP_ENDPOINT
+ * turns OTLP on), the command runs, and the exit code comes back.
+ */
+export async function runMain(
+  argv: ReadonlyArray<string>,
+  env: Readonly<Record<string, string | undefined>>,
+  print: (line: string) => void
+): Promise<number> {
+  const tracing = tracingFromEnvironment(argv, env)
   if (tracing._tag === "Invalid") {
     print(`error: ${tracing.reason}`)
-    process.exitCode = ExitCode.usage
-  } else {
-    // The tracing layer wraps the whole run: its finalizer flushes and shuts the SDK down before the fiber ends,
-    // whether the run succeeds, fails or is interrupted, so spans are out before the exit code is set.
-    const fiber = Effect.runFork(runCli(tracing.argv).pipe(Effect.provide(tracingLayer(tracing.options))))
-    // Ctrl-C interrupts the run so finalizers close the database and the job is marked interrupted, not left running.
-    const stop = () => Effect.runFork(Fiber.interrupt(fiber))
-    process.once("SIGINT", stop)
-    process.once("SIGTERM", stop)
-    const exit = await Effect.runPromise(Fiber.await(fiber))
-    process.exitCode = exitCodeOf(exit, print)
+    return ExitCode.usage
   }
+  // The tracing layer wraps the whole run: its finalizer flushes and shuts the SDK down before the fiber ends,
+  // whether the run succeeds, fails or is interrupted, so spans are out before the exit code is set.
+  const fiber = Effect.runFork(runCli(tracing.argv).pipe(Effect.provide(tracingLayer(tracing.options))))
+  // Ctrl-C interrupts the run so finalizers close the database and the job is marked interrupted, not left running.
+  const stop = () => Effect.runFork(Fiber.interrupt(fiber))
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+  try {
+    return exitCodeOf(await Effect.runPromise(Fiber.await(fiber)), print)
+  } finally {
+    process.off("SIGINT", stop)
+    process.off("SIGTERM", stop)
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await runMain(process.argv.slice(2), process.env, (line) =>
+    process.stderr.write(`${mask(line)}\n`)
+  )
 }

@@ -12,6 +12,7 @@ import { makeRateLimiters, makeTokenBucket } from "../../src/providers/kit/rate-
 import { retrySchedule } from "../../src/providers/kit/retry.ts"
 import { mask, registerSecret } from "../../src/providers/kit/secrets.ts"
 import { parseIsoUtc } from "../../src/providers/kit/time.ts"
+import { isBarTime, shownWire } from "../../src/providers/kit/wire-values.ts"
 import { kitServices } from "../support/run-services.ts"
 
 describe("token bucket", () => {
@@ -385,5 +386,18 @@ describe("plugin kit parts", () => {
       Effect.flip(kit.decodeOptions(schema, { retry_base_ms: -1 }, () => "say it so"))
     )
     expect(worded.reason).toBe("say it so")
+  })
+})
+
+describe("wire values in error messages", () => {
+  test("a value nested too deep to print is named, not a crash; others are JSON cut to 120 characters", () => {
+    let deep: unknown = 0
+    for (let i = 0; i < 200_000; i++) deep = [deep]
+    expect(shownWire(deep)).toBe("(a value nested too deep to print)")
+    expect(shownWire({ t: "x".repeat(500) })).toHaveLength(120)
+    expect(shownWire(undefined)).toBe("null")
+    expect(isBarTime(1_709_301_000_000)).toBe(true)
+    expect(isBarTime(1_709_301_000.5)).toBe(false)
+    expect(isBarTime(253_402_214_400_000)).toBe(false)
   })
 })
