@@ -7,7 +7,7 @@ import { SqlClient } from "effect/sql"
 import type { RepositoryError } from "../domain/errors.ts"
 import { Count, IdRow } from "./internal/columns.ts"
 import { chunks, DatabaseName, decodeRows, finish, type Raw } from "./internal/database.ts"
-import { keyedValues, nonEmpty, nowIso, ROWS_PER_STATEMENT } from "./internal/statements.ts"
+import { nonEmpty, nowIso, partitionKeys, ROWS_PER_STATEMENT } from "./internal/statements.ts"
 import { JobRecord, type JobSpec, type JobTotals, PartitionRecord, type PartitionRef } from "./model.ts"
 
 export interface JobsShape {
@@ -44,10 +44,7 @@ export const setPartitions = (
   Effect.gen(function* () {
     const at = yield* nowIso
     for (const part of chunks(refs, ROWS_PER_STATEMENT)) {
-      const keyed = keyedValues(
-        sql,
-        part.map((r) => [r.frame, r.symbol, r.day] as const)
-      )
+      const keyed = partitionKeys(sql, part)
       yield* sql`UPDATE partitions SET state = ${fields.state}, error = ${fields.error ?? null},
         attempts = attempts + ${fields.bumpAttempts === true ? 1 : 0}, updated_at = ${at}
         FROM ${keyed.from} WHERE partitions.job_id = ${jobId} AND ${keyed.matches("partitions")}`

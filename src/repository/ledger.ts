@@ -7,7 +7,7 @@ import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import type { RepositoryError } from "../domain/errors.ts"
 import { chunks, DatabaseName, decodeRows, finish, type Raw } from "./internal/database.ts"
-import { keyedValues, nonEmpty, nowIso, ROWS_PER_STATEMENT } from "./internal/statements.ts"
+import { keyedValues, nonEmpty, nowIso, partitionKeys, ROWS_PER_STATEMENT } from "./internal/statements.ts"
 import { setPartitions } from "./jobs.ts"
 import { type BarSource, CoverageRecord, CoverageSummary, type PartitionRef, type PartitionResult } from "./model.ts"
 
@@ -135,10 +135,7 @@ export const make = Effect.gen(function* () {
         Effect.gen(function* () {
           const at = yield* nowIso
           for (const part of chunks(refs, ROWS_PER_STATEMENT)) {
-            const keyed = keyedValues(
-              sql,
-              part.map((r) => [r.frame, r.symbol, r.day] as const)
-            )
+            const keyed = partitionKeys(sql, part)
             yield* sql`UPDATE coverage SET status = 'missing', observed = 0, file = NULL, hash = NULL,
               content_hash = NULL, error = ${reason}, updated_at = ${at}
               FROM ${keyed.from} WHERE ${keyed.matches("coverage")}`

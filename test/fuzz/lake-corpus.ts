@@ -394,6 +394,9 @@ const encodings = [
 ] as const
 const pageTypes = ["DATA_PAGE", "INDEX_PAGE", "DICTIONARY_PAGE", "DATA_PAGE_V2", "BOGUS"] as const
 
+/** The names a footer or page-header enum field is set to (real ones and one no reader knows). */
+const enumNames = { codec: codecs, type: types, repetition: repetitions, encoding: encodings, pageType: pageTypes }
+
 type Obj = Record<string, unknown>
 /** A settable field: an object and a key, with the kind of value it holds. */
 interface Slot {
@@ -476,20 +479,14 @@ function setSlot(slot: Slot, value: number, choice: number, fileSize: number): v
       slot.obj[slot.key] = BigInt(Math.trunc(v))
       return
     case "codec":
-      slot.obj[slot.key] = codecs[choice % codecs.length]
-      return
     case "type":
-      slot.obj[slot.key] = types[choice % types.length]
-      return
     case "repetition":
-      slot.obj[slot.key] = repetitions[choice % repetitions.length]
-      return
     case "encoding":
-      slot.obj[slot.key] = encodings[choice % encodings.length]
+    case "pageType": {
+      const names = enumNames[slot.kind]
+      slot.obj[slot.key] = names[choice % names.length]
       return
-    case "pageType":
-      slot.obj[slot.key] = pageTypes[choice % pageTypes.length]
-      return
+    }
     case "bool":
       slot.obj[slot.key] = choice % 2 === 0
       return

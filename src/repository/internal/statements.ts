@@ -35,3 +35,13 @@ export const nonEmpty = <A>(rows: ReadonlyArray<A>): readonly [A, ...Array<A>] |
   const [first, ...rest] = rows
   return first === undefined ? undefined : [first, ...rest]
 }
+
+/** `keyedValues` of partition keys alone: the rows of `partitions` or `coverage` a statement is about. */
+export const partitionKeys = (
+  sql: SqlClient.SqlClient,
+  refs: ReadonlyArray<{ readonly frame: string; readonly symbol: string; readonly day: string }>
+) =>
+  keyedValues(
+    sql,
+    refs.map((r) => [r.frame, r.symbol, r.day] as const)
+  )
