@@ -4,21 +4,19 @@
  * whose 1m data changed (or were never aggregated) are done again.
  */
 import { Effect } from "effect"
-import { aggregateSession } from "../domain/aggregate.ts"
 import { type BarBatch, rowsView } from "../domain/bar.ts"
 import { dayNumber, newYorkToUtc, type SessionKind, type TradingCalendar } from "../domain/calendar.ts"
 import { appendTo } from "../domain/group.ts"
 import { splitByDay } from "../domain/partition.ts"
 import type { Symbol } from "../domain/symbol.ts"
-import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
-import type { DaySlice } from "../lake/file-format.ts"
-import { filePeriod } from "../lake/layout.ts"
+import type { Timeframe } from "../domain/timeframe.ts"
 import { loadOhlcvEffect } from "../lake/load/load-ohlcv.ts"
-import { ParquetSink, type WrittenFile } from "../lake/parquet-sink.ts"
+import { ParquetSink } from "../lake/parquet-sink.ts"
 import { letSignalsIn } from "../pipeline/responsive.ts"
 import { Jobs } from "../repository/jobs.ts"
 import { Ledger } from "../repository/ledger.ts"
-import { type CoverageRecord, coverageStatus, type JobRecord, type PartitionResult } from "../repository/model.ts"
+import type { CoverageRecord, JobRecord } from "../repository/model.ts"
+import { type DerivedFrame, derivedGroups, derivedMetadata, deriveFiles } from "./derive.ts"
 
 export interface AggregateRequest {
   readonly calendar: TradingCalendar
@@ -139,62 +137,22 @@ export const runAggregation = (request: AggregateRequest) =>
           if (wantedDays.has(part.day)) byDay.set(part.day, rowsView(all, part.from, part.to))
         }
         for (const [frameName, wanted] of frames) {
-          const frame = frameName as Exclude<Timeframe, "1m">
-          const minutes = timeframeMinutes(frame)
-          const slices = new Map<string, Array<DaySlice>>()
-          const results: Array<PartitionResult & { source: CoverageRecord }> = []
-          for (const r of wanted) {
-            const session = request.calendar.session(r.day, request.session)
-            const bars = byDay.get(r.day)
-            if (session === undefined || bars === undefined) continue
-            const batch = aggregateSession(bars, session, request.session, minutes)
-            const target = filePeriod(frame, r.day)
-            appendTo(slices, target, { day: r.day, batch, provider: r.provider, feed: r.feed })
-            const expected = request.calendar.expectedBars(r.day, request.session, minutes)
-            results.push({
-              frame,
-              symbol,
-              day: r.day,
-              rows: batch.ts.length,
-              rejected: 0,
-              expected,
-              status: coverageStatus(batch.ts.length, expected, 0),
-              hash: r.hash ?? "",
-              contentHash: "",
-              file: "",
-              source: r
-            })
-          }
-          /** The ledger rows of one target file, written under its lock once it holds them. */
-          const record = (target: string) => (written: WrittenFile) =>
-            Effect.gen(function* () {
-              // A derived day's row carries its source's provider and feed, and the 1m hash it was built from.
-              const groups = new Map<string, Array<PartitionResult>>()
-              for (const { source, ...r } of results) {
-                if (filePeriod(frame, r.day) !== target) continue
-                const done = { ...r, file: written.file, contentHash: written.hashes.get(r.day) ?? "" }
-                appendTo(groups, `${source.provider}|${source.feed}`, done)
-              }
-              for (const [id, group] of groups) {
-                const [provider = "", feed = ""] = id.split("|")
-                yield* ledger.recordDone(job.id, { provider, feed, session: request.session }, group)
-              }
-            })
-          for (const [target, daySlices] of slices) {
-            yield* sink.writeDays(
-              { frame, symbol, period: target },
-              daySlices,
-              {
-                "marketpipe.frame": frame,
-                "marketpipe.session": request.session,
-                "marketpipe.aggregated_from": "1m",
-                "marketpipe.job_id": String(job.id)
-              },
-              record(target)
+          const frame = frameName as DerivedFrame
+          const days = wanted.flatMap((r) => {
+            const batch = byDay.get(r.day)
+            return batch === undefined
+              ? []
+              : [{ day: r.day, batch, provider: r.provider, feed: r.feed, hash: r.hash ?? "" }]
+          })
+          const files = deriveFiles(symbol, days, { frames: [frame], session: request.session }, request.calendar)
+          for (const file of files) {
+            // A derived day's row carries its source's provider and feed, and the 1m hash it was built from.
+            yield* sink.writeDays(file.key, file.slices, derivedMetadata(frame, request.session, job.id), (w) =>
+              ledger.recordDoneGroups(job.id, derivedGroups([[file, w]], request.session))
             )
-            barsWritten += daySlices.reduce((n, s) => n + s.batch.ts.length, 0)
+            barsWritten += file.slices.reduce((n, s) => n + s.batch.ts.length, 0)
+            rebuilt[frame] = (rebuilt[frame] ?? 0) + file.results.length
           }
-          rebuilt[frame] = (rebuilt[frame] ?? 0) + results.length
         }
       }
     }).pipe(

@@ -1,5 +1,6 @@
 /** What an ingest run is asked for and what it reports: the request, progress, failures and the summary. */
 import type { Schedule } from "effect"
+import type { DerivationPlan } from "../aggregation/derive.ts"
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
 import type { ProviderError } from "../domain/errors.ts"
 import type { Symbol } from "../domain/symbol.ts"
@@ -36,6 +37,8 @@ export interface IngestRequest {
   readonly owner?: string
   /** Rule severities and thresholds (config `validation`); the defaults otherwise. */
   readonly rules?: RuleSettings
+  /** Higher frames to build from the 1m days each unit writes, in the same unit (absent: none). */
+  readonly aggregation?: DerivationPlan
 }
 
 export interface IngestProgress {
@@ -62,6 +65,8 @@ export interface IngestSummary {
   readonly warningsByRule: Readonly<Record<string, number>>
   /** Every finding, for the validation report (at most `FINDINGS_KEPT`; the counts above are complete). */
   readonly findings: ReadonlyArray<Finding>
+  /** Higher-frame days the units built from their 1m days, per frame, and the bars written for them. */
+  readonly derived: { readonly days: Readonly<Record<string, number>>; readonly bars: number }
 }
 
 /** Findings kept in memory for one run's report; beyond this only the counts grow. */

@@ -82,6 +82,7 @@ export const runIngest = (
     const rejectedByRule: Record<string, number> = {}
     const warningsByRule: Record<string, number> = {}
     const findings: Array<Finding> = []
+    const derived = { days: {} as Record<string, number>, bars: 0 }
 
     yield* Stream.fromIterable(units).pipe(
       Stream.mapEffect(processUnit, { concurrency: request.concurrency, unordered: true }),
@@ -90,6 +91,9 @@ export const runIngest = (
           progress.partitionsDone += o.results.length
           progress.barsWritten += o.bars
           progress.barsRejected += o.rejected
+          for (const [frame, days] of Object.entries(o.derived ?? {}))
+            derived.days[frame] = (derived.days[frame] ?? 0) + days
+          derived.bars += o.derivedBars ?? 0
           for (const f of o.findings) {
             const counts = f.severity === "error" ? rejectedByRule : warningsByRule
             counts[f.rule] = (counts[f.rule] ?? 0) + 1
@@ -120,7 +124,8 @@ export const runIngest = (
       failures,
       rejectedByRule,
       warningsByRule,
-      findings
+      findings,
+      derived
     } satisfies IngestSummary
   }).pipe(
     Effect.withSpan("marketpipe.job", {

@@ -4,13 +4,12 @@
  * repository. Callers parse their input, call in here, and print what comes back.
  */
 import { Effect } from "effect"
-import { type AggregateSummary, runAggregation } from "../aggregation/run.ts"
+import type { DerivationPlan } from "../aggregation/derive.ts"
 import type { ConfigV1 } from "../config/schema.ts"
 import type { SessionKind } from "../domain/calendar.ts"
 import { aggregatedFrames } from "../domain/timeframe.ts"
 import { persistRun } from "../observability/history.ts"
 import { Metrics } from "../observability/metrics.ts"
-import type { JobRecord } from "../repository/model.ts"
 import { writeValidationReport } from "../validation/report.ts"
 import { ruleSettings } from "../validation/settings.ts"
 import { type RunContext, storageLayer } from "./context.ts"
@@ -33,23 +32,21 @@ export const aggregationSession = (
   ofRun: SessionKind | undefined
 ): SessionKind => asked ?? config.aggregation?.session ?? ofRun ?? config.ingest?.session ?? "regular"
 
-/** Builds the higher frames for the days a 1m run touched (skipping days whose 1m data did not change). */
-export const aggregateAfterRun = (
-  ctx: RunContext,
-  run: Pick<JobRecord, "frame" | "session" | "symbols" | "startDay" | "endDay">,
-  owner: string
-) =>
-  run.frame !== "1m" || ctx.loaded.config.aggregation?.after_ingest === false
-    ? Effect.succeed(undefined)
-    : runAggregation({
-        calendar: ctx.calendar,
-        frames: aggregationFrames(ctx.loaded.config),
-        session: aggregationSession(ctx.loaded.config, undefined, run.session),
-        symbols: run.symbols,
-        from: run.startDay,
-        to: run.endDay,
-        owner
-      })
+/**
+ * The higher frames a run builds from the 1m days each unit writes (config `aggregation`): none for other frames,
+ * with `after_ingest: false`, or when the run's session cannot fill the aggregation session's buckets (regular
+ * 1m bars for extended-session buckets; `ohlcv aggregate` says the same by finding no source days).
+ */
+export const derivationFor = (
+  config: ConfigV1,
+  run: { readonly frame: string; readonly session: SessionKind }
+): DerivationPlan | undefined => {
+  if (run.frame !== "1m" || config.aggregation?.after_ingest === false) return undefined
+  const session = aggregationSession(config, undefined, run.session)
+  return session === run.session || run.session === "extended"
+    ? { frames: aggregationFrames(config), session }
+    : undefined
+}
 
 export interface RunHooks {
   /** A line worth telling the user about before the run (a crashed run recovered). */
@@ -62,8 +59,8 @@ export interface RunHooks {
 
 export interface RunOutcome {
   readonly summary: IngestSummary
-  /** The higher frames built after a 1m run (absent for other frames, or with aggregation off). */
-  readonly aggregation: AggregateSummary | undefined
+  /** Higher-frame days the run built from its 1m days, per frame (absent for other frames, or with aggregation off). */
+  readonly aggregation: { readonly rebuilt: Readonly<Record<string, number>>; readonly barsWritten: number } | undefined
 }
 
 /** Tells the user what recovery found and cleaned up. */
@@ -90,8 +87,15 @@ export const runJob = (request: Omit<IngestRequest, "owner" | "rules">, ctx: Run
     yield* recoverAndTell(ctx.loaded.dataDir, hooks.notice)
     const started = Date.now()
     const owner = processOwner()
-    const summary = yield* runIngest({ ...request, owner, rules: ruleSettings(ctx.loaded.config) }, (p) =>
-      Effect.sync(() => hooks.progress(p, Date.now() - started))
+    const aggregation = derivationFor(ctx.loaded.config, request)
+    const summary = yield* runIngest(
+      {
+        ...request,
+        owner,
+        rules: ruleSettings(ctx.loaded.config),
+        ...(aggregation === undefined ? {} : { aggregation })
+      },
+      (p) => Effect.sync(() => hooks.progress(p, Date.now() - started))
     )
     hooks.fetched()
     yield* writeValidationReport(ctx.loaded.dataDir, {
@@ -101,8 +105,11 @@ export const runJob = (request: Omit<IngestRequest, "owner" | "rules">, ctx: Run
       errorsByRule: summary.rejectedByRule,
       warningsByRule: summary.warningsByRule
     })
-    const aggregation = yield* aggregateAfterRun(ctx, summary.job, owner)
     // Short runs leave their counters in the repository, so `metrics serve` shows totals, not per-process zeros.
     yield* persistRun(yield* Metrics, `${summary.job.kind}-${summary.job.id}-${owner}`)
-    return { summary, aggregation } satisfies RunOutcome
+    return {
+      summary,
+      aggregation:
+        aggregation === undefined ? undefined : { rebuilt: summary.derived.days, barsWritten: summary.derived.bars }
+    } satisfies RunOutcome
   }).pipe(Effect.provide(storageLayer(ctx)))

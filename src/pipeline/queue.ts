@@ -7,7 +7,7 @@
  */
 import { hostname } from "node:os"
 import { Effect, Schedule } from "effect"
-import type { ProviderError, RepositoryError, StorageError, UsageError } from "../domain/errors.ts"
+import type { ProviderError, RepositoryError, UsageError } from "../domain/errors.ts"
 import type { ParquetSink } from "../lake/parquet-sink.ts"
 import { Jobs } from "../repository/jobs.ts"
 import type { Repository } from "../repository/layer.ts"
@@ -49,13 +49,6 @@ export interface WorkerOptions {
   readonly requestFor: (job: JobRecord) => Effect.Effect<IngestRequest, UsageError>
   readonly onClaim?: (unit: QueuedUnit) => Effect.Effect<void>
   readonly onUnit?: (unit: QueuedUnit, outcome: "done" | "failed") => Effect.Effect<void>
-  /**
-   * Runs once a job's last unit is finished (e.g. building its higher frames). Two workers may both see the job
-   * finish; the hook must be idempotent (aggregation is: it skips days already built from the same 1m data).
-   */
-  readonly afterJob?: (
-    job: JobRecord
-  ) => Effect.Effect<void, RepositoryError | StorageError | UsageError, Repository | ParquetSink>
 }
 
 export const workerHolder = (): string => `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
@@ -100,12 +93,10 @@ export const runWorker = (options: WorkerOptions) =>
     >()
     let units = 0
     let failedUnits = 0
-    const afterJobs = (jobs: ReadonlyArray<JobRecord>) =>
-      Effect.forEach(jobs, (job) => options.afterJob?.(job) ?? Effect.void, { discard: true })
     while (true) {
       const unit = yield* queue.claim(options.holder, options.leaseMs)
       if (unit === undefined) {
-        yield* afterJobs(yield* closeDrainedJobs)
+        yield* closeDrainedJobs
         const status = yield* queue.status()
         // Others still hold leases: wait, since a worker that dies leaves its units to us once the lease runs out.
         if (options.follow || status.running > 0 || status.expired > 0) {
@@ -150,6 +141,6 @@ export const runWorker = (options: WorkerOptions) =>
       units++
       if (outcome.state !== "done") failedUnits++
       yield* options.onUnit?.(unit, outcome.state) ?? Effect.void
-      yield* afterJobs(yield* closeDrainedJobs)
+      yield* closeDrainedJobs
     }
   })

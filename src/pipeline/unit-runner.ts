@@ -4,6 +4,7 @@
  * request in halves until the failing symbol or day is pinned down.
  */
 import { Effect, Stream } from "effect"
+import { derivedGroups, deriveFiles, writeDerived } from "../aggregation/derive.ts"
 import { type BarBatch, concatBatches, rowsView, selectRows } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
 import type { ProviderError, RepositoryError, StorageError } from "../domain/errors.ts"
@@ -24,8 +25,11 @@ import type { IngestRequest, UnitFailure } from "./ingest-types.ts"
 import type { WorkUnit } from "./plan.ts"
 import { letSignalsIn } from "./responsive.ts"
 
-interface SymbolOutcome {
+export interface SymbolOutcome {
   readonly results: ReadonlyArray<PartitionResult>
+  /** Higher-frame days built from this symbol's 1m days, per frame, and their bars. */
+  readonly derived?: Readonly<Record<string, number>>
+  readonly derivedBars?: number
   readonly bars: number
   readonly rejected: number
   readonly findings: ReadonlyArray<Finding>
@@ -207,15 +211,42 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
               file: written.file
             }
           })
+        const derived: Record<string, number> = {}
+        let derivedBars = 0
+        /**
+         * The higher frames of the days just written, from the bars in hand, each file under its own lock taken while
+         * the 1m file's is held; then the 1m rows and every derived row in one transaction.
+         */
+        const deriveAndRecord = (w: WrittenFile) => {
+          const results = resultsOf(w)
+          const plan = request.aggregation
+          const files =
+            plan === undefined
+              ? []
+              : deriveFiles(
+                  symbol,
+                  slices.map((s) => ({ ...s, hash: w.hashes.get(s.day) ?? "" })),
+                  plan,
+                  request.calendar
+                )
+          if (files.length === 0) return results.length > 0 ? ledger.recordDone(job.id, source, results) : Effect.void
+          return writeDerived(sink, files, plan?.session ?? request.session, job.id, (done) => {
+            for (const [file] of done) {
+              derived[file.key.frame] = (derived[file.key.frame] ?? 0) + file.results.length
+              derivedBars += file.slices.reduce((n, s) => n + s.batch.ts.length, 0)
+            }
+            return ledger.recordDoneGroups(job.id, [
+              { source, results },
+              ...derivedGroups(done, plan?.session ?? request.session)
+            ])
+          })
+        }
         // The ledger rows are written under the file's lock, so they describe exactly what the file holds.
         const written = yield* sink.writeDays(
           { frame: u.frame, symbol, period: u.period },
           slices,
           metadata(job.id),
-          (w) => {
-            const results = resultsOf(w)
-            return results.length > 0 ? ledger.recordDone(job.id, source, results) : Effect.void
-          }
+          deriveAndRecord
         )
         const results = resultsOf(written)
         yield* Effect.annotateCurrentSpan({
@@ -225,6 +256,8 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
         })
         return {
           results,
+          derived,
+          derivedBars,
           bars: clean.ts.length,
           rejected: quarantined.ts.length,
           findings

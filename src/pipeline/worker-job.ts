@@ -1,6 +1,6 @@
 /**
  * Queued work run by `marketpipe worker`: recover, then claim and process units of the shared queue with the same
- * unit runner as a local run, each job's higher frames built once its last unit is done, and the worker's metrics
+ * unit runner as a local run (which builds the higher frames of the days each unit writes), and the worker's metrics
  * left in the repository at the end.
  */
 import { Effect, Option } from "effect"
@@ -11,7 +11,7 @@ import { RateLimiters } from "../providers/kit/rate-limiter.ts"
 import type { JobRecord, QueuedUnit } from "../repository/model.ts"
 import { ruleSettings } from "../validation/settings.ts"
 import { type RunContext, storageLayer } from "./context.ts"
-import { aggregateAfterRun } from "./job.ts"
+import { derivationFor } from "./job.ts"
 import { connectProvider, requestFor, resolveProvider } from "./provider-choice.ts"
 import { runWorker } from "./queue.ts"
 import { recover } from "./recovery.ts"
@@ -32,7 +32,10 @@ const requestForJob = (ctx: RunContext) => (job: JobRecord) =>
       ctx
     )
     const client = yield* connectProvider(resolved, ctx)
+    // Like a local run, a queued 1m job's units build the higher frames of the days they write.
+    const aggregation = derivationFor(ctx.loaded.config, { frame: job.frame, session: job.session })
     return {
+      ...(aggregation === undefined ? {} : { aggregation }),
       ...requestFor(resolved, ctx),
       kind: job.kind,
       client,
@@ -69,8 +72,6 @@ export const runQueuedWork = (ctx: RunContext, options: QueuedWorkOptions) =>
           Effect.provideService(Metrics, metrics),
           Effect.provideService(RateLimiters, limiters)
         ),
-      // Like a local run, a queued 1m job gets its higher frames once its last unit is done.
-      afterJob: (job) => Effect.asVoid(aggregateAfterRun(ctx, job, options.holder)),
       onClaim: (unit) => Effect.sync(() => options.onClaim(unit)),
       onUnit: (unit, outcome) => Effect.sync(() => options.onUnit(unit, outcome))
     })

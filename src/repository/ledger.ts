@@ -18,6 +18,11 @@ export interface LedgerShape {
     source: BarSource,
     results: ReadonlyArray<PartitionResult>
   ) => Effect.Effect<void, RepositoryError>
+  /**
+   * The same for results from several sources (a 1m day and the higher frames built from it, or derived days of
+   * different providers), all in one transaction: the ledger never holds half of what one write put in place.
+   */
+  readonly recordDoneGroups: (jobId: number, groups: ReadonlyArray<DoneGroup>) => Effect.Effect<void, RepositoryError>
   /** Marks partitions failed; the ledger gets `missing` with the reason where it had nothing better. */
   readonly recordFailed: (
     jobId: number,
@@ -40,6 +45,12 @@ export interface LedgerShape {
   readonly summary: () => Effect.Effect<ReadonlyArray<CoverageSummary>, RepositoryError>
 }
 
+/** Partitions done from one source (provider, feed, session). */
+export interface DoneGroup {
+  readonly source: BarSource
+  readonly results: ReadonlyArray<PartitionResult>
+}
+
 export class Ledger extends Context.Service<Ledger, LedgerShape>()("marketpipe/Ledger") {}
 
 const coverageRows = decodeRows(CoverageRecord)
@@ -56,46 +67,50 @@ export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const database = yield* DatabaseName
 
-  const raw: Raw<LedgerShape> = {
-    recordDone: (jobId, source, results) =>
-      sql.withTransaction(
-        Effect.gen(function* () {
-          const at = yield* nowIso
-          for (const part of chunks(lastPerKey(results), ROWS_PER_STATEMENT)) {
-            const keyed = keyedValues(
-              sql,
-              part.map((r) => [r.frame, r.symbol, r.day, r.rows, r.rejected, r.hash] as const)
-            )
-            yield* sql`UPDATE partitions SET state = 'done', rows = CAST(v.column4 AS INTEGER),
+  const recordGroups = (jobId: number, groups: ReadonlyArray<DoneGroup>) =>
+    Effect.gen(function* () {
+      const at = yield* nowIso
+      for (const { source, results } of groups) {
+        for (const part of chunks(lastPerKey(results), ROWS_PER_STATEMENT)) {
+          const keyed = keyedValues(
+            sql,
+            part.map((r) => [r.frame, r.symbol, r.day, r.rows, r.rejected, r.hash] as const)
+          )
+          yield* sql`UPDATE partitions SET state = 'done', rows = CAST(v.column4 AS INTEGER),
               rejected = CAST(v.column5 AS INTEGER), hash = CAST(v.column6 AS TEXT), error = NULL, updated_at = ${at}
               FROM ${keyed.from} WHERE partitions.job_id = ${jobId} AND ${keyed.matches("partitions")}`
-            const rows = nonEmpty(
-              part.map((r) => ({
-                frame: r.frame,
-                symbol: r.symbol,
-                day: r.day,
-                session: source.session,
-                expected: r.expected,
-                observed: r.rows,
-                status: r.status,
-                provider: source.provider,
-                feed: source.feed,
-                file: r.file,
-                hash: r.hash,
-                content_hash: r.contentHash,
-                job_id: jobId,
-                updated_at: at
-              }))
-            )
-            if (rows === undefined) continue
-            yield* sql`INSERT INTO coverage ${sql.insert(rows)} ON CONFLICT (frame, symbol, day) DO UPDATE SET
+          const rows = nonEmpty(
+            part.map((r) => ({
+              frame: r.frame,
+              symbol: r.symbol,
+              day: r.day,
+              session: source.session,
+              expected: r.expected,
+              observed: r.rows,
+              status: r.status,
+              provider: source.provider,
+              feed: source.feed,
+              file: r.file,
+              hash: r.hash,
+              content_hash: r.contentHash,
+              job_id: jobId,
+              updated_at: at
+            }))
+          )
+          if (rows === undefined) continue
+          yield* sql`INSERT INTO coverage ${sql.insert(rows)} ON CONFLICT (frame, symbol, day) DO UPDATE SET
               session = excluded.session, expected = excluded.expected, observed = excluded.observed,
               status = excluded.status, provider = excluded.provider, feed = excluded.feed, file = excluded.file,
               hash = excluded.hash, content_hash = excluded.content_hash, job_id = excluded.job_id,
               updated_at = excluded.updated_at, error = NULL`
-          }
-        })
-      ),
+        }
+      }
+    })
+
+  const raw: Raw<LedgerShape> = {
+    recordDone: (jobId, source, results) => sql.withTransaction(recordGroups(jobId, [{ source, results }])),
+
+    recordDoneGroups: (jobId, groups) => sql.withTransaction(recordGroups(jobId, groups)),
 
     recordFailed: (jobId, source, refs, error) =>
       sql.withTransaction(

@@ -8,6 +8,8 @@ export const mainTs = resolve(root, "src/cli/main.ts")
 
 export interface RunResult {
   readonly code: number
+  /** The signal that ended the process, if one did (`code` is then -1). */
+  readonly signal?: string
   readonly stdout: string
   readonly stderr: string
 }
@@ -49,7 +51,9 @@ export function runAsync(
       stderr += String(d)
     })
     child.on("error", reject)
-    child.on("close", (code) => resolvePromise({ code: code ?? -1, stdout, stderr }))
+    child.on("close", (code, signal) =>
+      resolvePromise({ code: code ?? -1, stdout, stderr, ...(signal === null ? {} : { signal }) })
+    )
   })
 }
 
