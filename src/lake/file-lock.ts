@@ -6,7 +6,7 @@
  * at once and no lock ever has to be guessed stale. Bun takes it through FFI, Deno through its own file API; both
  * work on local disks and on NFS (which maps `flock` to its lock manager).
  */
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs"
+import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from "node:fs"
 import { hostname } from "node:os"
 import { dirname, join } from "node:path"
 import { Effect, Schedule } from "effect"
@@ -39,6 +39,7 @@ async function bunTryLock(): Promise<TryLock> {
       closeSync(fd)
       return undefined
     }
+    noteHolder(fd)
     // Closing the descriptor releases the lock (the kernel does the same when the process dies).
     return { release: () => closeSync(fd) }
   }
@@ -61,6 +62,7 @@ function denoTryLock(deno: DenoApi): TryLock {
       file.close()
       return undefined
     }
+    noteHolder(path)
     return { release: () => file.close() }
   }
 }
@@ -89,8 +91,15 @@ const acquire = (dataDir: string, relative: string, waitMs: number): Effect.Effe
   const fail = (reason: string) => new StorageError({ path: relative, reason })
   const attempt = Effect.tryPromise({
     try: async (signal) => {
-      mkdirSync(dirname(path), { recursive: true })
-      return (await platformLock())(path, signal)
+      const lock = await platformLock()
+      try {
+        return await lock(path, signal)
+      } catch (e) {
+        // The lock file's directory is made on first use only: most writes lock a file locked before.
+        if (!isNotFound(e)) throw e
+        mkdirSync(dirname(path), { recursive: true })
+        return lock(path, signal)
+      }
     },
     catch: (e) => fail(`cannot lock ${path}: ${e instanceof Error ? e.message : String(e)}`)
   })
@@ -106,16 +115,29 @@ const acquire = (dataDir: string, relative: string, waitMs: number): Effect.Effe
       (e): e is "busy" => e === "busy",
       () => Effect.fail(fail("busy"))
     ),
-    Effect.tap(() => Effect.sync(() => noteHolder(path)))
   )
 }
 
-/** Leaves who holds the lock in the lock file, for whoever looks while waiting (debugging a stuck writer). */
-function noteHolder(path: string): void {
+const isNotFound = (e: unknown): boolean => {
+  const err = e as { code?: string; name?: string }
+  return err.code === "ENOENT" || err.name === "NotFound"
+}
+
+/**
+ * Leaves who holds the lock in the lock file, for whoever looks while waiting (debugging a stuck writer): through
+ * the locked descriptor itself when there is one (opened for appending, so emptied first), else by path.
+ */
+function noteHolder(target: number | string): void {
+  const note = `${hostname()}:${process.pid}\n`
   try {
-    const fd = openSync(path, "w")
+    if (typeof target === "number") {
+      ftruncateSync(target, 0)
+      writeSync(target, note)
+      return
+    }
+    const fd = openSync(target, "w")
     try {
-      writeSync(fd, `${hostname()}:${process.pid}\n`)
+      writeSync(fd, note)
     } finally {
       closeSync(fd)
     }
