@@ -85,11 +85,11 @@ function keyValues(slices: ReadonlyArray<DaySlice>, metadata: Record<string, str
 }
 
 /**
- * How the lake writes: ZSTD level 1 and DELTA_BINARY_PACKED timestamps, chosen by `scripts/bench/encode.ts`
+ * How the lake writes: ZSTD level 2 and DELTA_BINARY_PACKED timestamps, chosen by `scripts/bench/encode.ts`
  * (BENCHMARKS.md, "Issue 12 · lake writer"); row groups of 100,000 rows.
  */
 export const lakeWriterOptions: LakeWriterOptions = {
-  level: 1,
+  level: 2,
   timestamps: "DELTA_BINARY_PACKED",
   rowGroupRows: 100_000,
   createdBy: "marketpipe"
