@@ -87,7 +87,7 @@ export function chunkContext(
     bytes: new Uint8Array(n),
     indexes: new Uint32Array(n),
     body: new ByteWriter(8 * n + 64),
-    side: new ByteWriter(n / 8 + 64)
+    side: new ByteWriter(Math.ceil(n / 8) + 64)
   }
 }
 
