@@ -1,13 +1,13 @@
 /**
  * The lake's file format: bars of one symbol as Parquet with the column types of design §4 (`ts` INT64
  * TIMESTAMP(MILLIS, UTC), OHLCV DOUBLE, nullable `trade_count` INT64 and `vwap` DOUBLE, dictionary strings for
- * symbol, provider and feed), ZSTD-compressed, with provenance in the key-value metadata. Written here; read back by
- * `read/` (the one reader).
+ * symbol, provider and feed), ZSTD-compressed, with provenance in the key-value metadata. Written by the direct
+ * writer of this fixed schema (`write/`); read back by `read/` (the one reader).
  */
-import { zstdCompressSync } from "node:zlib"
-import { ByteWriter, ParquetWriter } from "hyparquet-writer"
 import type { BarBatch } from "../domain/bar.ts"
 import type { Symbol } from "../domain/symbol.ts"
+import type { LakeColumn } from "./write/column-chunks.ts"
+import { type LakeWriterOptions, writeLakeFile } from "./write/lake-writer.ts"
 
 export const LAKE_SCHEMA_VERSION = "1"
 
@@ -21,145 +21,103 @@ export interface DaySlice {
   readonly rules?: ReadonlyArray<string>
 }
 
-// hyparquet-writer bundles its own hyparquet types, so take the schema type from the writer itself.
-type WriterSchema = ConstructorParameters<typeof ParquetWriter>[0]["schema"]
-
 /** A required UTF-8 string column (the lake's text columns: symbol, provider, feed, rule, severity). */
-const requiredText = (name: string): WriterSchema[number] => ({
-  name,
-  type: "BYTE_ARRAY",
-  converted_type: "UTF8",
-  logical_type: { type: "STRING" },
-  repetition_type: "REQUIRED"
-})
+const text = (name: string, of: (s: DaySlice, symbol: string) => string | ReadonlyArray<string> | undefined) =>
+  ({ name, kind: "text", text: of }) as const
 
-const baseSchema: WriterSchema = [
-  { name: "schema", num_children: 11 },
-  requiredText("symbol"),
-  {
-    name: "ts",
-    type: "INT64",
-    logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" },
-    repetition_type: "REQUIRED"
-  },
-  { name: "open", type: "DOUBLE", repetition_type: "REQUIRED" },
-  { name: "high", type: "DOUBLE", repetition_type: "REQUIRED" },
-  { name: "low", type: "DOUBLE", repetition_type: "REQUIRED" },
-  { name: "close", type: "DOUBLE", repetition_type: "REQUIRED" },
-  { name: "volume", type: "DOUBLE", repetition_type: "REQUIRED" },
-  { name: "trade_count", type: "INT64", repetition_type: "OPTIONAL" },
-  { name: "vwap", type: "DOUBLE", repetition_type: "OPTIONAL" },
-  requiredText("provider"),
-  requiredText("feed")
+const numbers = (
+  name: string,
+  kind: "double" | "optionalDouble" | "optionalInt64",
+  of: (b: BarBatch) => Float64Array
+) => ({ name, kind, values: of }) as const
+
+const baseSchema: ReadonlyArray<LakeColumn> = [
+  text("symbol", (_, symbol) => symbol),
+  { name: "ts", kind: "timestamp", values: (b) => b.ts },
+  numbers("open", "double", (b) => b.open),
+  numbers("high", "double", (b) => b.high),
+  numbers("low", "double", (b) => b.low),
+  numbers("close", "double", (b) => b.close),
+  numbers("volume", "double", (b) => b.volume),
+  numbers("trade_count", "optionalInt64", (b) => b.tradeCount),
+  numbers("vwap", "optionalDouble", (b) => b.vwap),
+  text("provider", (s) => s.provider),
+  text("feed", (s) => s.feed)
 ]
 
 /** Quarantined bars add the rules they broke and their severity. */
-const quarantineSchema: WriterSchema = [
-  { name: "schema", num_children: 13 },
-  ...baseSchema.slice(1),
-  requiredText("rule"),
-  requiredText("severity")
+const quarantineSchema: ReadonlyArray<LakeColumn> = [
+  ...baseSchema,
+  text("rule", (s) => s.rules),
+  text("severity", () => "error")
 ]
 
 /** Aggregated frames add `is_partial`: the bucket was cut short by an early close or misses minutes. */
-const aggregatedSchema: WriterSchema = [
-  { name: "schema", num_children: 12 },
-  ...baseSchema.slice(1),
-  { name: "is_partial", type: "BOOLEAN", repetition_type: "REQUIRED" }
+const aggregatedSchema: ReadonlyArray<LakeColumn> = [
+  ...baseSchema,
+  { name: "is_partial", kind: "flag", flags: (b) => b.partial }
 ]
 
-const zstd = (input: Uint8Array): Uint8Array => new Uint8Array(zstdCompressSync(input))
-
-const nullable = <A>(src: Float64Array, f: (x: number) => A): Array<A | null> => {
-  const out = new Array<A | null>(src.length)
-  for (let i = 0; i < src.length; i++) {
-    const x = src[i] as number
-    out[i] = Number.isNaN(x) ? null : f(x)
-  }
-  return out
-}
-
-/** Encodes day slices (already sorted by day, each sorted by ts) into one Parquet file. */
-export function encodeBars(
-  symbol: Symbol,
-  slices: ReadonlyArray<DaySlice>,
-  metadata: Record<string, string>
-): Uint8Array {
-  const rows = slices.reduce((n, s) => n + s.batch.ts.length, 0)
-  const ts = new BigInt64Array(rows)
-  const cols = {
-    open: new Float64Array(rows),
-    high: new Float64Array(rows),
-    low: new Float64Array(rows),
-    close: new Float64Array(rows),
-    volume: new Float64Array(rows),
-    tradeCount: new Float64Array(rows),
-    vwap: new Float64Array(rows)
-  }
-  const provider = new Array<string>(rows)
-  const feed = new Array<string>(rows)
-  const aggregated = slices.some((s) => s.batch.partial !== undefined)
-  const partial = new Array<boolean>(aggregated ? rows : 0)
-  const quarantine = slices.some((s) => s.rules !== undefined)
-  const rules = new Array<string>(quarantine ? rows : 0)
-  let at = 0
+/** The key-value metadata of a file: the caller's, then the lake's own `marketpipe.*` keys. */
+function keyValues(slices: ReadonlyArray<DaySlice>, metadata: Record<string, string>, rows: number) {
   let minTs = Number.POSITIVE_INFINITY
   let maxTs = Number.NEGATIVE_INFINITY
+  const providers = new Set<string>()
+  const feeds = new Set<string>()
   for (const s of slices) {
-    const b = s.batch
-    for (let i = 0; i < b.ts.length; i++) ts[at + i] = BigInt(b.ts[i] as number)
-    for (const k of ["open", "high", "low", "close", "volume", "tradeCount", "vwap"] as const) cols[k].set(b[k], at)
-    provider.fill(s.provider, at, at + b.ts.length)
-    feed.fill(s.feed, at, at + b.ts.length)
-    if (aggregated) for (let i = 0; i < b.ts.length; i++) partial[at + i] = b.partial?.[i] === 1
-    if (quarantine) for (let i = 0; i < b.ts.length; i++) rules[at + i] = s.rules?.[i] ?? ""
-    if (b.ts.length > 0) {
-      minTs = Math.min(minTs, b.ts[0] as number)
-      maxTs = Math.max(maxTs, b.ts[b.ts.length - 1] as number)
-    }
-    at += b.ts.length
+    const n = s.batch.ts.length
+    if (n === 0) continue
+    providers.add(s.provider)
+    feeds.add(s.feed)
+    minTs = Math.min(minTs, s.batch.ts[0] as number)
+    maxTs = Math.max(maxTs, s.batch.ts[n - 1] as number)
   }
-  const writer = new ByteWriter()
   const kv: Record<string, string> = {
     ...metadata,
     "marketpipe.schema_version": LAKE_SCHEMA_VERSION,
     "marketpipe.rows": String(rows),
     "marketpipe.min_ts": rows > 0 ? new Date(minTs).toISOString() : "",
     "marketpipe.max_ts": rows > 0 ? new Date(maxTs).toISOString() : "",
-    "marketpipe.providers": [...new Set(provider)].join(","),
-    "marketpipe.feeds": [...new Set(feed)].join(",")
+    "marketpipe.providers": [...providers].join(","),
+    "marketpipe.feeds": [...feeds].join(",")
   }
-  const pw = new ParquetWriter({
-    writer,
-    schema: quarantine ? quarantineSchema : aggregated ? aggregatedSchema : baseSchema,
-    codec: "ZSTD",
-    compressors: { ZSTD: zstd },
-    kvMetadata: Object.entries(kv).map(([key, value]) => ({ key, value })),
-    createdBy: "marketpipe"
-  })
-  pw.write({
-    columnData: [
-      { name: "symbol", data: new Array<string>(rows).fill(symbol) },
-      { name: "ts", data: ts, encoding: "DELTA_BINARY_PACKED" },
-      { name: "open", data: cols.open },
-      { name: "high", data: cols.high },
-      { name: "low", data: cols.low },
-      { name: "close", data: cols.close },
-      { name: "volume", data: cols.volume },
-      { name: "trade_count", data: nullable(cols.tradeCount, BigInt) },
-      { name: "vwap", data: nullable(cols.vwap, (x) => x) },
-      { name: "provider", data: provider },
-      { name: "feed", data: feed },
-      ...(aggregated ? [{ name: "is_partial", data: partial }] : []),
-      ...(quarantine
-        ? [
-            { name: "rule", data: rules },
-            { name: "severity", data: new Array<string>(rows).fill("error") }
-          ]
-        : [])
-    ],
-    rowGroupSize: 100_000
-  })
-  pw.finish()
-  return new Uint8Array(writer.getBuffer())
+  return Object.entries(kv)
+}
+
+/**
+ * How the lake writes: ZSTD level 2 and DELTA_BINARY_PACKED timestamps, chosen by `scripts/bench/encode.ts`
+ * (BENCHMARKS.md, "Issue 12 · lake writer"); row groups of 100,000 rows.
+ */
+export const lakeWriterOptions: LakeWriterOptions = {
+  level: 2,
+  timestamps: "DELTA_BINARY_PACKED",
+  rowGroupRows: 100_000,
+  createdBy: "marketpipe"
+}
+
+/** `encodeBars` with other writer options: the benchmark's variants and tests of small row groups. */
+export function encodeBarsWith(
+  symbol: Symbol,
+  slices: ReadonlyArray<DaySlice>,
+  metadata: Record<string, string>,
+  options: LakeWriterOptions
+): Uint8Array {
+  const rows = slices.reduce((n, s) => n + s.batch.ts.length, 0)
+  const quarantine = slices.some((s) => s.rules !== undefined)
+  const aggregated = slices.some((s) => s.batch.partial !== undefined)
+  const schema = quarantine ? quarantineSchema : aggregated ? aggregatedSchema : baseSchema
+  return writeLakeFile(schema, symbol, slices, keyValues(slices, metadata, rows), options)
+}
+
+/**
+ * Encodes day slices (already sorted by day, each sorted by ts) into one Parquet file. Pure: no I/O and no state,
+ * so it may run in worker threads. A batch with `partial` flags makes an aggregated file, slices with `rules` a
+ * quarantine file (which has no `is_partial`).
+ */
+export function encodeBars(
+  symbol: Symbol,
+  slices: ReadonlyArray<DaySlice>,
+  metadata: Record<string, string>
+): Uint8Array {
+  return encodeBarsWith(symbol, slices, metadata, lakeWriterOptions)
 }

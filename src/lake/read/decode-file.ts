@@ -20,7 +20,7 @@ import {
   readFooter,
   reason
 } from "./lake-file.ts"
-import { readGroup, type Target } from "./row-group.ts"
+import { type OnFallback, readGroup, type Target } from "./row-group.ts"
 
 export interface DecodedFile {
   readonly batch: BarBatch
@@ -34,7 +34,12 @@ export interface DecodedFile {
 /** Columns every lake file has: one value per row each, or the file is not one. */
 const requiredColumns = ["ts", "open", "high", "low", "close", "volume", "provider", "feed"] as const
 
-async function decodeColumns(symbol: Symbol, lake: LakeFile, metadata: FileMetaData): Promise<DecodedFile> {
+async function decodeColumns(
+  symbol: Symbol,
+  lake: LakeFile,
+  metadata: FileMetaData,
+  onFallback: OnFallback | undefined
+): Promise<DecodedFile> {
   const size = lake.file.byteLength
   const rows = Number(metadata.num_rows)
   const groupRows = metadata.row_groups.reduce((n, g) => n + Number(g.num_rows), 0)
@@ -85,7 +90,7 @@ async function decodeColumns(symbol: Symbol, lake: LakeFile, metadata: FileMetaD
     const n = Number(group.num_rows)
     let counts: Array<number>
     try {
-      counts = await readGroup(lake.file, metadata, group, elements, targets, fileRow, fileRow, n)
+      counts = await readGroup(lake.file, metadata, group, elements, targets, fileRow, fileRow, n, onFallback)
     } catch (e) {
       throw new Error(`not a lake file: ${reason(e)}`)
     }
@@ -103,9 +108,18 @@ async function decodeColumns(symbol: Symbol, lake: LakeFile, metadata: FileMetaD
   return { batch, provider, feed, rules, metadata: kv }
 }
 
-/** Decodes an open lake file; fails when it is not a whole lake file. */
-export const decodeLakeFile = (symbol: Symbol, lake: LakeFile): Effect.Effect<DecodedFile, NotALakeFile> =>
-  readFooter(lake.file).pipe(Effect.flatMap((metadata) => decoding(() => decodeColumns(symbol, lake, metadata))))
+/**
+ * Decodes an open lake file; fails when it is not a whole lake file. `onFallback` hears of each column of a row group
+ * that hyparquet decoded instead of the direct decoder.
+ */
+export const decodeLakeFile = (
+  symbol: Symbol,
+  lake: LakeFile,
+  onFallback?: OnFallback
+): Effect.Effect<DecodedFile, NotALakeFile> =>
+  readFooter(lake.file).pipe(
+    Effect.flatMap((metadata) => decoding(() => decodeColumns(symbol, lake, metadata, onFallback)))
+  )
 
 /** The lake file at `path`, decoded; `undefined` when there is none. The error names the file. */
 export const readLakeFile = (path: string, symbol: Symbol): Effect.Effect<DecodedFile | undefined, StorageError> =>
@@ -120,5 +134,5 @@ export const readLakeFile = (path: string, symbol: Symbol): Effect.Effect<Decode
   )
 
 /** A lake file's bytes, decoded (rejects with `NotALakeFile`): for bytes already in memory. */
-export const decodeBars = (symbol: Symbol, bytes: Uint8Array): Promise<DecodedFile> =>
-  Effect.runPromise(decodeLakeFile(symbol, bytesAsLakeFile("(bytes)", bytes)))
+export const decodeBars = (symbol: Symbol, bytes: Uint8Array, onFallback?: OnFallback): Promise<DecodedFile> =>
+  Effect.runPromise(decodeLakeFile(symbol, bytesAsLakeFile("(bytes)", bytes), onFallback))

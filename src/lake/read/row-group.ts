@@ -74,6 +74,9 @@ function place(
   return n
 }
 
+/** Told which columns of a row group went to hyparquet rather than the direct decoder (tests, diagnostics). */
+export type OnFallback = (column: string) => void
+
 /**
  * Decodes the target columns of one row group (`rows` rows from file row `fileRow`) into `dest[at, at + rows)`.
  * Returns, per target, how many values it placed (`rows` for a whole column; 0 for a column the group lacks or a
@@ -87,7 +90,8 @@ export async function readGroup(
   targets: ReadonlyArray<Target>,
   at: number,
   fileRow: number,
-  rows: number
+  rows: number,
+  onFallback?: OnFallback
 ): Promise<Array<number>> {
   const chunks = targets.map((target) => {
     const meta = group.columns.find(
@@ -140,6 +144,7 @@ export async function readGroup(
     const t = targets[i] as Target
     const dest = t.dest
     if (dest === undefined) continue
+    onFallback?.(t.name)
     await parquetRead({
       file,
       metadata,
