@@ -6,7 +6,7 @@
  * at once and no lock ever has to be guessed stale. Bun takes it through FFI, Deno through its own file API; both
  * work on local disks and on NFS (which maps `flock` to its lock manager).
  */
-import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from "node:fs"
+import { closeSync, constants, mkdirSync, openSync, writeSync } from "node:fs"
 import { hostname } from "node:os"
 import { dirname, join } from "node:path"
 import { Effect, Schedule } from "effect"
@@ -34,7 +34,8 @@ async function bunTryLock(): Promise<TryLock> {
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 }
   })
   return async (path) => {
-    const fd = openSync(path, "a", 0o644)
+    // Read-write without O_APPEND, so the holder's note can be written in place at offset 0.
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644)
     if (libc.symbols.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
       closeSync(fd)
       return undefined
@@ -114,9 +115,11 @@ const acquire = (dataDir: string, relative: string, waitMs: number): Effect.Effe
     Effect.catchIf(
       (e): e is "busy" => e === "busy",
       () => Effect.fail(fail("busy"))
-    ),
+    )
   )
 }
+
+const NOTE_WIDTH = 96
 
 const isNotFound = (e: unknown): boolean => {
   const err = e as { code?: string; name?: string }
@@ -125,14 +128,14 @@ const isNotFound = (e: unknown): boolean => {
 
 /**
  * Leaves who holds the lock in the lock file, for whoever looks while waiting (debugging a stuck writer): through
- * the locked descriptor itself when there is one (opened for appending, so emptied first), else by path.
+ * the locked descriptor itself when there is one, in place and padded to a fixed width so no older, longer note
+ * shows through (truncating the file on every lock costs more than the write), else by path.
  */
 function noteHolder(target: number | string): void {
-  const note = `${hostname()}:${process.pid}\n`
+  const note = `${hostname()}:${process.pid}`.padEnd(NOTE_WIDTH - 1).slice(0, NOTE_WIDTH - 1) + "\n"
   try {
     if (typeof target === "number") {
-      ftruncateSync(target, 0)
-      writeSync(target, note)
+      writeSync(target, note, 0)
       return
     }
     const fd = openSync(target, "w")

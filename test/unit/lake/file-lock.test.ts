@@ -11,7 +11,7 @@ const relative = "ohlcv/frame=1m/symbol=AAPL/2024-03.parquet"
 describe("lake file locks", () => {
   test("the first lock of a file makes its directory; the lock file names its holder while held", async () => {
     const dataDir = fresh()
-    const note = () => readFileSync(lockPathOf(dataDir, relative), "utf8")
+    const note = () => readFileSync(lockPathOf(dataDir, relative), "utf8").trimEnd()
     const seen = await Effect.runPromise(
       withFileLock(dataDir, relative, Effect.sync(note)).pipe(
         Effect.flatMap((first) =>
@@ -19,7 +19,7 @@ describe("lake file locks", () => {
         )
       )
     )
-    expect(seen).toEqual([`${hostname()}:${process.pid}\n`, `${hostname()}:${process.pid}\n`])
+    expect(seen).toEqual([`${hostname()}:${process.pid}`, `${hostname()}:${process.pid}`])
   })
 
   test("a second writer waits its turn and gives up with an error naming the file", async () => {
