@@ -132,7 +132,8 @@ const isNotFound = (e: unknown): boolean => {
  * shows through (truncating the file on every lock costs more than the write), else by path.
  */
 function noteHolder(target: number | string): void {
-  const note = `${hostname()}:${process.pid}`.padEnd(NOTE_WIDTH - 1).slice(0, NOTE_WIDTH - 1) + "\n"
+  const holder = `${hostname()}:${process.pid}`.padEnd(NOTE_WIDTH - 1).slice(0, NOTE_WIDTH - 1)
+  const note = `${holder}\n`
   try {
     if (typeof target === "number") {
       writeSync(target, note, 0)
