@@ -1,8 +1,8 @@
 /**
  * Atomic file replacement in two halves: write a temp file in the target's directory and fsync it (`writeTempFile`,
  * the heavy half, which a writer thread may do), then rename it over the target and fsync the directory
- * (`commitTempFile`, done by whoever holds the file's lock). A reader sees the old file or the new one, never a torn one, and a crash leaves at worst a
- * temp file, which `removeOrphanTemps` clears on the next run.
+ * (`commitTempFile`, done by whoever holds the file's lock). A reader sees the old file or the new one, never a torn
+ * one, and a crash leaves at worst a temp file, which `removeOrphanTemps` clears on the next run.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs"
 import { hostname } from "node:os"

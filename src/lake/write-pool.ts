@@ -1,11 +1,11 @@
 /**
  * The lake writer threads: a pool of `Worker`s (Bun's and Deno's, the web API both have) that run the heavy half of
  * lake writes (`runWriteJob`: decode, merge, encode, compress, temp file and fsync) off the main thread, which keeps
- * the file lock, the rename and the ledger rows. Sized by the cores (1 to 4 threads, started as work arrives, so a
- * command that writes nothing starts none), at most `JOBS_PER_WORKER` jobs per thread in flight: a caller beyond that
- * waits for a place, so a fast producer cannot pile batches up in memory. The threads stop when the layer's scope
- * closes. A thread that dies fails its jobs with a `StorageError` and is replaced by the next job that needs one;
- * if threads cannot start at all, writes run on the main thread instead (the same `runWriteJob`).
+ * the file lock, the rename and the ledger rows. Sized by the cores (`poolSize`: 1 to 4 threads, started as work
+ * arrives, so a command that writes nothing starts none), at most `JOBS_PER_WORKER` jobs per thread in flight: a
+ * caller beyond that waits for a place, so a fast producer cannot pile batches up in memory. The threads stop when
+ * the layer's scope closes. A thread that dies fails its jobs with a `StorageError` and is replaced by the next job
+ * that needs one; if threads cannot start at all, writes run on the main thread instead (the same `runWriteJob`).
  */
 import { Context, Effect, Layer, Schema, type Scope, Semaphore } from "effect"
 import { StorageError } from "../domain/errors.ts"
@@ -51,9 +51,14 @@ export const sameThreadWriters: LakeWritersShape = {
 /** Jobs one thread may hold: one being written and one waiting, so a thread never idles between two jobs. */
 export const JOBS_PER_WORKER = 2
 
-/** Threads for `cores` (the machine's by default): one per core, at least 1, at most 4. */
+/**
+ * Threads for `cores` (the machine's by default): one per core beside the main thread's, at least 1, at most 4. The
+ * main thread stays busy too (provider pages, validation, day splits, ledger rows: about half an ingest's CPU), and a
+ * second writer thread on two cores only made three busy threads share them: about 2 s more CPU per 100-symbol
+ * month ingest for no shorter wall (BENCHMARKS.md, "Issue 12 · writes on worker threads").
+ */
 export const poolSize = (cores: number = navigator.hardwareConcurrency): number =>
-  Math.min(4, Math.max(1, Number.isFinite(cores) ? Math.floor(cores) : 1))
+  Math.min(4, Math.max(1, Number.isFinite(cores) ? Math.floor(cores) - 1 : 1))
 
 /**
  * The writer thread's code. From the sources it is the file beside this one; in a compiled binary Bun keeps each
