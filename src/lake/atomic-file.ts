@@ -1,7 +1,8 @@
 /**
- * Atomic file replacement: write a temp file in the target's directory, fsync it, rename it over the target and
- * fsync the directory. A reader sees the old file or the new one, never a torn one, and a crash leaves at worst a
- * temp file, which `removeOrphanTemps` clears on the next run.
+ * Atomic file replacement in two halves: write a temp file in the target's directory and fsync it (`writeTempFile`,
+ * the heavy half, which a writer thread may do), then rename it over the target and fsync the directory
+ * (`commitTempFile`, done by whoever holds the file's lock). A reader sees the old file or the new one, never a torn
+ * one, and a crash leaves at worst a temp file, which `removeOrphanTemps` clears on the next run.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs"
 import { hostname } from "node:os"
@@ -21,14 +22,19 @@ const faultPoint = () => {
   if (killAfterRenames > 0 && ++renames === killAfterRenames) process.kill(process.pid, "SIGKILL")
 }
 
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const dir = dirname(path)
-  mkdirSync(dir, { recursive: true })
-  // The temp name carries its writer (`host.pid`), so a restart removes only what a dead process left.
-  const temp = join(
-    dir,
+/**
+ * A fresh temp name beside `path`. It carries its writer (`host.pid`), so a restart removes only what a dead process
+ * left; the lake's writer threads run in the process that names the file, so its pid is theirs too.
+ */
+export const tempPathFor = (path: string): string =>
+  join(
+    dirname(path),
     `.${basename(path)}${TEMP_MARK}${hostname()}.${process.pid}.${Math.random().toString(36).slice(2, 10)}`
   )
+
+/** First half of an atomic replace: `bytes` into `temp` (created with its directory), fsynced. Runs on any thread. */
+export function writeTempFile(temp: string, bytes: Uint8Array): void {
+  mkdirSync(dirname(temp), { recursive: true })
   try {
     const fd = openSync(temp, "w", 0o644)
     try {
@@ -38,13 +44,25 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     } finally {
       closeSync(fd)
     }
+  } catch (error) {
+    rmSync(temp, { force: true })
+    throw error
+  }
+}
+
+/**
+ * Second half: renames the written temp file over `path` and fsyncs the directory. It runs on the thread that holds
+ * the file's lock (the fault point counts this process's renames, so it lives there too).
+ */
+export function commitTempFile(temp: string, path: string): void {
+  try {
     renameSync(temp, path)
     faultPoint()
   } catch (error) {
     rmSync(temp, { force: true })
     throw error
   }
-  syncDirectory(dir)
+  syncDirectory(dirname(path))
 }
 
 function syncDirectory(dir: string): void {

@@ -1,19 +1,25 @@
 /**
  * The Parquet sink: merges days into a symbol's month (or year) file and replaces the file atomically. Writing a
- * day again replaces that day only, so re-runs never duplicate bars and the file's other days are never lost.
+ * day again replaces that day only, so re-runs never duplicate bars and the file's other days are never lost. The
+ * heavy half of a write (`write-job.ts`) may run on a lake writer thread; the lock, the rename and `after` stay here.
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { Context, Effect, Layer } from "effect"
-import { rowsView } from "../domain/bar.ts"
 import { StorageError } from "../domain/errors.ts"
-import { splitByDay } from "../domain/partition.ts"
-import { writeFileAtomic } from "./atomic-file.ts"
+import { commitTempFile, tempPathFor } from "./atomic-file.ts"
 import { batchHash } from "./content-hash.ts"
-import { type DaySlice, encodeBars } from "./file-format.ts"
+import type { DaySlice } from "./file-format.ts"
 import { withFileLock } from "./file-lock.ts"
 import { type FileKey, fileRelativePath } from "./layout.ts"
 import { type DecodedFile, readLakeFile } from "./read/decode-file.ts"
+import {
+  LakeWriters,
+  type LakeWritersShape,
+  lakeWritersLayer,
+  sameThreadWriters,
+  type WritePoolOptions
+} from "./write-pool.ts"
 
 export interface WrittenFile {
   /** Path relative to the data dir. */
@@ -64,19 +70,11 @@ type Root = "ohlcv" | "quarantine"
 
 export class ParquetSink extends Context.Service<ParquetSink, ParquetSinkShape>()("marketpipe/ParquetSink") {}
 
-/** Days already in a decoded file, as slices, keeping their own provenance. */
-function existingSlices(file: DecodedFile): Array<DaySlice> {
-  return splitByDay(file.batch.ts).map(({ day, from, to }) => ({
-    day,
-    // Views on the decoded file's columns: they are only read again, by the encoder of the merged file.
-    batch: rowsView(file.batch, from, to),
-    provider: file.provider[from] ?? "",
-    feed: file.feed[from] ?? "",
-    ...(file.rules === undefined ? {} : { rules: file.rules.slice(from, to) })
-  }))
-}
-
-export const makeParquetSink = (dataDir: string): ParquetSinkShape => {
+/**
+ * The sink over `dataDir`. `writers` runs each write's heavy half: on the calling thread unless given the pool's
+ * (`threadedParquetSinkLayer`, what the CLI runs).
+ */
+export const makeParquetSink = (dataDir: string, writers: LakeWritersShape = sameThreadWriters): ParquetSinkShape => {
   const pathOf = (root: Root, key: FileKey) => join(dataDir, fileRelativePath(root, key))
   const fail = (path: string) => (cause: unknown) =>
     new StorageError({ path, reason: cause instanceof Error ? cause.message : String(cause) })
@@ -93,24 +91,27 @@ export const makeParquetSink = (dataDir: string): ParquetSinkShape => {
     ): Effect.Effect<WrittenFile, StorageError | E, R> =>
       Effect.gen(function* () {
         const path = pathOf(root, key)
-        const current = yield* read(root, key)
-        const replaced = new Set(days.map((d) => d.day))
-        const kept = current === undefined ? [] : existingSlices(current).filter((s) => !replaced.has(s.day))
-        const merged = [...kept, ...days.filter((d) => d.batch.ts.length > 0)].sort((a, b) => (a.day < b.day ? -1 : 1))
-        const hashes = new Map(days.map((d) => [d.day, batchHash(d.batch)]))
+        const temp = tempPathFor(path)
+        // The heavy half (read, merge, encode, temp file) on a writer thread; the rename stays here, under the lock.
+        const outcome = yield* writers.run({ path, temp, symbol: key.symbol, days, metadata }).pipe(
+          Effect.tap((o) =>
+            o.rows === 0 ? Effect.void : Effect.try({ try: () => commitTempFile(temp, path), catch: fail(path) })
+          ),
+          // Whatever stopped the write (a failed rename, an interrupted caller), no temp file of ours stays behind.
+          Effect.ensuring(Effect.sync(() => rmSync(temp, { force: true })))
+        )
+        const hashes = new Map(outcome.hashes)
+        yield* Effect.annotateCurrentSpan({ "marketpipe.thread": outcome.thread })
         // Nothing to keep and nothing new: leave no empty file behind (and remove one that only held these days).
-        if (merged.length === 0) {
-          if (current !== undefined) yield* Effect.try({ try: () => rmSync(path, { force: true }), catch: fail(path) })
-          yield* Effect.annotateCurrentSpan({ "marketpipe.rows": 0, "marketpipe.removed": current !== undefined })
+        if (outcome.rows === 0) {
+          if (outcome.existed) yield* Effect.try({ try: () => rmSync(path, { force: true }), catch: fail(path) })
+          yield* Effect.annotateCurrentSpan({ "marketpipe.rows": 0, "marketpipe.removed": outcome.existed })
           const written: WrittenFile = { file: "", rows: 0, hashes }
           if (after !== undefined) yield* after(written)
           return written
         }
-        const bytes = yield* Effect.try({ try: () => encodeBars(key.symbol, merged, metadata), catch: fail(path) })
-        yield* Effect.try({ try: () => writeFileAtomic(path, bytes), catch: fail(path) })
-        const rows = merged.reduce((n, s) => n + s.batch.ts.length, 0)
-        yield* Effect.annotateCurrentSpan({ "marketpipe.rows": rows, "marketpipe.bytes": bytes.length })
-        const written: WrittenFile = { file: fileRelativePath(root, key), rows, hashes }
+        yield* Effect.annotateCurrentSpan({ "marketpipe.rows": outcome.rows, "marketpipe.bytes": outcome.bytes })
+        const written: WrittenFile = { file: fileRelativePath(root, key), rows: outcome.rows, hashes }
         if (after !== undefined) yield* after(written)
         return written
       }).pipe(
@@ -157,4 +158,14 @@ export const makeParquetSink = (dataDir: string): ParquetSinkShape => {
   }
 }
 
+/** The sink writing on the calling thread (tests, tools). */
 export const parquetSinkLayer = (dataDir: string) => Layer.succeed(ParquetSink, makeParquetSink(dataDir))
+
+/** The sink writing through the lake writer threads, which stop when the layer's scope closes. */
+export const threadedParquetSinkLayer = (dataDir: string, options: WritePoolOptions = {}): Layer.Layer<ParquetSink> =>
+  Layer.effect(
+    ParquetSink,
+    Effect.gen(function* () {
+      return makeParquetSink(dataDir, yield* LakeWriters)
+    })
+  ).pipe(Layer.provide(lakeWritersLayer(options)))

@@ -7,7 +7,7 @@ import { type Effect, Layer } from "effect"
 import type { LoadedConfig } from "../config/load.ts"
 import type { TradingCalendar } from "../domain/calendar.ts"
 import type { RepositoryError, UsageError } from "../domain/errors.ts"
-import { type ParquetSink, parquetSinkLayer } from "../lake/parquet-sink.ts"
+import { type ParquetSink, threadedParquetSinkLayer } from "../lake/parquet-sink.ts"
 import type { ProviderPlugin } from "../providers/contract.ts"
 import { type Repository, repositoryLayer, sqlitePath } from "../repository/layer.ts"
 
@@ -20,9 +20,12 @@ export interface RunContext {
 
 export type Storage = Repository | ParquetSink
 
-/** The layers that read and write the lake and the repository. */
+/**
+ * The layers that read and write the lake and the repository. Lake writes run on the lake writer threads
+ * (`lake/write-pool.ts`): started by the first write, stopped when the layer is released.
+ */
 export const storageLayer = (ctx: Pick<RunContext, "loaded">): Layer.Layer<Storage, RepositoryError> =>
-  Layer.mergeAll(repositoryLayer(ctx.loaded.databaseUrl), parquetSinkLayer(ctx.loaded.dataDir))
+  Layer.mergeAll(repositoryLayer(ctx.loaded.databaseUrl), threadedParquetSinkLayer(ctx.loaded.dataDir))
 
 /** Whether the run's SQLite database has not been created yet (Postgres always exists). */
 export const noDatabaseYet = (ctx: Pick<RunContext, "loaded">): boolean => {
@@ -36,5 +39,5 @@ export const noDatabaseYet = (ctx: Pick<RunContext, "loaded">): boolean => {
  */
 export const readStorageLayer = (ctx: Pick<RunContext, "loaded">): Layer.Layer<Storage, RepositoryError> =>
   noDatabaseYet(ctx)
-    ? Layer.mergeAll(repositoryLayer("sqlite::memory:"), parquetSinkLayer(ctx.loaded.dataDir))
+    ? Layer.mergeAll(repositoryLayer("sqlite::memory:"), threadedParquetSinkLayer(ctx.loaded.dataDir))
     : storageLayer(ctx)
