@@ -1,108 +1,68 @@
 /**
- * Benchmark (on demand: `npm run bench:backfill`; BENCH_MONTHS=1..12, BENCH_SYMBOLS): backfill N symbols over M months
- * of 1m bars from the emulator in Alpaca's format, with the emulator (a separate process) enforcing 200
- * requests/minute. Reports wall time against the quota floor, requests against the fewest possible, and the peak
- * RSS of the backfill process; appends a row to BENCHMARKS.md.
+ * Case `backfill`: the binary's `ohlcv backfill --provider alpaca` from the emulator as its own process, which
+ * enforces a quota per key (fixed windows with Alpaca's `X-Ratelimit-*` headers, 429 past it); the config gives the
+ * plugin the same quota, as a user on that plan sets it. A fresh emulator per run, so no run inherits another's
+ * window. Reported against the quota floor: the least wall time the quota allows for the requests the run needed,
+ * a burst of the quota, then one request per period / quota. Aggregation off: this is the fetch path.
  */
-import { spawn } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
-import { cpus, tmpdir, totalmem } from "node:os"
-import { join } from "node:path"
-import { Effect, Option } from "effect"
-import { backfillMain } from "../../src/cli/commands/backfill.ts"
-import { makeCalendar } from "../../src/domain/calendar.ts"
-import { makeDataset } from "../../test/emulators/dataset.ts"
-import { defaultKeys } from "../../test/emulators/server.ts"
-import { runServices } from "../../test/support/run-services.ts"
-import { recordRow } from "./record.ts"
+import { type BenchCase, reported } from "./lib/case.ts"
+import { startEmulatorProcess } from "./lib/emulator-process.ts"
+import { inTempDir, type JobRun, noAggregation, runJob, writeConfig } from "./lib/marketpipe.ts"
+import { runsOr, sizes, spanLabel } from "./lib/sizes.ts"
+import { count, median, megabytes, ratio, seconds } from "./lib/stats.ts"
 
-const months = Number(process.env.BENCH_MONTHS ?? 12)
-const symbols = Array.from(
-  { length: Number(process.env.BENCH_SYMBOLS ?? 100) },
-  (_, i) => `S${String(i).padStart(3, "0")}`
-)
-const from = "2024-01-01"
-const to = new Date(Date.UTC(2024, months, 0)).toISOString().slice(0, 10)
-const port = 18000 + Math.floor(Math.random() * 1000)
-
-const emulator = spawn(
-  process.execPath,
-  ["test/emulators/main.ts", "--port", String(port), "--rate-limit", "alpaca=200/60"],
-  {
-    stdio: ["ignore", "pipe", "inherit"]
-  }
-)
-await new Promise<void>((ok) => emulator.stdout?.once("data", () => ok()))
-const url = `http://127.0.0.1:${port}`
-const cwd = mkdtempSync(join(tmpdir(), "mp-bench-backfill-"))
-const stats = () =>
-  fetch(`${url}/_emulator/stats`).then((r) => r.json() as Promise<{ requests: number; rateLimited: number }>)
-
-const started = performance.now()
-const summary = await Effect.runPromise(
-  backfillMain(
-    {
-      symbols: Option.some(symbols.join(",")),
-      universe: Option.none(),
-      from: Option.some(from),
-      to: Option.some(to),
-      lookback: Option.none(),
-      refetch: Option.none(),
-      dryRun: false,
-      yes: true,
-      enqueue: false,
-      metricsPort: Option.none(),
-      provider: Option.some("alpaca"),
-      frame: Option.none(),
-      feed: Option.some("sip"),
-      session: Option.none(),
-      concurrency: Option.some(4),
-      config: Option.none(),
-      dataDir: Option.none(),
-      json: true
-    },
-    {
-      env: {
-        MARKETPIPE_ALPACA_BASE_URL: url,
-        ALPACA_KEY: defaultKeys.alpaca.id,
-        ALPACA_SECRET: defaultKeys.alpaca.secret
-      },
-      cwd
-    }
-  ).pipe(Effect.provide(runServices()))
-)
-const seconds = (performance.now() - started) / 1000
-const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024)
-const { requests, rateLimited } = await stats()
-emulator.kill()
-rmSync(cwd, { recursive: true, force: true })
-
-// Fewest possible requests: every bar the windows hold, packed into full 10,000-bar pages.
-const calendar = makeCalendar()
-const dataset = makeDataset()
-let served = 0
-for (let m = 0; m < months; m++) {
-  const days = calendar.tradingDays(
-    new Date(Date.UTC(2024, m, 1)).toISOString().slice(0, 10),
-    new Date(Date.UTC(2024, m + 1, 0)).toISOString().slice(0, 10)
-  )
-  const open = calendar.session(days[0] as string, "regular")?.open ?? 0
-  const close = calendar.session(days[days.length - 1] as string, "regular")?.close ?? 0
-  served += dataset.bars(symbols[0] as string, open, close, true).length * symbols.length
+export const backfillCase: BenchCase = {
+  name: "backfill",
+  title: "backfill under a quota (emulator in its own process) vs the quota floor",
+  run: (ctx) =>
+    inTempDir("backfill", async (dir) => {
+      const span = sizes.backfill
+      const quota = sizes.backfillQuota
+      const runs = runsOr(3)
+      const config = writeConfig(
+        dir,
+        "quota.yaml",
+        `${noAggregation}providers:\n  alpaca:\n    rate_limit:\n      requests: ${quota.requests}\n      per_seconds: ${quota.perSeconds}\n`
+      )
+      const results: Array<{ run: JobRun; served: number; limited: number; floorMs: number }> = []
+      for (let i = 0; i < runs; i++) {
+        const emulator = await startEmulatorProcess(["--rate-limit", `alpaca=${quota.requests}/${quota.perSeconds}`])
+        try {
+          const run = await runJob(ctx.binary, {
+            command: "backfill",
+            provider: "alpaca",
+            span,
+            config,
+            env: emulator.alpacaEnv
+          })
+          const stats = await emulator.stats()
+          const limited = stats.rateLimited
+          const served = (stats.byPath["/v2/stocks/bars"] ?? 0) - limited
+          const floorMs = Math.max(0, served - quota.requests) * ((quota.perSeconds * 1000) / quota.requests)
+          results.push({ run, served, limited, floorMs })
+          console.log(
+            `  run ${i + 1}/${runs}: ${seconds(run.ms)}, floor ${seconds(floorMs)}, ${served} requests, ${limited} answered 429`
+          )
+        } finally {
+          await emulator.stop()
+        }
+      }
+      const bars = results[0]?.run.bars ?? 0
+      for (const r of results) if (r.run.bars !== bars) throw new Error(`runs wrote ${r.run.bars} and ${bars} bars`)
+      const wallMs = median(results.map((r) => r.run.ms))
+      const floorMs = median(results.map((r) => r.floorMs))
+      const over = median(results.map((r) => (r.floorMs > 0 ? r.run.ms / r.floorMs : Number.NaN)))
+      const verdict = reported("backfill wall / quota floor", over, ratio(over))
+      ctx.record("backfill", [
+        ctx.label(`${spanLabel(span)}, ${quota.requests} req / ${quota.perSeconds} s`),
+        runs,
+        count(bars),
+        seconds(wallMs),
+        seconds(floorMs),
+        verdict.shown,
+        `${count(median(results.map((r) => r.served)))} (${count(median(results.map((r) => r.limited)))} answered 429)`,
+        megabytes(median(results.map((r) => r.run.maxRssBytes)))
+      ])
+      return [verdict]
+    })
 }
-const minimum = Math.ceil(served / 10_000)
-const floor = Math.max(0, requests - 200) * 0.3
-const bars = summary?.job.barsWritten ?? 0
-const row = { months, symbols: symbols.length, bars, seconds, requests, rateLimited, minimum, floor, peakRssMb }
-console.log(JSON.stringify(row))
-recordRow("backfill", [
-  new Date().toISOString().slice(0, 10),
-  `${symbols.length} sym x ${months} month(s)`,
-  bars.toLocaleString("en"),
-  `${seconds.toFixed(1)} s`,
-  `${floor.toFixed(1)} s (${floor > 0 ? `+${(((seconds - floor) / floor) * 100).toFixed(1)}%` : "burst"})`,
-  `${requests} (${rateLimited} answered 429)`,
-  minimum,
-  `${peakRssMb} MB`,
-  `${cpus().length} x ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Bun ${Bun.version}`
-])

@@ -1,67 +1,65 @@
 /**
- * Benchmark (on demand: `npm run bench:http`): ingest over HTTP from the emulator in Alpaca's format, 100 symbols x
- * 20 trading days of 1m bars, with the emulator enforcing Alpaca's 200 requests/minute per key. Reports bars/s,
- * requests, page fill and wall time against the quota floor, and appends a row to BENCHMARKS.md.
+ * Case `http`: the binary's `ohlcv ingest --provider alpaca` over HTTP from the emulator running as its own process
+ * with every page pre-rendered (`emulator.ts --page-cache`, warmed by one untimed pass before anything is timed),
+ * no quota on either side (the quota has its own case, `backfill`). Baseline in the same run: `--provider fake` of
+ * the same symbols and days. Both with `aggregation: {after_ingest: false}`, so the ratio is the cost of the wire
+ * (requests, JSON pages of the extended session, decoding) against bars made in process; runs interleaved.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { cpus, tmpdir, totalmem } from "node:os"
-import { join } from "node:path"
-import alpaca from "../../plugins/alpaca/mod.ts"
-import { startEmulator } from "../../test/emulators/server.ts"
-import { ingestThrough } from "../../test/support/provider-run.ts"
-import { recordRow } from "./record.ts"
+import { atLeast, type BenchCase, verdictCell } from "./lib/case.ts"
+import { startEmulatorProcess } from "./lib/emulator-process.ts"
+import { inTempDir, type JobRun, noAggregation, runJob, writeConfig } from "./lib/marketpipe.ts"
+import { runsOr, sizes, spanLabel } from "./lib/sizes.ts"
+import { count, median, megabytes, seconds } from "./lib/stats.ts"
 
-const symbols = Array.from(
-  { length: Number(process.env.BENCH_SYMBOLS ?? 100) },
-  (_, i) => `S${String(i).padStart(3, "0")}`
-)
-const quota = { requests: 200, perSeconds: 60 }
-const emulator = await startEmulator({ rateLimits: { alpaca: quota } })
-const dir = mkdtempSync(join(tmpdir(), "mp-bench-http-"))
-const started = performance.now()
-const summary = await ingestThrough(
-  {
-    plugin: alpaca,
-    baseUrl: emulator.url,
-    env: { ALPACA_KEY: emulator.keys.alpaca.id, ALPACA_SECRET: emulator.keys.alpaca.secret },
-    feed: "sip",
-    options: { retry_base_ms: 250 }
-  },
-  dir,
-  symbols,
-  "2024-03-01",
-  "2024-03-28"
-)
-const seconds = (performance.now() - started) / 1000
-const stats = emulator.stats()
-await emulator.stop()
-rmSync(dir, { recursive: true, force: true })
+// The plugin's own client-side limit (Alpaca's Basic plan, 200/min) lifted as for an unlimited plan.
+const unlimited = "providers:\n  alpaca:\n    rate_limit:\n      requests: 1000000\n      per_seconds: 1\n"
 
-const requests = stats.byPath["/v2/stocks/bars"] ?? 0
-// Bars the pages carried (extended hours included) over what full pages could carry.
-const served = summary.job.barsWritten * (960 / 390)
-// A burst of `requests` at once, then one request every perSeconds/requests: the fastest any client may go.
-const floorSeconds = Math.max(0, requests - quota.requests) * (quota.perSeconds / quota.requests)
-const row = {
-  date: new Date().toISOString().slice(0, 10),
-  bars: summary.job.barsWritten,
-  seconds: seconds.toFixed(1),
-  barsPerSecond: Math.round(summary.job.barsWritten / seconds),
-  requests,
-  rateLimited: stats.rateLimited,
-  pageFill: `${Math.round((served / (requests * 10_000)) * 100)}%`,
-  floorSeconds,
-  machine: `${cpus().length} x ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Bun ${Bun.version}`
+export const httpCase: BenchCase = {
+  name: "http",
+  title: "HTTP ingest (alpaca plugin, emulator in its own process, pages pre-rendered) vs the fake provider",
+  run: (ctx) =>
+    inTempDir("http", async (dir) => {
+      const span = sizes.http
+      const runs = runsOr(3)
+      const config = writeConfig(dir, "http.yaml", `${noAggregation}${unlimited}`)
+      const emulator = await startEmulatorProcess(["--page-cache"])
+      const http: Array<JobRun> = []
+      const fake: Array<JobRun> = []
+      let requests = 0
+      try {
+        const overHttp = () =>
+          runJob(ctx.binary, { command: "ingest", provider: "alpaca", span, config, env: emulator.alpacaEnv })
+        const inProcess = () => runJob(ctx.binary, { command: "ingest", provider: "fake", span, config })
+        const warm = await overHttp()
+        await inProcess()
+        console.log(`  warm-up (renders every page once, untimed): ${seconds(warm.ms)}`)
+        await emulator.resetStats()
+        for (let i = 0; i < runs; i++) {
+          http.push(await overHttp())
+          fake.push(await inProcess())
+          console.log(`  run ${i + 1}/${runs}: HTTP ${seconds(http[i]?.ms ?? 0)}, fake ${seconds(fake[i]?.ms ?? 0)}`)
+        }
+        const stats = await emulator.stats()
+        requests = (stats.byPath["/v2/stocks/bars"] ?? 0) / runs
+      } finally {
+        await emulator.stop()
+      }
+      const bars = fake[0]?.bars ?? 0
+      for (const r of [...http, ...fake]) if (r.bars !== bars) throw new Error(`runs wrote ${r.bars} and ${bars} bars`)
+      const httpMs = median(http.map((r) => r.ms))
+      const fakeMs = median(fake.map((r) => r.ms))
+      const rate = (ms: number) => bars / (ms / 1000)
+      const verdict = atLeast("HTTP ingest / fake-provider ingest", rate(httpMs) / rate(fakeMs), 0.6)
+      ctx.record("http", [
+        ctx.label(spanLabel(span)),
+        runs,
+        count(bars),
+        count(requests),
+        `${seconds(httpMs)}, ${count(rate(httpMs))}/s`,
+        `${seconds(fakeMs)}, ${count(rate(fakeMs))}/s`,
+        verdictCell(verdict),
+        megabytes(median(http.map((r) => r.maxRssBytes)))
+      ])
+      return [verdict]
+    })
 }
-console.log(JSON.stringify(row))
-recordRow("http", [
-  row.date,
-  `alpaca over HTTP, ${symbols.length} sym x 20 days, 200 req/min enforced`,
-  row.bars,
-  `${row.seconds} s`,
-  row.barsPerSecond.toLocaleString("en"),
-  `${row.requests} (${row.rateLimited} answered 429)`,
-  row.pageFill,
-  `${row.floorSeconds.toFixed(1)} s`,
-  row.machine
-])

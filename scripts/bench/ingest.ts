@@ -1,64 +1,63 @@
 /**
- * Benchmark (run on demand: `npm run bench`): fake-provider ingest of 100 symbols x 20 trading days of 1m bars,
- * then, in the same run, DuckDB writing the same rows as ZSTD Parquet (the baseline). Prints bars/s and peak RSS
- * and appends the result to BENCHMARKS.md with the machine it ran on.
+ * Case `ingest`: the compiled binary's `ohlcv ingest --provider fake` of a span of regular-session 1m bars into a
+ * fresh data dir (fake → validate → Parquet → ledger, the whole binary as a user runs it), once with the default
+ * config (aggregation on) and once with `aggregation: {after_ingest: false}`. Baseline in the same run: DuckDB
+ * generating as many bars and writing them as ZSTD Parquet partitioned by symbol and month (`lib/duck-bars.ts`).
+ * The three are interleaved in each run, so a noisy neighbour hits all of them alike.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { cpus, tmpdir, totalmem } from "node:os"
-import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
-import { Effect, Option } from "effect"
-import { ingestMain } from "../../src/cli/commands/ingest.ts"
-import { ingestFlags } from "../../test/support/ingest.ts"
-import { runServices } from "../../test/support/run-services.ts"
-import { recordRow } from "./record.ts"
+import { atLeast, type BenchCase, verdictCell } from "./lib/case.ts"
+import { duckWriteBars } from "./lib/duck-bars.ts"
+import { inTempDir, type JobRun, noAggregation, runJob, writeConfig } from "./lib/marketpipe.ts"
+import { runsOr, sizes, spanLabel } from "./lib/sizes.ts"
+import { count, median, megabytes, seconds } from "./lib/stats.ts"
 
-const symbols = Array.from({ length: 100 }, (_, i) => `S${String(i).padStart(3, "0")}`).join(",")
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4)
-const cwd = mkdtempSync(join(tmpdir(), "mp-bench-"))
-// The ingest path alone: higher frames have their own benchmark (bench:aggregate).
-writeFileSync(join(cwd, "marketpipe.yaml"), "config_version: 1\naggregation:\n  after_ingest: false\n")
-
-const started = performance.now()
-const summary = await Effect.runPromise(
-  ingestMain(ingestFlags({ symbols, start: "2024-03-01", end: "2024-03-28", concurrency: Option.some(concurrency) }), {
-    env: {},
-    cwd
-  }).pipe(Effect.provide(runServices()))
-)
-const seconds = (performance.now() - started) / 1000
-const bars = summary.job.barsWritten
-const peakRssMb = process.resourceUsage().maxRSS / 1024
-
-const db = await DuckDBInstance.create(":memory:")
-const conn = await db.connect()
-await conn.run(
-  `CREATE TABLE bars AS SELECT * FROM read_parquet('${join(cwd, "data/ohlcv")}/*/*/*.parquet', hive_partitioning = true)`
-)
-const duckStarted = performance.now()
-await conn.run(`COPY bars TO '${join(cwd, "duck")}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (frame, symbol))`)
-const duckSeconds = (performance.now() - duckStarted) / 1000
-conn.closeSync()
-db.closeSync()
-rmSync(cwd, { recursive: true, force: true })
-
-const row = {
-  date: new Date().toISOString().slice(0, 10),
-  machine: `${cpus().length} x ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Bun ${Bun.version}`,
-  bars,
-  seconds: seconds.toFixed(2),
-  barsPerSecond: Math.round(bars / seconds),
-  peakRssMb: Math.round(peakRssMb),
-  duckdbBarsPerSecond: Math.round(bars / duckSeconds)
+export const ingestCase: BenchCase = {
+  name: "ingest",
+  title: "ingest (fake → validate → Parquet, whole binary) vs DuckDB generate + COPY",
+  run: (ctx) =>
+    inTempDir("ingest", async (dir) => {
+      const span = sizes.ingest
+      const runs = runsOr(3)
+      const off = writeConfig(dir, "no-aggregation.yaml", noAggregation)
+      const db = await DuckDBInstance.create(":memory:")
+      const conn = await db.connect()
+      const on: Array<JobRun> = []
+      const without: Array<JobRun> = []
+      const duck: Array<{ rows: number; ms: number }> = []
+      try {
+        for (let i = 0; i < runs; i++) {
+          on.push(await runJob(ctx.binary, { command: "ingest", provider: "fake", span }))
+          without.push(await runJob(ctx.binary, { command: "ingest", provider: "fake", span, config: off }))
+          duck.push(await inTempDir("duck", (out) => duckWriteBars(conn, span, out)))
+          const [a, b, c] = [on[i], without[i], duck[i]] as [JobRun, JobRun, { ms: number }]
+          console.log(`  run ${i + 1}/${runs}: on ${seconds(a.ms)}, off ${seconds(b.ms)}, DuckDB ${seconds(c.ms)}`)
+        }
+      } finally {
+        conn.closeSync()
+        db.closeSync()
+      }
+      const bars = on[0]?.bars ?? 0
+      for (const r of [...on, ...without]) if (r.bars !== bars) throw new Error(`runs wrote ${r.bars} and ${bars} bars`)
+      if (duck[0]?.rows !== bars) throw new Error(`DuckDB wrote ${duck[0]?.rows} rows, the binary ${bars} bars`)
+      const onMs = median(on.map((r) => r.ms))
+      const offMs = median(without.map((r) => r.ms))
+      const duckMs = median(duck.map((r) => r.ms))
+      const rate = (ms: number) => bars / (ms / 1000)
+      const verdicts = [
+        atLeast("ingest, aggregation on / DuckDB", rate(onMs) / rate(duckMs), 0.5),
+        atLeast("ingest, aggregation off / DuckDB", rate(offMs) / rate(duckMs), 0.8)
+      ]
+      ctx.record("ingest", [
+        ctx.label(spanLabel(span)),
+        runs,
+        count(bars),
+        `${seconds(onMs)}, ${count(rate(onMs))}/s`,
+        `${seconds(offMs)}, ${count(rate(offMs))}/s`,
+        `${seconds(duckMs)}, ${count(rate(duckMs))}/s`,
+        ...verdicts.map(verdictCell),
+        `${megabytes(median(on.map((r) => r.maxRssBytes)))} / ${megabytes(median(without.map((r) => r.maxRssBytes)))}`
+      ])
+      return verdicts
+    })
 }
-console.log(JSON.stringify(row))
-recordRow("ingest", [
-  row.date,
-  `ingest 100 sym x 20 days 1m, concurrency ${concurrency}`,
-  row.bars,
-  `${row.seconds} s`,
-  row.barsPerSecond.toLocaleString("en"),
-  `${row.peakRssMb} MB`,
-  row.duckdbBarsPerSecond.toLocaleString("en"),
-  row.machine
-])

@@ -11,7 +11,7 @@ import { Jobs } from "../../src/repository/jobs.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
 import { Ledger } from "../../src/repository/ledger.ts"
 import type { PartitionRef, PartitionResult } from "../../src/repository/model.ts"
-import { recordRow } from "./record.ts"
+import { recordRow } from "./lib/record.ts"
 
 const total = Number(process.env.BENCH_PARTITIONS ?? 10_000)
 const perCall = 20

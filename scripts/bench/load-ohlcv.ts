@@ -1,85 +1,40 @@
 /**
- * Benchmark (run on demand: `bun scripts/bench/load-ohlcv.ts`): `loadOhlcv()` over a lake of 100 symbols x the
- * 2024 trading year of regular-session 1m bars from the fake provider (built once in a temp dir, then reused;
- * `BENCH_LAKE_DIR` picks another place), against DuckDB reading the same files in the same process.
- *
- * Cases: one symbol-year (median of several runs; target <= 50 ms) and the 100-symbol year scan (rows/s; target
- * >= half of DuckDB's rate). The DuckDB baseline runs `SELECT ... FROM read_parquet(...)` with the same range and
- * columns and moves every value into JS typed arrays (strings into an array), the shape `loadOhlcv` returns; DuckDB
- * "in-engine" is the same query materialized in DuckDB's own vectors without making JS values, for reference.
- * Appends the results to the `<!-- bench:load -->` table of BENCHMARKS.md (`BENCH_RECORD=0` only prints them).
+ * Case `load`: the public `loadOhlcv()` (from `mod.ts`, in this process, as research code calls it) over the shared
+ * lake (`lib/lake.ts`): one symbol over the lake's whole range, and every symbol over it, all columns. Baseline in
+ * the same run: DuckDB (`@duckdb/node-api`) answering the same range and columns over the same files with the result
+ * moved into JS typed arrays chunk by chunk (the shape loadOhlcv returns); "in-engine" is that query materialised in
+ * DuckDB's own vectors, no JS values made, for reference. Targets: one symbol-year ≤ 50 ms; every symbol ≥ 0.5× the
+ * DuckDB → JS rate.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
-import { cpus, tmpdir, totalmem } from "node:os"
 import { join } from "node:path"
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
-import { Effect, Option } from "effect"
-import { ingestMain } from "../../src/cli/commands/ingest.ts"
-import { loadOhlcv, resolveTime } from "../../src/lake/load/load-ohlcv.ts"
-import { ingestFlags } from "../../test/support/ingest.ts"
-import { runServices } from "../../test/support/run-services.ts"
-import { recordRow } from "./record.ts"
+import { loadOhlcv } from "../../mod.ts"
+import { atLeast, atMost, type BenchCase, verdictCell } from "./lib/case.ts"
+import { ensureLake } from "./lib/lake.ts"
+import { runsOr, sizes, spanLabel, symbolsOf } from "./lib/sizes.ts"
+import { count, median, millis } from "./lib/stats.ts"
 
-const SYMBOLS = Array.from({ length: 100 }, (_, i) => `S${String(i).padStart(3, "0")}`)
-const START = "2024-01-01"
-const END = "2025-01-01" // half-open: the whole of 2024 in New York
-const cwd = process.env.BENCH_LAKE_DIR ?? join(tmpdir(), "mp-bench-load-2024")
-const dataDir = join(cwd, "data")
-const readyFile = join(cwd, "lake-ready.json")
+/** The day after `day`: loadOhlcv's range is half-open, the lake's span inclusive. */
+const dayAfter = (day: string): string =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
 
-async function buildLake(): Promise<void> {
-  if (existsSync(readyFile)) {
-    console.error(`reusing the lake in ${cwd}`)
-    return
-  }
-  console.error(`building 100 symbols x 2024 of 1m bars in ${cwd} (ingest and aggregation: a minute or two)...`)
-  const started = performance.now()
-  const summary = await Effect.runPromise(
-    ingestMain(
-      ingestFlags({ symbols: SYMBOLS.join(","), start: "2024-01-01", end: "2024-12-31", concurrency: Option.some(4) }),
-      { env: {}, cwd }
-    ).pipe(Effect.provide(runServices()))
-  )
-  const seconds = (performance.now() - started) / 1000
-  writeFileSync(readyFile, JSON.stringify({ bars: summary.job.barsWritten, seconds }))
-  console.error(`built: ${summary.job.barsWritten} bars in ${seconds.toFixed(1)} s`)
-}
+const START = sizes.lake.from
+const END = dayAfter(sizes.lake.to)
 
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
-}
-
-/** Median wall time (ms) of `runs` calls after `warmup` unmeasured ones, and the row count the last call gave. */
-async function time(warmup: number, runs: number, f: () => Promise<number>): Promise<{ ms: number; rows: number }> {
-  let rows = 0
-  for (let i = 0; i < warmup; i++) rows = await f()
-  const times: Array<number> = []
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now()
-    rows = await f()
-    times.push(performance.now() - t0)
-  }
-  return { ms: median(times), rows }
-}
-
-const loadRows = async (symbols: ReadonlyArray<string>): Promise<number> =>
+const loadRows = async (dataDir: string, symbols: ReadonlyArray<string>): Promise<number> =>
   (await loadOhlcv({ symbols, start: START, end: END, dataDir })).length
 
-const startMs = resolveTime("start", START)
-const endMs = resolveTime("end", END)
-
-/** The query DuckDB answers: the same files, range and columns (ts as epoch ms, as loadOhlcv returns it). */
-const duckSql = (symbols: ReadonlyArray<string>) =>
+/** The query DuckDB answers: the same files, range (New York midnights) and columns (ts as epoch ms). */
+const duckSql = (dataDir: string, symbols: ReadonlyArray<string>) =>
   `SELECT symbol, epoch_ms(ts) AS ts, open, high, low, close, volume, trade_count::DOUBLE AS trade_count, vwap
    FROM read_parquet('${join(dataDir, "ohlcv", "frame=1m", symbols.length === 1 ? `symbol=${symbols[0]}` : "*")}/*.parquet',
      hive_partitioning = false)
-   WHERE ts >= to_timestamp(${startMs / 1000}) AND ts < to_timestamp(${endMs / 1000})`
+   WHERE ts >= timezone('America/New_York', TIMESTAMP '${START} 00:00:00')
+     AND ts < timezone('America/New_York', TIMESTAMP '${END} 00:00:00')`
 
-/** DuckDB into JS: the rows moved into typed arrays (symbols into an array) chunk by chunk, as loadOhlcv returns. */
-async function duckRows(conn: DuckDBConnection, symbols: ReadonlyArray<string>): Promise<number> {
-  const result = await conn.stream(duckSql(symbols))
+/** DuckDB into JS: each chunk's values moved into typed arrays (symbols into an array), then concatenated. */
+async function duckRows(conn: DuckDBConnection, sql: string): Promise<number> {
+  const result = await conn.stream(sql)
   const parts: Array<{ symbol: Array<string>; numbers: Array<Float64Array> }> = []
   let rows = 0
   for (;;) {
@@ -102,7 +57,6 @@ async function duckRows(conn: DuckDBConnection, symbols: ReadonlyArray<string>):
     parts.push({ symbol, numbers })
     rows += n
   }
-  // Concatenate, as loadOhlcv hands back one array per column.
   const symbol = new Array<string>(rows)
   const columns = Array.from({ length: 8 }, () => new Float64Array(rows))
   let at = 0
@@ -114,69 +68,72 @@ async function duckRows(conn: DuckDBConnection, symbols: ReadonlyArray<string>):
   return rows
 }
 
-/** DuckDB in-engine: the result materialized in DuckDB's own vectors, no JS values made (its upper bound). */
-const duckNative = async (conn: DuckDBConnection, symbols: ReadonlyArray<string>): Promise<number> =>
-  (await conn.runAndReadAll(duckSql(symbols))).currentRowCount
-
-await buildLake()
-
-const db = await DuckDBInstance.create(":memory:")
-const conn = await db.connect()
-
-const measure = async (symbols: ReadonlyArray<string>, warmup: number, runs: number) => {
-  Bun.gc(true)
-  const load = await time(warmup, runs, () => loadRows(symbols))
-  Bun.gc(true)
-  const duck = await time(warmup, runs, () => duckRows(conn, symbols))
-  Bun.gc(true)
-  const native = await time(warmup, runs, () => duckNative(conn, symbols))
-  if (load.rows !== duck.rows || load.rows !== native.rows) {
-    throw new Error(`row counts differ: loadOhlcv ${load.rows}, DuckDB ${duck.rows} / ${native.rows}`)
+/** Median wall time (ms) of `runs` calls after `warmup` unmeasured ones, and the row count the calls gave. */
+async function time(warmup: number, runs: number, f: () => Promise<number>): Promise<{ ms: number; rows: number }> {
+  let rows = 0
+  for (let i = 0; i < warmup; i++) rows = await f()
+  const times: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    Bun.gc(true)
+    const t0 = performance.now()
+    rows = await f()
+    times.push(performance.now() - t0)
   }
-  return { load, duck, native }
+  return { ms: median(times), rows }
 }
-const one = await measure(["S042"], 3, 11)
-const all = await measure(SYMBOLS, 1, 3)
-conn.closeSync()
-db.closeSync()
 
-const date = new Date().toISOString().slice(0, 10)
-const machine = `${cpus().length} x ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Bun ${Bun.version}`
-const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024)
-const rate = (rows: number, ms: number) => Math.round(rows / (ms / 1000))
-const cases = [
-  { name: "1 symbol x 2024, 1m, all columns", m: one, target: "<= 50 ms" },
-  { name: "100 symbols x 2024, 1m, all columns", m: all, target: ">= 0.5 x DuckDB" }
-]
-const record = process.env.BENCH_RECORD !== "0"
-for (const { name, m, target } of cases) {
-  const row = {
-    case: name,
-    rows: m.load.rows,
-    loadMs: Number(m.load.ms.toFixed(1)),
-    loadRowsPerSecond: rate(m.load.rows, m.load.ms),
-    duckMs: Number(m.duck.ms.toFixed(1)),
-    duckRowsPerSecond: rate(m.duck.rows, m.duck.ms),
-    ratio: Number((m.duck.ms / m.load.ms).toFixed(2)),
-    duckNativeMs: Number(m.native.ms.toFixed(1)),
-    duckNativeRowsPerSecond: rate(m.native.rows, m.native.ms)
+export const loadCase: BenchCase = {
+  name: "load",
+  title: "loadOhlcv vs DuckDB → JS",
+  run: async (ctx) => {
+    const lake = await ensureLake(ctx.binary)
+    const all = symbolsOf(sizes.lake.symbols)
+    const db = await DuckDBInstance.create(":memory:")
+    const conn = await db.connect()
+    const measure = async (symbols: ReadonlyArray<string>, warmup: number, runs: number) => {
+      const load = await time(warmup, runs, () => loadRows(lake.dataDir, symbols))
+      const duck = await time(warmup, runs, () => duckRows(conn, duckSql(lake.dataDir, symbols)))
+      const native = await time(warmup, runs, async () =>
+        Number((await conn.runAndReadAll(duckSql(lake.dataDir, symbols))).currentRowCount)
+      )
+      if (load.rows !== duck.rows || load.rows !== native.rows) {
+        throw new Error(`row counts differ: loadOhlcv ${load.rows}, DuckDB ${duck.rows} / ${native.rows}`)
+      }
+      return { load, duck, native, runs }
+    }
+    let one: Awaited<ReturnType<typeof measure>>
+    let every: Awaited<ReturnType<typeof measure>>
+    try {
+      one = await measure([all[42 % all.length] as string], 3, 11)
+      every = await measure(all, 1, runsOr(3))
+    } finally {
+      conn.closeSync()
+      db.closeSync()
+    }
+    const rate = (rows: number, ms: number) => rows / (ms / 1000)
+    const verdicts = [
+      atMost("loadOhlcv, one symbol over the lake", one.load.ms, 50, " ms"),
+      atLeast(
+        "loadOhlcv, every symbol / DuckDB → JS",
+        rate(every.load.rows, every.load.ms) / rate(every.duck.rows, every.duck.ms),
+        0.5
+      )
+    ]
+    for (const [m, what, verdict] of [
+      [one, `1 of ${spanLabel(sizes.lake)}`, verdicts[0]],
+      [every, spanLabel(sizes.lake), verdicts[1]]
+    ] as const) {
+      ctx.record("load", [
+        ctx.label(`${what}, 1m, all columns`),
+        m.runs,
+        count(m.load.rows),
+        `${millis(m.load.ms)}, ${count(rate(m.load.rows, m.load.ms))}/s`,
+        `${millis(m.duck.ms)}, ${count(rate(m.duck.rows, m.duck.ms))}/s`,
+        `${(m.duck.ms / m.load.ms).toFixed(2)}×`,
+        `${millis(m.native.ms)}, ${count(rate(m.native.rows, m.native.ms))}/s`,
+        verdict === undefined ? "" : verdictCell(verdict)
+      ])
+    }
+    return verdicts
   }
-  console.log(JSON.stringify(row))
-  if (!record) continue
-  recordRow("load", [
-    date,
-    name,
-    row.rows.toLocaleString("en"),
-    `${row.loadMs} ms`,
-    row.loadRowsPerSecond.toLocaleString("en"),
-    `${row.duckMs} ms`,
-    row.duckRowsPerSecond.toLocaleString("en"),
-    `${row.ratio} x`,
-    `${row.duckNativeMs} ms`,
-    row.duckNativeRowsPerSecond.toLocaleString("en"),
-    target,
-    `${peakRssMb} MB`,
-    machine
-  ])
 }
-console.error(`lake kept for the next run: ${cwd} (${JSON.parse(readFileSync(readyFile, "utf8")).bars} bars)`)

@@ -1,19 +1,17 @@
 /**
  * Decoding the planned files: each file's row groups go straight into its reserved place in the output through the
  * lake's one column reader (`read/row-group.ts`); the exact range boundaries, and the sessions when asked, are then
- * cut by binary search on the sorted `ts`.
+ * cut by binary search on the sorted `ts`. A file is one Effect step (`onLakeFile`): the reads inside it are plain
+ * awaits, since every suspension of a fiber costs more than the await it wraps.
  */
-import { Data, Effect } from "effect"
+import type { Effect } from "effect"
 import { dayFromNumber, makeCalendar, newYorkDayOf } from "../../domain/calendar.ts"
 import type { StorageError } from "../../domain/errors.ts"
-import { decoding, NotALakeFile, readFooter } from "../read/lake-file.ts"
+import { footerOf, NotALakeFile } from "../read/lake-file.ts"
 import { readGroup, type Target } from "../read/row-group.ts"
 import type { Output } from "./frame.ts"
 import type { OhlcvColumn, Resolved } from "./options.ts"
-import { columnsOf, type FilePlan, selectGroups, withLakeFile } from "./plan.ts"
-
-/** A file was replaced by a bigger one between planning and reading: the load starts over. */
-export class LakeChanged extends Data.TaggedError("LakeChanged") {}
+import { columnsOf, type FilePlan, LakeChanged, onLakeFile, selectGroups } from "./plan.ts"
 
 const calendar = makeCalendar()
 
@@ -55,41 +53,38 @@ export const decodeFile = (
   plan: FilePlan,
   out: Output,
   offset: number
-): Effect.Effect<Array<readonly [number, number]>, StorageError | LakeChanged> =>
-  withLakeFile(plan.path, ({ file, identity }) =>
-    Effect.gen(function* () {
-      let { metadata, groups, rows } = plan
-      if (identity !== plan.identity) {
-        // Replaced since it was planned (a writer renamed a new version in): plan it again; it must still fit.
-        metadata = yield* readFooter(file)
-        ;({ groups, rows } = yield* selectGroups(r, metadata))
-        if (rows > plan.rows) return yield* new LakeChanged()
+): Effect.Effect<Array<readonly [number, number]> | undefined, StorageError | LakeChanged> =>
+  onLakeFile(plan.path, async ({ file, identity }) => {
+    let { metadata, groups, rows } = plan
+    if (identity !== plan.identity) {
+      // Replaced since it was planned (a writer renamed a new version in): plan it again; it must still fit.
+      metadata = await footerOf(file)
+      ;({ groups, rows } = selectGroups(r, metadata))
+      if (rows > plan.rows) throw new LakeChanged()
+    }
+    const elements = columnsOf(metadata)
+    if (!elements.has("ts") || (elements.get("ts")?.children.length ?? 0) > 0) {
+      throw new NotALakeFile({ reason: "it has no ts column" })
+    }
+    const targets: Array<Target> = [{ name: "ts", dest: out.ts }]
+    for (const [c, dest] of out.columns) {
+      // Lake columns are flat: a group in their place is not one (and its leaves would go unchecked to hyparquet).
+      if ((elements.get(c)?.children.length ?? 0) > 0) {
+        throw new NotALakeFile({ reason: `its ${c} column is not a flat column` })
       }
-      const elements = yield* columnsOf(metadata)
-      if (!elements.has("ts") || (elements.get("ts")?.children.length ?? 0) > 0) {
-        return yield* new NotALakeFile({ reason: "it has no ts column" })
-      }
-      const targets: Array<Target> = [{ name: "ts", dest: out.ts }]
-      for (const [c, dest] of out.columns) {
-        // Lake columns are flat: a group in their place is not one (and its leaves would go unchecked to hyparquet).
-        if ((elements.get(c)?.children.length ?? 0) > 0) {
-          return yield* new NotALakeFile({ reason: `its ${c} column is not a flat column` })
-        }
-        if (elements.has(c)) targets.push({ name: c, dest })
-        // A column this file does not have: "not reported" (NaN), or not partial (0, as allocated).
-        else if (dest instanceof Float64Array) dest.fill(Number.NaN, offset, offset + rows)
-      }
-      const starts: Array<number> = []
-      metadata.row_groups.reduce((at, g) => (starts.push(at), at + Number(g.num_rows)), 0)
-      let at = offset
-      for (const index of groups) {
-        const group = metadata.row_groups[index]
-        if (group === undefined) continue
-        const n = Number(group.num_rows)
-        const from = at
-        yield* decoding(() => readGroup(file, metadata, group, elements, targets, from, starts[index] ?? 0, n))
-        at += n
-      }
-      return keep(r, out.ts, offset, at)
-    })
-  ).pipe(Effect.map((kept) => kept ?? []))
+      if (elements.has(c)) targets.push({ name: c, dest })
+      // A column this file does not have: "not reported" (NaN), or not partial (0, as allocated).
+      else if (dest instanceof Float64Array) dest.fill(Number.NaN, offset, offset + rows)
+    }
+    const starts: Array<number> = []
+    metadata.row_groups.reduce((at, g) => (starts.push(at), at + Number(g.num_rows)), 0)
+    let at = offset
+    for (const index of groups) {
+      const group = metadata.row_groups[index]
+      if (group === undefined) continue
+      const n = Number(group.num_rows)
+      await readGroup(file, metadata, group, elements, targets, at, starts[index] ?? 0, n)
+      at += n
+    }
+    return keep(r, out.ts, offset, at)
+  })

@@ -20,10 +20,10 @@
  */
 import { Effect } from "effect"
 import { StorageError, type UsageError } from "../../domain/errors.ts"
-import { decodeFile, LakeChanged } from "./decode.ts"
+import { decodeFile } from "./decode.ts"
 import { allocateOutput, buildFrame, type OhlcvFrame } from "./frame.ts"
 import { type LoadOhlcvOptions, type OhlcvColumn, type Resolved, resolveLoadOptions } from "./options.ts"
-import { candidateFiles, type FilePlan, planFile } from "./plan.ts"
+import { candidateFiles, type FilePlan, LakeChanged, planFile } from "./plan.ts"
 
 export type { OhlcvColumnData, OhlcvFrame, OhlcvRow, OhlcvRowValue, OhlcvSegment } from "./frame.ts"
 export {

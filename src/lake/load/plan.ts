@@ -5,14 +5,17 @@
  */
 import { readdir } from "node:fs/promises"
 import { sep } from "node:path"
-import { Effect, type Scope } from "effect"
+import { Data, Effect } from "effect"
 import { type FileMetaData, parquetSchema, type SchemaTree } from "hyparquet"
 import { StorageError, UsageError } from "../../domain/errors.ts"
 import type { Symbol } from "../../domain/symbol.ts"
 import { periodFile, periodOfFileName, periodSpan, periodsFrom, symbolDir } from "../layout.ts"
 import { badRowCount } from "../read/file-checks.ts"
-import { absent, type LakeFile, NotALakeFile, openLakeFile, readFooter, reason } from "../read/lake-file.ts"
+import { absent, footerOf, type LakeFile, NotALakeFile, reason, usingLakeFile } from "../read/lake-file.ts"
 import type { OhlcvColumn, Resolved } from "./options.ts"
+
+/** A file was replaced by a bigger one between planning and reading: the load starts over. */
+export class LakeChanged extends Data.TaggedError("LakeChanged") {}
 
 /** Up to this many candidate periods per symbol are opened by path; beyond that the symbol's directory is read. */
 const MAX_PROBED_PERIODS = 36
@@ -47,34 +50,36 @@ export const candidateFiles = (
 }
 
 /**
- * Runs `f` on the open file at `path` and closes it with the scope; `undefined` when there is no such file. That the
- * file is not a lake file becomes a `StorageError` naming it.
+ * One step on the open file at `path` as one Effect (`usingLakeFile`: opened, used and closed in one promise);
+ * `undefined` when there is no such file. Whatever `use` throws means the file is not a lake file, a `StorageError`
+ * naming it; `LakeChanged` passes through.
  */
-export const withLakeFile = <A, E, R>(
+export const onLakeFile = <A>(
   path: string,
-  f: (lake: LakeFile) => Effect.Effect<A, E | NotALakeFile, R>
-): Effect.Effect<A | undefined, Exclude<E, NotALakeFile> | StorageError, Exclude<R, Scope.Scope>> =>
-  Effect.scoped(
-    openLakeFile(path).pipe(
-      Effect.flatMap((lake) => (lake === undefined ? Effect.succeed(undefined) : f(lake))),
-      Effect.catchIf(
-        (e): e is NotALakeFile => e instanceof NotALakeFile,
-        (e) => Effect.fail(new StorageError({ path, reason: `cannot read it as a lake file: ${e.reason}` }))
-      )
-    )
-  ) as Effect.Effect<A | undefined, Exclude<E, NotALakeFile> | StorageError, Exclude<R, Scope.Scope>>
+  use: (lake: LakeFile) => Promise<A>
+): Effect.Effect<A | undefined, StorageError | LakeChanged> =>
+  Effect.tryPromise({
+    try: () => usingLakeFile(path, use),
+    catch: (e) =>
+      e instanceof StorageError || e instanceof LakeChanged
+        ? e
+        : new StorageError({
+            path,
+            reason: `cannot read it as a lake file: ${e instanceof NotALakeFile ? e.reason : reason(e)}`
+          })
+  })
 
 /** Row groups whose `ts` statistics overlap `[start, end)` (all of them when a group has no statistics). */
-export const selectGroups = (
+export function selectGroups(
   r: Resolved<OhlcvColumn>,
   metadata: FileMetaData
-): Effect.Effect<{ groups: Array<number>; rows: number }, NotALakeFile> => {
+): { groups: Array<number>; rows: number } {
   const groups: Array<number> = []
   let rows = 0
   for (const [index, g] of metadata.row_groups.entries()) {
     const n = Number(g.num_rows)
     const bad = badRowCount(n)
-    if (bad !== undefined) return Effect.fail(new NotALakeFile({ reason: `its footer claims a row group of ${bad}` }))
+    if (bad !== undefined) throw new NotALakeFile({ reason: `its footer claims a row group of ${bad}` })
     const stats = g.columns.find((c) => c.meta_data?.path_in_schema[0] === "ts")?.meta_data?.statistics
     const min = stats?.min_value ?? stats?.min
     const max = stats?.max_value ?? stats?.max
@@ -85,8 +90,8 @@ export const selectGroups = (
     }
   }
   const bad = badRowCount(rows)
-  if (bad !== undefined) return Effect.fail(new NotALakeFile({ reason: `its footer claims ${bad}` }))
-  return Effect.succeed({ groups, rows })
+  if (bad !== undefined) throw new NotALakeFile({ reason: `its footer claims ${bad}` })
+  return { groups, rows }
 }
 
 export interface FilePlan {
@@ -104,18 +109,18 @@ export const planFile = (
   r: Resolved<OhlcvColumn>,
   symbol: Symbol,
   path: string
-): Effect.Effect<FilePlan | undefined, StorageError> =>
-  withLakeFile(path, ({ file, identity }) =>
-    Effect.gen(function* () {
-      const metadata = yield* readFooter(file)
-      const { groups, rows } = yield* selectGroups(r, metadata)
-      return rows === 0 ? undefined : { symbol, path, identity, metadata, groups, rows }
-    })
-  ).pipe(Effect.map((plan) => plan ?? undefined))
+): Effect.Effect<FilePlan | undefined, StorageError | LakeChanged> =>
+  onLakeFile(path, async ({ file, identity }) => {
+    const metadata = await footerOf(file)
+    const { groups, rows } = selectGroups(r, metadata)
+    return rows === 0 ? undefined : { symbol, path, identity, metadata, groups, rows }
+  })
 
 /** The file's top-level columns by name (hyparquet's schema tree). */
-export const columnsOf = (metadata: FileMetaData): Effect.Effect<Map<string, SchemaTree>, NotALakeFile> =>
-  Effect.try({
-    try: () => new Map(parquetSchema(metadata).children.map((c) => [c.element.name, c])),
-    catch: (e) => new NotALakeFile({ reason: reason(e) })
-  })
+export const columnsOf = (metadata: FileMetaData): Map<string, SchemaTree> => {
+  try {
+    return new Map(parquetSchema(metadata).children.map((c) => [c.element.name, c]))
+  } catch (e) {
+    throw new NotALakeFile({ reason: reason(e) })
+  }
+}
