@@ -95,7 +95,10 @@ export const makeParquetSink = (dataDir: string, writers: LakeWritersShape = sam
         // The heavy half (read, merge, encode, temp file) on a writer thread; the rename stays here, under the lock.
         const outcome = yield* writers.run({ path, temp, symbol: key.symbol, days, metadata }).pipe(
           Effect.tap((o) =>
-            o.rows === 0 ? Effect.void : Effect.try({ try: () => commitTempFile(temp, path), catch: fail(path) })
+            o.rows === 0
+              ? Effect.void
+              : // Once begun, the rename and the directory fsync finish: an interrupt waits for them.
+                Effect.uninterruptible(Effect.tryPromise({ try: () => commitTempFile(temp, path), catch: fail(path) }))
           ),
           // Whatever stopped the write (a failed rename, an interrupted caller), no temp file of ours stays behind.
           Effect.ensuring(Effect.sync(() => rmSync(temp, { force: true })))
