@@ -93,7 +93,7 @@ export const openLakeFile = (path: string): Effect.Effect<LakeFile | undefined, 
  * Runs `use` on the open file at `path` and closes the file when `use` settles, all inside one promise; `undefined`
  * when there is no such file, a `StorageError` when it cannot be opened. For a loop over many files that each need
  * only one step (`loadOhlcv` opens every file twice): as one Effect step a file costs one fiber suspension instead of
- * the three a scoped open, a read and a close take, which was a tenth of a 100-symbol load (BENCHMARKS.md, load).
+ * the three a scoped open, a read and a close take, which cost 6-13% of a 100-symbol year (BENCHMARKS.md, load).
  * The handle never leaves this function, so no Scope has to track it.
  */
 export async function usingLakeFile<A>(path: string, use: (lake: LakeFile) => Promise<A>): Promise<A | undefined> {
