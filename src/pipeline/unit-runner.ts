@@ -5,7 +5,7 @@
  */
 import { Effect, Stream } from "effect"
 import { derivedGroups, deriveFiles, writeDerived } from "../aggregation/derive.ts"
-import { type BarBatch, concatBatches, rowsView, selectRows } from "../domain/bar.ts"
+import { type BarBatch, concatBatches, emptyBatch, rowsView, selectRows } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
 import type { ProviderError, RepositoryError, StorageError } from "../domain/errors.ts"
 import { appendTo, groupBy } from "../domain/group.ts"
@@ -106,6 +106,17 @@ function splitUnit(
   return undefined
 }
 
+/**
+ * A unit's fetched bars as one batch per symbol, made before anything waits: the provider's pieces (often one per
+ * symbol-day) die young instead of surviving every collection while the unit's symbols are written one by one, and
+ * memory held by the units in flight is what sets the size the heap grows to between full collections.
+ */
+function barsBySymbol(symbols: ReadonlyArray<Symbol>, batches: Iterable<BarBatch>): Map<string, BarBatch> {
+  const parts = new Map<string, Array<BarBatch>>()
+  for (const b of batches) appendTo(parts, b.symbol as string, b)
+  return new Map(symbols.map((symbol) => [symbol as string, concatBatches(symbol, parts.get(symbol) ?? [])]))
+}
+
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
 
 /** The partitions (frame, symbol, day) a unit covers, for all its symbols or some. */
@@ -155,15 +166,9 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
     })
 
     /** Validates one symbol's bars and replaces its days in the file; the ledger rows are returned, not written. */
-    const writeSymbol = (u: WorkUnit, symbol: Symbol, batches: ReadonlyArray<BarBatch>) =>
+    const writeSymbol = (u: WorkUnit, symbol: Symbol, bars: BarBatch) =>
       Effect.gen(function* () {
-        const fetched = withinRequest(
-          concatBatches(symbol, batches),
-          request.calendar,
-          u,
-          request.session,
-          frameMinutes * 60_000
-        )
+        const fetched = withinRequest(bars, request.calendar, u, request.session, frameMinutes * 60_000)
         const { clean, quarantined, quarantineRules, findings } = validateBars(fetched, {
           alignMs: alignmentMs(request.frame),
           frameMs: frameMinutes * 60_000,
@@ -301,11 +306,15 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
       Effect.gen(function* () {
         yield* letSignalsIn
         yield* jobs.markRunning(job.id, partitionRefs(u))
-        const batches = yield* fetchUnit(u)
-        const bySymbol = new Map<string, Array<BarBatch>>()
-        for (const b of batches) appendTo(bySymbol, b.symbol as string, b)
+        // Not `barsBySymbol(…, yield* fetchUnit(u))`: the generator would keep what `yield*` returned (the
+        // provider's pieces) until the unit ends. The map lets each symbol's bars go once that symbol is written.
+        const bySymbol = yield* Effect.map(fetchUnit(u), (batches) => barsBySymbol(u.symbols, batches))
         const outcomes = yield* Effect.forEach(u.symbols, (symbol) =>
-          writeSymbol(u, symbol, bySymbol.get(symbol) ?? [])
+          Effect.suspend(() => {
+            const bars = bySymbol.get(symbol) ?? emptyBatch(symbol)
+            bySymbol.delete(symbol)
+            return writeSymbol(u, symbol, bars)
+          })
         )
         for (const o of outcomes) {
           if (o.failure !== undefined)
