@@ -10,13 +10,15 @@ import { appendTo } from "../domain/group.ts"
 import { splitByDay } from "../domain/partition.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
+import type { DaySlice } from "../lake/file-format.ts"
+import { fileGranularity, fileKeyId } from "../lake/layout.ts"
 import { loadOhlcvEffect } from "../lake/load/load-ohlcv.ts"
 import { ParquetSink } from "../lake/parquet-sink.ts"
 import { letSignalsIn } from "../pipeline/responsive.ts"
 import { Jobs } from "../repository/jobs.ts"
 import { Ledger } from "../repository/ledger.ts"
 import type { CoverageRecord, JobRecord } from "../repository/model.ts"
-import { type DerivedFrame, derivedGroups, derivedMetadata, deriveFiles } from "./derive.ts"
+import { type DerivedFile, type DerivedFrame, derivedGroups, derivedMetadata, deriveFiles } from "./derive.ts"
 
 export interface AggregateRequest {
   readonly calendar: TradingCalendar
@@ -42,32 +44,54 @@ export interface AggregateSummary {
 
 const key = (symbol: string, day: string) => `${symbol}|${day}`
 
+/** What the run keeps of a 1m ledger row: the day to build and what its derived rows carry (not the whole record). */
+interface SourceRow {
+  readonly symbol: Symbol
+  readonly day: string
+  readonly provider: string
+  readonly feed: string
+  readonly hash: string | null
+}
+
+const sourceRow = (r: CoverageRecord): SourceRow => ({
+  symbol: r.symbol,
+  day: r.day,
+  provider: r.provider,
+  feed: r.feed,
+  hash: r.hash
+})
+
+/** A symbol's wanted rows per frame, each frame's by 1m month (`2024-03`), days in order. */
+type SymbolWork = Map<DerivedFrame, Map<string, Array<SourceRow>>>
+
 export const runAggregation = (request: AggregateRequest) =>
   Effect.gen(function* () {
     const jobs = yield* Jobs
     const ledger = yield* Ledger
     const sink = yield* ParquetSink
-    const source = (yield* ledger.coverage({
-      frame: "1m",
-      symbols: request.symbols,
-      from: request.from,
-      to: request.to
-    })).filter(
-      (r) =>
-        (r.status === "complete" || r.status === "partial") &&
-        (r.session === request.session || r.session === "extended")
+    const scope = { symbols: request.symbols, from: request.from, to: request.to }
+    // Ledger rows are read inside `Effect.map`: a result `yield*` returns stays reachable from the generator until
+    // it ends, and whole coverage records of every frame would stay in memory for the run.
+    const source = yield* Effect.map(ledger.coverage({ frame: "1m", ...scope }), (records) =>
+      records
+        .filter(
+          (r) =>
+            (r.status === "complete" || r.status === "partial") &&
+            (r.session === request.session || r.session === "extended")
+        )
+        .map(sourceRow)
     )
     // Which (frame, symbol, day) need building: new days and days whose 1m hash moved on.
-    const todo = new Map<string, Array<CoverageRecord>>()
+    const todo = new Map<DerivedFrame, ReadonlyArray<SourceRow>>()
     let unchanged = 0
     for (const frame of request.frames) {
-      const built = new Map(
-        (yield* ledger.coverage({ frame, symbols: request.symbols, from: request.from, to: request.to })).map((r) => [
-          key(r.symbol, r.day),
-          r.hash
-        ])
-      )
-      const needed = source.filter((r) => request.force === true || built.get(key(r.symbol, r.day)) !== r.hash)
+      const needed =
+        request.force === true
+          ? source
+          : yield* Effect.map(ledger.coverage({ frame, ...scope }), (records) => {
+              const built = new Map(records.map((r) => [key(r.symbol, r.day), r.hash]))
+              return source.filter((r) => built.get(key(r.symbol, r.day)) !== r.hash)
+            })
       unchanged += source.length - needed.length
       todo.set(frame, needed)
     }
@@ -88,78 +112,144 @@ export const runAggregation = (request: AggregateRequest) =>
       },
       [...todo].flatMap(([frame, list]) => list.map((r) => ({ frame, symbol: r.symbol, day: r.day })))
     )
-    const rebuilt: Record<string, number> = {}
+    // Days rebuilt per frame; reported in the order the frames were asked for, whichever file was written first.
+    const rebuilt = new Map<string, number>(request.frames.map((f) => [f, 0]))
     let barsWritten = 0
 
-    // One symbol at a time: read each 1m month it needs once, then write every target file once (a yearly 1h file
-    // takes all twelve months in one write instead of twelve rewrites).
-    const bySymbol = new Map<Symbol, Map<string, Array<CoverageRecord>>>()
+    const bySymbol = new Map<Symbol, SymbolWork>()
     for (const [frame, list] of todo) {
       for (const r of list) {
-        const frames = bySymbol.get(r.symbol) ?? new Map<string, Array<CoverageRecord>>()
-        appendTo(frames, frame, r)
+        const frames: SymbolWork = bySymbol.get(r.symbol) ?? new Map()
+        const months = frames.get(frame) ?? new Map<string, Array<SourceRow>>()
+        appendTo(months, r.day.slice(0, 7), r)
+        frames.set(frame, months)
         bySymbol.set(r.symbol, frames)
       }
     }
     const totals = () => ({
-      partitionsDone: Object.values(rebuilt).reduce((a, b) => a + b, 0),
+      partitionsDone: [...rebuilt.values()].reduce((a, b) => a + b, 0),
       partitionsFailed: 0,
       barsWritten,
       barsRejected: 0
     })
-    yield* Effect.gen(function* () {
-      for (const [symbol, frames] of bySymbol) {
-        yield* letSignalsIn
-        const wantedDays = new Set([...frames.values()].flatMap((list) => list.map((r) => r.day)))
-        const sorted = [...wantedDays].sort()
-        // The research read path is the fastest way through the 1m files (it decodes columns straight into arrays).
-        const frame1m = yield* loadOhlcvEffect({
-          symbols: [symbol],
-          start: newYorkToUtc(dayNumber(sorted[0] as string), 0, 0),
-          end: newYorkToUtc(dayNumber(sorted[sorted.length - 1] as string) + 1, 0, 0),
-          timeframe: "1m",
-          columns: ["open", "high", "low", "close", "volume", "trade_count", "vwap"],
-          dataDir: sink.dataDir
+    const write = (file: DerivedFile) =>
+      // A derived day's row carries its source's provider and feed, and the 1m hash it was built from.
+      sink
+        .writeDays(
+          file.key,
+          file.slices,
+          derivedMetadata(file.key.frame as DerivedFrame, request.session, job.id),
+          (w) => ledger.recordDoneGroups(job.id, derivedGroups([[file, w]], request.session))
+        )
+        .pipe(
+          Effect.tap(() =>
+            Effect.sync(() => {
+              barsWritten += file.slices.reduce((n, s) => n + s.batch.ts.length, 0)
+              rebuilt.set(file.key.frame, (rebuilt.get(file.key.frame) ?? 0) + file.results.length)
+            })
+          )
+        )
+
+    /**
+     * One symbol, one 1m month at a time: a month's file is read once and its monthly frames written at once, while a
+     * yearly frame's days wait (a few thousand bars a year) until the year is done, so each file is still written
+     * once (a yearly 1h file takes all twelve months in one write instead of twelve rewrites).
+     */
+    const aggregateSymbol = (symbol: Symbol, work: SymbolWork) =>
+      Effect.gen(function* () {
+        const months = [...new Set([...work.values()].flatMap((m) => [...m.keys()]))].sort()
+        const yearly = new Map<string, DerivedFile & { slices: Array<DaySlice>; results: Array<Result> }>()
+        const flushYear = Effect.suspend(() => {
+          const files = [...yearly.values()]
+          yearly.clear()
+          return Effect.forEach(files, write, { discard: true })
         })
-        const all: BarBatch = {
-          symbol,
-          ts: frame1m.ts,
-          open: frame1m.open,
-          high: frame1m.high,
-          low: frame1m.low,
-          close: frame1m.close,
-          volume: frame1m.volume,
-          tradeCount: frame1m.trade_count,
-          vwap: frame1m.vwap
-        }
-        const byDay = new Map<string, BarBatch>()
-        for (const part of splitByDay(all.ts)) {
-          if (wantedDays.has(part.day)) byDay.set(part.day, rowsView(all, part.from, part.to))
-        }
-        for (const [frameName, wanted] of frames) {
-          const frame = frameName as DerivedFrame
-          const days = wanted.flatMap((r) => {
-            const batch = byDay.get(r.day)
-            return batch === undefined
-              ? []
-              : [{ day: r.day, batch, provider: r.provider, feed: r.feed, hash: r.hash ?? "" }]
-          })
-          const files = deriveFiles(symbol, days, { frames: [frame], session: request.session }, request.calendar)
-          for (const file of files) {
-            // A derived day's row carries its source's provider and feed, and the 1m hash it was built from.
-            yield* sink.writeDays(file.key, file.slices, derivedMetadata(frame, request.session, job.id), (w) =>
-              ledger.recordDoneGroups(job.id, derivedGroups([[file, w]], request.session))
-            )
-            barsWritten += file.slices.reduce((n, s) => n + s.batch.ts.length, 0)
-            rebuilt[frame] = (rebuilt[frame] ?? 0) + file.results.length
+        for (const month of months) {
+          yield* letSignalsIn
+          if ([...yearly.values()].some((f) => f.key.period !== month.slice(0, 4))) yield* flushYear
+          const wantedDays = new Set([...work.values()].flatMap((m) => (m.get(month) ?? []).map((r) => r.day)))
+          const byDay = yield* Effect.map(loadMonth(symbol, wantedDays, sink.dataDir), (frame1m) =>
+            daysOf(symbol, frame1m, wantedDays)
+          )
+          for (const [frame, wantedByMonth] of work) {
+            const days = (wantedByMonth.get(month) ?? []).flatMap((r) => {
+              const batch = byDay.get(r.day)
+              return batch === undefined
+                ? []
+                : [{ day: r.day, batch, provider: r.provider, feed: r.feed, hash: r.hash ?? "" }]
+            })
+            for (const file of deriveFiles(
+              symbol,
+              days,
+              { frames: [frame], session: request.session },
+              request.calendar
+            )) {
+              if (fileGranularity(frame) === "month") {
+                yield* write(file)
+                continue
+              }
+              const id = fileKeyId(file.key)
+              const waiting = yearly.get(id) ?? { key: file.key, slices: [], results: [] }
+              waiting.slices.push(...file.slices)
+              waiting.results.push(...file.results)
+              yearly.set(id, waiting)
+            }
           }
         }
-      }
+        yield* flushYear
+      })
+
+    yield* Effect.gen(function* () {
+      for (const [symbol, work] of bySymbol) yield* aggregateSymbol(symbol, work)
     }).pipe(
       // A stopped or failed aggregation closes its job: never left `running` for the next run to call abandoned.
       Effect.onInterrupt(() => jobs.finish(job.id, totals(), "interrupted").pipe(Effect.ignore)),
       Effect.tapError((e) => jobs.finish(job.id, totals(), e.message).pipe(Effect.ignore))
     )
     const finished = yield* jobs.finish(job.id, totals())
-    return { job: finished, rebuilt, unchanged, barsWritten } satisfies AggregateSummary
+    return {
+      job: finished,
+      rebuilt: Object.fromEntries([...rebuilt].filter(([, days]) => days > 0)),
+      unchanged,
+      barsWritten
+    } satisfies AggregateSummary
   })
+
+type Result = DerivedFile["results"][number]
+
+/** The 1m bars of a symbol's wanted days of one month (the research read path decodes columns straight into arrays). */
+const loadMonth = (symbol: Symbol, days: ReadonlySet<string>, dataDir: string) => {
+  const sorted = [...days].sort()
+  return loadOhlcvEffect({
+    symbols: [symbol],
+    start: newYorkToUtc(dayNumber(sorted[0] as string), 0, 0),
+    end: newYorkToUtc(dayNumber(sorted[sorted.length - 1] as string) + 1, 0, 0),
+    timeframe: "1m",
+    columns: ["open", "high", "low", "close", "volume", "trade_count", "vwap"],
+    dataDir
+  })
+}
+
+/** The wanted days of a loaded frame, as views on its columns. */
+function daysOf(
+  symbol: Symbol,
+  frame1m: Effect.Success<ReturnType<typeof loadMonth>>,
+  wanted: ReadonlySet<string>
+): Map<string, BarBatch> {
+  const all: BarBatch = {
+    symbol,
+    ts: frame1m.ts,
+    open: frame1m.open,
+    high: frame1m.high,
+    low: frame1m.low,
+    close: frame1m.close,
+    volume: frame1m.volume,
+    tradeCount: frame1m.trade_count,
+    vwap: frame1m.vwap
+  }
+  const byDay = new Map<string, BarBatch>()
+  for (const part of splitByDay(all.ts)) {
+    if (wanted.has(part.day)) byDay.set(part.day, rowsView(all, part.from, part.to))
+  }
+  return byDay
+}

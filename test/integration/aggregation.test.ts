@@ -2,10 +2,14 @@ import { describe, expect, test } from "bun:test"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { Effect, Exit, Fiber, Option } from "effect"
+import { Effect, Exit, Fiber, Layer, Option } from "effect"
+import { runAggregation } from "../../src/aggregation/run.ts"
 import { type AggregateFlags, aggregateMain, parseFrames } from "../../src/cli/commands/aggregate.ts"
 import { exitCodeOf } from "../../src/cli/main.ts"
 import { makeCalendar } from "../../src/domain/calendar.ts"
+import { fileKeyId } from "../../src/lake/layout.ts"
+import { makeParquetSink, ParquetSink } from "../../src/lake/parquet-sink.ts"
+import { repositoryLayer } from "../../src/repository/layer.ts"
 import { capture } from "../support/capture.ts"
 import { ingestFlags, ingestIn } from "../support/ingest.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
@@ -121,6 +125,55 @@ describe("aggregation over the lake", () => {
       aggregateMain(aggregateFlags({ frames: Option.some("1m") }), { env: {}, cwd: fresh() })
     )
     expect(Exit.isFailure(exit) && exitCodeOf(exit, () => {})).toBe(2)
+  })
+})
+
+describe("an aggregation over months and years", () => {
+  test("reads the 1m lake a month at a time, yet writes every file once: a yearly file when its year is done", async () => {
+    const cwd = fresh()
+    writeFileSync(join(cwd, "marketpipe.yaml"), "config_version: 1\naggregation:\n  after_ingest: false\n")
+    const range = { symbols: "AAPL,MSFT", start: "2024-11-27", end: "2025-01-03" }
+    expect(Exit.isSuccess((await capture(() => ingestIn(cwd, ingestFlags(range)))).value)).toBe(true)
+    const dataDir = join(cwd, "data")
+    const written: Array<string> = []
+    const lake = makeParquetSink(dataDir)
+    const recording = Layer.succeed(ParquetSink, {
+      ...lake,
+      writeDays: (key, days, metadata, after) => {
+        written.push(fileKeyId(key))
+        return lake.writeDays(key, days, metadata, after)
+      }
+    })
+    const summary = await Effect.runPromise(
+      runAggregation({
+        calendar,
+        frames: ["1h", "5m", "1d"],
+        session: "regular",
+        symbols: [],
+        from: "2024-01-01",
+        to: "2025-12-31",
+        force: true
+      }).pipe(Effect.provide(Layer.mergeAll(repositoryLayer(`sqlite:${join(dataDir, "marketpipe.db")}`), recording)))
+    )
+    // 2 symbols x 25 days: 2 in November (Thanksgiving closed), 21 in December, 2 in January; in the order asked.
+    expect(summary.rebuilt).toEqual({ "1h": 50, "5m": 50, "1d": 50 })
+    expect(Object.keys(summary.rebuilt)).toEqual(["1h", "5m", "1d"])
+    expect(new Set(written).size).toBe(written.length)
+    expect(written.filter((f) => f.startsWith("AAPL", f.indexOf("/") + 1))).toEqual([
+      "5m/AAPL/2024-11",
+      "5m/AAPL/2024-12",
+      "1h/AAPL/2024",
+      "1d/AAPL/2024",
+      "5m/AAPL/2025-01",
+      "1h/AAPL/2025",
+      "1d/AAPL/2025"
+    ])
+    // What the files hold is what DuckDB's GROUP BY of the 1m bars gives, across the months and the year change.
+    const expected = await duckBuckets(dataDir, 60)
+    const got = await ours(dataDir, "1h")
+    expect(got.map((r) => `${r.symbol} ${r.ts} ${r.open} ${r.close} ${r.volume}`)).toEqual(
+      expected.map((r) => `${r.symbol} ${r.ts} ${r.open} ${r.close} ${r.volume}`)
+    )
   })
 })
 
