@@ -1,9 +1,15 @@
 import { describe, expect, test } from "bun:test"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { stringify } from "csv-stringify/sync"
 import { Effect, Exit, Option } from "effect"
 import { type ValidateFlags, validateMain } from "../../src/cli/commands/validate.ts"
 import { exitCodeOf } from "../../src/cli/main.ts"
+import type { Symbol } from "../../src/domain/symbol.ts"
+import type { Finding } from "../../src/domain/validation.ts"
+import { Jobs } from "../../src/repository/jobs.ts"
+import { repositoryLayer } from "../../src/repository/layer.ts"
+import { writeValidationReport } from "../../src/validation/report.ts"
 import { capture } from "../support/capture.ts"
 import { ingestFlags, ingestIn } from "../support/ingest.ts"
 import { duckdb } from "../support/lake.ts"
@@ -102,5 +108,66 @@ describe("quarantine and validation reports", () => {
       expect(exitCodeOf(r.value, () => {})).toBe(2)
     }
     expect((await validate(cwd, { list: true, json: false })).stdout).toMatch(/no validation reports yet/)
+  })
+})
+
+describe("the report files", () => {
+  const finding = (i: number): Finding => ({
+    symbol: `S${i % 7}`,
+    ts: Date.UTC(2024, 2, 7, 14, 30) + i * 60_000,
+    rule: i % 3 === 0 ? "price_jump" : "ohlc_consistency",
+    severity: i % 3 === 0 ? "warning" : "error",
+    // Text the CSV must quote and JSON must escape, in some rows.
+    detail: i % 5 === 0 ? `jump of "${i}%", then\nback é` : "low/high do not bound open/close",
+    open: 100 + i / 3,
+    high: 101 + i,
+    low: 99 - i / 7,
+    close: 100.5,
+    volume: i * 13
+  })
+
+  test("hold exactly the CSV table and the JSON document of every finding, however many there are", async () => {
+    for (const count of [0, 1, 4_321]) {
+      const dataDir = fresh()
+      const repository = repositoryLayer(`sqlite:${join(dataDir, "marketpipe.db")}`)
+      const job = await Effect.runPromise(
+        Jobs.use((jobs) =>
+          jobs.create(
+            {
+              kind: "backfill",
+              provider: "fake",
+              feed: "synthetic",
+              frame: "1m",
+              session: "regular",
+              symbols: ["S0" as Symbol],
+              startDay: "2024-03-07",
+              endDay: "2024-03-07"
+            },
+            []
+          )
+        ).pipe(Effect.provide(repository))
+      )
+      const findings = Array.from({ length: count }, (_, i) => finding(i))
+      const input = {
+        jobId: job.id,
+        kind: "backfill",
+        findings,
+        errorsByRule: { ohlc_consistency: findings.filter((f) => f.severity === "error").length + 5 },
+        warningsByRule: count === 0 ? {} : { price_jump: findings.filter((f) => f.severity === "warning").length }
+      }
+      const written = await Effect.runPromise(writeValidationReport(dataDir, input).pipe(Effect.provide(repository)))
+      const rows = findings.map((f) => ({ ...f, ts: new Date(f.ts).toISOString() }))
+      const columns = ["symbol", "ts", "rule", "severity", "detail", "open", "high", "low", "close", "volume"]
+      expect(readFileSync(written.csv, "utf8")).toBe(stringify(rows, { header: true, columns }))
+      const totals = [
+        { rule: "ohlc_consistency", severity: "error", count: input.errorsByRule.ohlc_consistency },
+        ...Object.entries(input.warningsByRule).map(([rule, n]) => ({ rule, severity: "warning", count: n }))
+      ]
+      expect(readFileSync(written.json, "utf8")).toBe(
+        `${JSON.stringify({ job_id: job.id, kind: "backfill", totals, findings: rows }, null, 1)}\n`
+      )
+      // The counts are complete whatever the findings listed: here five errors more than the rows.
+      expect(written.errors).toBe(input.errorsByRule.ohlc_consistency)
+    }
   })
 })
