@@ -1,8 +1,8 @@
 /** What an ingest run is asked for and what it reports: the request, progress, failures and the summary. */
-import type { Schedule } from "effect"
+import type { Effect, Schedule } from "effect"
 import type { DerivationPlan } from "../aggregation/derive.ts"
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
-import type { ProviderError } from "../domain/errors.ts"
+import type { ProviderError, StorageError } from "../domain/errors.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
 import type { Finding, RuleSettings } from "../domain/validation.ts"
@@ -39,6 +39,13 @@ export interface IngestRequest {
   readonly rules?: RuleSettings
   /** Higher frames to build from the 1m days each unit writes, in the same unit (absent: none). */
   readonly aggregation?: DerivationPlan
+  /** Where the first `FINDINGS_KEPT` findings go, for the report (absent: they are only counted). */
+  readonly findings?: FindingsSink
+}
+
+/** Takes findings as units finish, in that order (the validation report's spool). */
+export interface FindingsSink {
+  readonly add: (findings: ReadonlyArray<Finding>) => Effect.Effect<void, StorageError>
 }
 
 export interface IngestProgress {
@@ -63,11 +70,11 @@ export interface IngestSummary {
   /** Quarantined bars by rule, warnings by rule. */
   readonly rejectedByRule: Readonly<Record<string, number>>
   readonly warningsByRule: Readonly<Record<string, number>>
-  /** Every finding, for the validation report (at most `FINDINGS_KEPT`; the counts above are complete). */
-  readonly findings: ReadonlyArray<Finding>
+  /** Findings the report lists, handed to the request's sink (at most `FINDINGS_KEPT`; the counts are complete). */
+  readonly findingsKept: number
   /** Higher-frame days the units built from their 1m days, per frame, and the bars written for them. */
   readonly derived: { readonly days: Readonly<Record<string, number>>; readonly bars: number }
 }
 
-/** Findings kept in memory for one run's report; beyond this only the counts grow. */
+/** Findings one run's report lists; beyond this only the counts grow. */
 export const FINDINGS_KEPT = 200_000

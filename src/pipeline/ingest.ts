@@ -81,12 +81,13 @@ export const runIngest = (
     const failures: Array<UnitFailure> = []
     const rejectedByRule: Record<string, number> = {}
     const warningsByRule: Record<string, number> = {}
-    const findings: Array<Finding> = []
+    let findingsKept = 0
     const derived = { days: {} as Record<string, number>, bars: 0 }
 
     yield* Stream.fromIterable(units).pipe(
       Stream.mapEffect(processUnit, { concurrency: request.concurrency, unordered: true }),
       Stream.runForEach((outcomes) => {
+        const kept: Array<Finding> = []
         for (const o of outcomes) {
           progress.partitionsDone += o.results.length
           progress.barsWritten += o.bars
@@ -97,14 +98,17 @@ export const runIngest = (
           for (const f of o.findings) {
             const counts = f.severity === "error" ? rejectedByRule : warningsByRule
             counts[f.rule] = (counts[f.rule] ?? 0) + 1
-            if (findings.length < FINDINGS_KEPT) findings.push(f)
+            if (findingsKept + kept.length < FINDINGS_KEPT) kept.push(f)
           }
           if (o.failure !== undefined) {
             progress.partitionsFailed += o.failure.days.length
             failures.push(o.failure)
           }
         }
-        return onProgress({ ...progress })
+        findingsKept += kept.length
+        // Kept findings go to the report's spool as they come, not into memory until the run ends.
+        const report = kept.length === 0 || request.findings === undefined ? Effect.void : request.findings.add(kept)
+        return Effect.andThen(report, onProgress({ ...progress }))
       }),
       Effect.onInterrupt(() => jobs.finish(job.id, progress, "interrupted").pipe(Effect.ignore)),
       Effect.tapError((e) => jobs.finish(job.id, progress, mask(e.message)).pipe(Effect.ignore))
@@ -124,7 +128,7 @@ export const runIngest = (
       failures,
       rejectedByRule,
       warningsByRule,
-      findings,
+      findingsKept,
       derived
     } satisfies IngestSummary
   }).pipe(

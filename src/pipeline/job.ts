@@ -10,6 +10,7 @@ import type { SessionKind } from "../domain/calendar.ts"
 import { aggregatedFrames } from "../domain/timeframe.ts"
 import { persistRun } from "../observability/history.ts"
 import { Metrics } from "../observability/metrics.ts"
+import { findingsSpool } from "../validation/findings-spool.ts"
 import { writeValidationReport } from "../validation/report.ts"
 import { ruleSettings } from "../validation/settings.ts"
 import { type RunContext, storageLayer } from "./context.ts"
@@ -88,11 +89,13 @@ export const runJob = (request: Omit<IngestRequest, "owner" | "rules">, ctx: Run
     const started = Date.now()
     const owner = processOwner()
     const aggregation = derivationFor(ctx.loaded.config, request)
+    const findings = yield* findingsSpool(ctx.loaded.dataDir, owner)
     const summary = yield* runIngest(
       {
         ...request,
         owner,
         rules: ruleSettings(ctx.loaded.config),
+        findings,
         ...(aggregation === undefined ? {} : { aggregation })
       },
       (p) => Effect.sync(() => hooks.progress(p, Date.now() - started))
@@ -101,7 +104,7 @@ export const runJob = (request: Omit<IngestRequest, "owner" | "rules">, ctx: Run
     yield* writeValidationReport(ctx.loaded.dataDir, {
       jobId: summary.job.id,
       kind: summary.job.kind,
-      findings: summary.findings,
+      findings,
       errorsByRule: summary.rejectedByRule,
       warningsByRule: summary.warningsByRule
     })
@@ -112,4 +115,4 @@ export const runJob = (request: Omit<IngestRequest, "owner" | "rules">, ctx: Run
       aggregation:
         aggregation === undefined ? undefined : { rebuilt: summary.derived.days, barsWritten: summary.derived.bars }
     } satisfies RunOutcome
-  }).pipe(Effect.provide(storageLayer(ctx)))
+  }).pipe(Effect.scoped, Effect.provide(storageLayer(ctx)))

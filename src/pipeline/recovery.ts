@@ -1,6 +1,7 @@
 /**
  * Start-of-run recovery after a crash or `kill -9`: jobs whose process is gone are closed as abandoned (their
- * unfinished partitions failed, so the ledger-driven plan redoes them) and the temp files they left are removed.
+ * unfinished partitions failed, so the ledger-driven plan redoes them) and the temp files and findings spools they
+ * left are removed.
  * Nothing a live process on this host is doing is touched; other hosts' work is left to their leases (Postgres).
  */
 import { hostname } from "node:os"
@@ -8,6 +9,7 @@ import { join } from "node:path"
 import { Effect } from "effect"
 import { removeOrphanTemps } from "../lake/atomic-file.ts"
 import { Jobs } from "../repository/jobs.ts"
+import { removeOrphanSpools } from "../validation/findings-spool.ts"
 
 export const processOwner = (): string => `${hostname()}:${process.pid}`
 
@@ -35,6 +37,9 @@ export const recover = (dataDir: string) =>
   Effect.gen(function* () {
     const jobs = yield* Jobs
     const abandonedJobs = yield* jobs.abandonStale(isOwnerAlive)
-    const removedTemps = yield* Effect.sync(() => removeOrphanTemps(join(dataDir, "ohlcv"), isOwnerAlive))
+    const removedTemps = yield* Effect.sync(() => [
+      ...removeOrphanTemps(join(dataDir, "ohlcv"), isOwnerAlive),
+      ...removeOrphanSpools(dataDir, isOwnerAlive)
+    ])
     return { abandonedJobs, removedTemps } satisfies Recovered
   })

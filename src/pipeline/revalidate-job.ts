@@ -10,6 +10,7 @@ import { Jobs } from "../repository/jobs.ts"
 import { Ledger } from "../repository/ledger.ts"
 import type { ValidationRun } from "../repository/model.ts"
 import { ValidationRuns } from "../repository/validation-runs.ts"
+import { findingsSpool } from "../validation/findings-spool.ts"
 import { htmlReport } from "../validation/html.ts"
 import { writeValidationReport } from "../validation/report.ts"
 import { revalidateLake } from "../validation/revalidate.ts"
@@ -80,10 +81,12 @@ export const revalidateRange = (ctx: RunContext, job: RevalidateJob) =>
       },
       []
     )
+    const spool = yield* findingsSpool(ctx.loaded.dataDir, processOwner())
+    yield* spool.add(findings)
     yield* writeValidationReport(ctx.loaded.dataDir, {
       jobId: record.id,
       kind: "validate",
-      findings,
+      findings: spool,
       errorsByRule: countBy(findings, "error"),
       warningsByRule: countBy(findings, "warning")
     })
@@ -105,7 +108,7 @@ export const revalidateRange = (ctx: RunContext, job: RevalidateJob) =>
       sample: findings.slice(0, SAMPLE).map((f) => ({ ...f, ts: new Date(f.ts).toISOString() })),
       page
     } satisfies RevalidateOutcome
-  })
+  }).pipe(Effect.scoped)
 
 /** The first findings a stored report holds (none when its file is gone or unreadable). */
 export const reportSample = (run: ValidationRun): ReadonlyArray<Record<string, unknown>> => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { spawnSync } from "node:child_process"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { Effect, Option } from "effect"
@@ -8,6 +8,7 @@ import { ledgerMain } from "../../src/cli/commands/ledger.ts"
 import { isOwnerAlive, processOwner, recover } from "../../src/pipeline/recovery.ts"
 import { Jobs } from "../../src/repository/jobs.ts"
 import { sqliteLayer } from "../../src/repository/layer.ts"
+import { findingsSpool } from "../../src/validation/findings-spool.ts"
 import { backfillFlags, backfillIn, ledgerJson } from "../support/backfill.ts"
 import { capture } from "../support/capture.ts"
 import { listFiles, useTempDirs } from "../support/temp.ts"
@@ -66,6 +67,29 @@ describe("recovery after a crash", () => {
     expect(r.partitions.map((p) => p.state)).toEqual(["failed", "failed"])
     expect(r.recovered.removedTemps.length).toBe(1)
     expect(listFiles(dir)).toEqual([`.2024-04.parquet.mp-tmp-${hostname()}.${process.pid}.def456`])
+  })
+
+  test("a findings spool a dead process left is removed; a live run's stays until its own scope closes", async () => {
+    const dataDir = fresh()
+    const program = Effect.gen(function* () {
+      const live = yield* findingsSpool(dataDir, processOwner())
+      yield* findingsSpool(dataDir, `${hostname()}:${deadPid()}`)
+      yield* live.add([])
+      mkdirSync(join(dataDir, "reports", ".spool-x-%E0"))
+      const before = readdirSync(join(dataDir, "reports")).length
+      const recovered = yield* recover(dataDir)
+      return { before, recovered, after: readdirSync(join(dataDir, "reports")).sort() }
+    })
+    const r = await Effect.runPromise(
+      program.pipe(Effect.scoped, Effect.provide(sqliteLayer(join(dataDir, "marketpipe.db"))))
+    )
+    expect(r.before).toBe(3)
+    expect(r.recovered.removedTemps).toHaveLength(1)
+    expect(r.recovered.removedTemps[0]).toContain(encodeURIComponent(`${hostname()}:`))
+    // This process's spool and a name that names no owner are left alone.
+    expect(r.after).toHaveLength(2)
+    expect(r.after.some((n) => n.endsWith(encodeURIComponent(processOwner())))).toBe(true)
+    expect(readdirSync(join(dataDir, "reports"))).toEqual([".spool-x-%E0"])
   })
 
   test("the ledger report in words: per symbol, totals and per day", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { readFileSync, writeFileSync } from "node:fs"
+import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { stringify } from "csv-stringify/sync"
 import { Effect, Exit, Option } from "effect"
@@ -7,8 +7,11 @@ import { type ValidateFlags, validateMain } from "../../src/cli/commands/validat
 import { exitCodeOf } from "../../src/cli/main.ts"
 import type { Symbol } from "../../src/domain/symbol.ts"
 import type { Finding } from "../../src/domain/validation.ts"
+import { FINDINGS_KEPT } from "../../src/pipeline/ingest-types.ts"
+import { processOwner } from "../../src/pipeline/recovery.ts"
 import { Jobs } from "../../src/repository/jobs.ts"
 import { repositoryLayer } from "../../src/repository/layer.ts"
+import { findingsSpool } from "../../src/validation/findings-spool.ts"
 import { writeValidationReport } from "../../src/validation/report.ts"
 import { capture } from "../support/capture.ts"
 import { ingestFlags, ingestIn } from "../support/ingest.ts"
@@ -111,6 +114,30 @@ describe("quarantine and validation reports", () => {
   })
 })
 
+describe("a run with more findings than a report lists", () => {
+  test(`lists the first ${FINDINGS_KEPT.toLocaleString("en")}, counts every one, and leaves no spool behind`, async () => {
+    const cwd = fresh()
+    // Every bar broken: 26 symbols x 20 days x 390 minutes = 202,800 findings.
+    writeFileSync(join(cwd, "marketpipe.yaml"), "config_version: 1\nproviders:\n  fake:\n    invalid_every: 1\n")
+    const symbols = Array.from({ length: 26 }, (_, i) => `S${String(i).padStart(3, "0")}`).join(",")
+    const run = await capture(() => ingestIn(cwd, ingestFlags({ symbols, start: "2024-03-01", end: "2024-03-28" })))
+    const summary = JSON.parse(run.stdout) as { rejected_by_rule: Record<string, number> }
+    const total = Object.values(summary.rejected_by_rule).reduce((a, b) => a + b, 0)
+    expect(total).toBe(202_800)
+    const dataDir = join(cwd, "data")
+    const csv = readFileSync(join(dataDir, "reports/1/validation.csv"), "utf8").trimEnd().split("\n")
+    expect(csv.length).toBe(1 + FINDINGS_KEPT)
+    const json = JSON.parse(readFileSync(join(dataDir, "reports/1/validation.json"), "utf8"))
+    expect(json.findings.length).toBe(FINDINGS_KEPT)
+    expect(json.totals).toEqual(
+      Object.entries(summary.rejected_by_rule).map(([rule, count]) => ({ rule, severity: "error", count }))
+    )
+    const listed = await validate(cwd, { list: true })
+    expect(JSON.parse(listed.stdout)[0]).toMatchObject({ jobId: 1, errors: 202_800, findings: 202_800 })
+    expect(readdirSync(join(dataDir, "reports"))).toEqual(["1"])
+  }, 120_000)
+})
+
 describe("the report files", () => {
   const finding = (i: number): Finding => ({
     symbol: `S${i % 7}`,
@@ -155,7 +182,17 @@ describe("the report files", () => {
         errorsByRule: { ohlc_consistency: findings.filter((f) => f.severity === "error").length + 5 },
         warningsByRule: count === 0 ? {} : { price_jump: findings.filter((f) => f.severity === "warning").length }
       }
-      const written = await Effect.runPromise(writeValidationReport(dataDir, input).pipe(Effect.provide(repository)))
+      // Added as a run adds them: a unit's findings at a time, here in uneven pieces.
+      const written = await Effect.runPromise(
+        Effect.gen(function* () {
+          const spool = yield* findingsSpool(dataDir, processOwner())
+          for (let at = 0; at < count; at += 1 + (at % 977)) yield* spool.add(findings.slice(at, at + 1 + (at % 977)))
+          expect(spool.size()).toBe(count)
+          return yield* writeValidationReport(dataDir, { ...input, findings: spool })
+        }).pipe(Effect.scoped, Effect.provide(repository))
+      )
+      // The spool is gone with its scope; the report stays.
+      expect(readdirSync(join(dataDir, "reports"))).toEqual([String(job.id)])
       const rows = findings.map((f) => ({ ...f, ts: new Date(f.ts).toISOString() }))
       const columns = ["symbol", "ts", "rule", "severity", "detail", "open", "high", "low", "close", "volume"]
       expect(readFileSync(written.csv, "utf8")).toBe(stringify(rows, { header: true, columns }))
