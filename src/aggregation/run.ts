@@ -70,8 +70,8 @@ export const runAggregation = (request: AggregateRequest) =>
     const ledger = yield* Ledger
     const sink = yield* ParquetSink
     const scope = { symbols: request.symbols, from: request.from, to: request.to }
-    // Ledger rows are read inside `Effect.map`: a result `yield*` returns stays reachable from the generator until
-    // it ends, and whole coverage records of every frame would stay in memory for the run.
+    // Of the ledger rows only what the run needs is kept, cut down inside `Effect.map`: what a `yield*` returned
+    // stays reachable from the generator while the next `yield*` runs (Effect's SingleShotGen holds it).
     const source = yield* Effect.map(ledger.coverage({ frame: "1m", ...scope }), (records) =>
       records
         .filter(

@@ -306,8 +306,9 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
       Effect.gen(function* () {
         yield* letSignalsIn
         yield* jobs.markRunning(job.id, partitionRefs(u))
-        // Not `barsBySymbol(…, yield* fetchUnit(u))`: the generator would keep what `yield*` returned (the
-        // provider's pieces) until the unit ends. The map lets each symbol's bars go once that symbol is written.
+        // Not `barsBySymbol(…, yield* fetchUnit(u))`: what a `yield*` returned stays reachable from the generator
+        // while the next `yield*` runs (Effect's SingleShotGen holds it), and that one writes every symbol: the
+        // provider's pieces would outlive the unit's writes. The map lets each symbol's bars go once it is written.
         const bySymbol = yield* Effect.map(fetchUnit(u), (batches) => barsBySymbol(u.symbols, batches))
         const outcomes = yield* Effect.forEach(u.symbols, (symbol) =>
           Effect.suspend(() => {
