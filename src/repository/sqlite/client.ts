@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
-import { DatabaseSync, type SQLInputValue } from "node:sqlite"
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
 import { Effect, Layer, Schedule, Semaphore, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
@@ -67,6 +67,23 @@ const open = (filename: string, busyTimeoutMs: number) =>
       })
   })
 
+/** Statements kept per connection; past this the oldest is dropped (a statement's text names its row count). */
+const CACHED_STATEMENTS = 256
+
+/** Prepared statements by their text, most recently added last, each returning rows as objects or as arrays. */
+const statementCache = (db: DatabaseSync, arrays: boolean) => {
+  const cache = new Map<string, StatementSync>()
+  return (sql: string): StatementSync => {
+    const known = cache.get(sql)
+    if (known !== undefined) return known
+    const prepared = db.prepare(sql)
+    if (arrays) prepared.setReturnArrays(true)
+    if (cache.size >= CACHED_STATEMENTS) cache.delete(cache.keys().next().value as string)
+    cache.set(sql, prepared)
+    return prepared
+  }
+}
+
 export const make = (filename: string, options: SqliteOptions = {}) =>
   Effect.gen(function* () {
     const db = yield* Effect.acquireRelease(retryLocked(open(filename, options.busyTimeoutMs ?? 30_000)), (handle) =>
@@ -85,22 +102,21 @@ export const make = (filename: string, options: SqliteOptions = {}) =>
           })
       })
 
+    // Preparing costs as much as running a ledger upsert: a run repeats a few dozen statement texts thousands of times.
+    const asObjects = statementCache(db, false)
+    const asArrays = statementCache(db, true)
     const rows = (sql: string, p: ReadonlyArray<unknown>, transform?: (r: ReadonlyArray<Row>) => ReadonlyArray<Row>) =>
       attempt("execute", () => {
-        const out = db.prepare(sql).all(...args(p)) as Array<Row>
+        const out = asObjects(sql).all(...args(p)) as Array<Row>
         return transform ? transform(out) : out
       })
     const values = (sql: string, p: ReadonlyArray<unknown>) =>
-      attempt("executeValues", () => {
-        const stmt = db.prepare(sql)
-        stmt.setReturnArrays(true)
-        return stmt.all(...args(p)) as unknown as ReadonlyArray<ReadonlyArray<unknown>>
-      })
+      attempt("executeValues", () => asArrays(sql).all(...args(p)) as unknown as ReadonlyArray<ReadonlyArray<unknown>>)
 
     const connection: SqlConnection.Connection = {
       execute: rows,
       executeUnprepared: (sql, p, t) => (p.length === 0 ? attempt("exec", () => (db.exec(sql), [])) : rows(sql, p, t)),
-      executeRaw: (sql, p) => attempt("executeRaw", () => db.prepare(sql).run(...args(p))),
+      executeRaw: (sql, p) => attempt("executeRaw", () => asObjects(sql).run(...args(p))),
       executeValues: values,
       executeValuesUnprepared: values,
       executeStream: (sql, p, t) => Stream.fromIterableEffect(rows(sql, p, t))
