@@ -96,29 +96,59 @@ export const answer = (request: WriteRequest, thread: string): Promise<WriterMes
     reason: defect instanceof Error ? defect.message : String(defect)
   }))
 
+const FLOAT_COLUMNS = ["ts", "open", "high", "low", "close", "volume", "tradeCount", "vwap"] as const
+
 /**
- * The job with every column copied into an array of its own, and those arrays' buffers to transfer. Day slices are
- * often views on a batch the caller keeps using after the write: transferring a view's buffer would detach the whole
- * batch under it, so each column is copied once (`slice`) and the copy moves.
+ * The job with its columns copied into one buffer of numbers (and one of `partial` flags), the day batches as views
+ * on them, and those two buffers to transfer. Day slices are often views on a batch the caller keeps using after the
+ * write: transferring a view's buffer would detach the whole batch under it. One copy into two buffers, not one
+ * array per column per day: a month of a derived frame is a few hundred small columns, and each transferred
+ * buffer costs the message more than its bytes do.
  */
 export function transferable(job: WriteJob): { readonly job: WriteJob; readonly transfer: Array<ArrayBuffer> } {
-  const transfer: Array<ArrayBuffer> = []
-  const own = <T extends Float64Array | Uint8Array>(column: T): T => {
-    const copy = column.slice() as T
-    transfer.push(copy.buffer as ArrayBuffer)
-    return copy
+  const rows = job.days.reduce((n, d) => n + d.batch.ts.length, 0)
+  const flagged = job.days.reduce((n, d) => n + (d.batch.partial?.length ?? 0), 0)
+  const numbers = new Float64Array(rows * FLOAT_COLUMNS.length)
+  const flags = new Uint8Array(flagged)
+  let at = 0
+  let flagAt = 0
+  const copy = (column: Float64Array): Float64Array => {
+    const view = numbers.subarray(at, at + column.length)
+    view.set(column)
+    at += column.length
+    return view
   }
-  const copyBatch = (b: BarBatch): BarBatch => ({
-    symbol: b.symbol,
-    ts: own(b.ts),
-    open: own(b.open),
-    high: own(b.high),
-    low: own(b.low),
-    close: own(b.close),
-    volume: own(b.volume),
-    tradeCount: own(b.tradeCount),
-    vwap: own(b.vwap),
-    ...(b.partial === undefined ? {} : { partial: own(b.partial) })
+  const days = job.days.map((d): DaySlice => {
+    const b = d.batch
+    const [ts, open, high, low, close, volume, tradeCount, vwap] = FLOAT_COLUMNS.map((c) => copy(b[c])) as [
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array
+    ]
+    let partial: Uint8Array | undefined
+    if (b.partial !== undefined) {
+      partial = flags.subarray(flagAt, flagAt + b.partial.length)
+      partial.set(b.partial)
+      flagAt += b.partial.length
+    }
+    const batch: BarBatch = {
+      symbol: b.symbol,
+      ts,
+      open,
+      high,
+      low,
+      close,
+      volume,
+      tradeCount,
+      vwap,
+      ...(partial === undefined ? {} : { partial })
+    }
+    return { ...d, batch }
   })
-  return { job: { ...job, days: job.days.map((d) => ({ ...d, batch: copyBatch(d.batch) })) }, transfer }
+  return { job: { ...job, days }, transfer: [numbers.buffer, flags.buffer] }
 }

@@ -8,7 +8,7 @@ import { StorageError } from "../../src/domain/errors.ts"
 import { tempPathFor } from "../../src/lake/atomic-file.ts"
 import { makeParquetSink } from "../../src/lake/parquet-sink.ts"
 import { decodeBars } from "../../src/lake/read/decode-file.ts"
-import { answer, type WriteJob } from "../../src/lake/write-job.ts"
+import { answer, transferable, type WriteJob } from "../../src/lake/write-job.ts"
 import {
   JOBS_PER_WORKER,
   type LakeWritersShape,
@@ -110,6 +110,41 @@ describe("lake writer threads", () => {
     expect(outcome.rows).toBe(10)
     expect(whole.ts.length).toBe(10)
     expect(barsOf(whole)).toEqual(before)
+  })
+
+  test("a job crosses as two buffers; every day's columns and partial flags arrive as they were sent", async () => {
+    const flagged = (batch: ReturnType<typeof dayBars>, flags: ReadonlyArray<number>) => ({
+      ...batch,
+      partial: Uint8Array.from(flags)
+    })
+    const job: WriteJob = {
+      ...jobFor("AAA"),
+      days: [
+        {
+          day: "2024-03-04",
+          batch: flagged(dayBars("AAA", "2024-03-04", 3, 10), [0, 1, 0]),
+          provider: "fake",
+          feed: "f"
+        },
+        { day: "2024-03-05", batch: dayBars("AAA", "2024-03-05", 0, 20), provider: "fake", feed: "f" },
+        { day: "2024-03-06", batch: flagged(dayBars("AAA", "2024-03-06", 2, 30), [1, 1]), provider: "fake", feed: "f" }
+      ]
+    }
+    const { job: copy, transfer } = transferable(job)
+    expect(transfer.length).toBe(2)
+    for (const [i, day] of copy.days.entries()) {
+      const sent = job.days[i]?.batch
+      expect(barsOf(day.batch)).toEqual(barsOf(sent as ReturnType<typeof dayBars>))
+      expect(day.batch.partial === undefined ? undefined : [...day.batch.partial]).toEqual(
+        sent?.partial === undefined ? undefined : [...sent.partial]
+      )
+      expect(day.batch.ts.buffer).toBe(transfer[0] as ArrayBuffer)
+    }
+    const { a: outcome } = await withPool({ size: 1 }, (pool) => pool.run(job))
+    expect(outcome.rows).toBe(5)
+    const written = await decodeBars(job.symbol, readFileSync(job.temp))
+    expect(written.batch.partial === undefined ? undefined : [...written.batch.partial]).toEqual([0, 1, 0, 1, 1])
+    expect(written.batch.close[4]).toBe(30)
   })
 
   test("never more jobs in flight than the bound: callers beyond it wait", async () => {
