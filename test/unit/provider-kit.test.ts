@@ -111,6 +111,41 @@ describe("timestamps", () => {
   })
 })
 
+describe("timestamps against Date.UTC", () => {
+  test("every form agrees on 20,000 seeded timestamps, dates interleaved so no day is read from the last call", () => {
+    let seed = 12_345
+    const next = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+      return seed % n
+    }
+    const pad = (v: number, n = 2) => String(v).padStart(n, "0")
+    for (let i = 0; i < 20_000; i++) {
+      const [y, mo, h, mi, sec, ms] = [1990 + next(111), 1 + next(12), next(24), next(60), next(60), next(1000)]
+      const d = 1 + next(new Date(Date.UTC(y, mo, 0)).getUTCDate())
+      const offset = next(3) === 0 ? 0 : (next(2) === 0 ? 1 : -1) * (next(14) * 60 + next(4) * 15)
+      const utc = Date.UTC(y, mo - 1, d, h, mi, sec, ms)
+      const local = new Date(utc + offset * 60_000)
+      const wall = `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}T${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}`
+      const zone =
+        offset === 0 && next(2) === 0
+          ? "Z"
+          : `${offset < 0 ? "-" : "+"}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`
+      expect(parseIsoUtc(`${wall}.${pad(ms, 3)}${zone}`)).toBe(utc)
+      expect(parseIsoUtc(`${wall}${zone}`)).toBe(utc - ms)
+    }
+  })
+
+  test("a day that does not exist is NaN even right after a real one of the same month", () => {
+    expect(parseIsoUtc("2023-02-28T10:00:00Z")).toBe(Date.UTC(2023, 1, 28, 10))
+    expect(parseIsoUtc("2023-02-29T10:00:00Z")).toBeNaN()
+    expect(parseIsoUtc("2024-02-29T10:00:00Z")).toBe(Date.UTC(2024, 1, 29, 10))
+    expect(parseIsoUtc("2024-02-29T10:00:00z")).toBeNaN()
+    expect(parseIsoUtc("2024-02-29T10:00:00+5:00")).toBeNaN()
+    expect(parseIsoUtc("2024-02-29T10:00:00.Z")).toBeNaN()
+    expect(parseIsoUtc("2024-02-29T10:00:00ZZ")).toBeNaN()
+  })
+})
+
 describe("secret masking", () => {
   test("registered secrets and credential query parameters never print", () => {
     registerSecret("sk-live-123456789")
