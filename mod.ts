@@ -30,7 +30,10 @@ export {
   type TimeInput
 } from "./src/lake/load/load-ohlcv.ts"
 export {
+  type BarColumns,
+  type BarColumnsSpec,
   type BarsRequest,
+  type ColumnsPage,
   type GetDecodedOptions,
   type HttpJsonResponse,
   type HttpKitOptions,
@@ -47,7 +50,8 @@ export {
   type ProviderSettings,
   type QueryValue,
   type RateLimit,
-  type SymbolMeta
+  type SymbolMeta,
+  type TimeField
 } from "./src/providers/contract.ts"
 export { Jobs } from "./src/repository/jobs.ts"
 export { type Repository, repositoryLayer } from "./src/repository/layer.ts"

@@ -42,8 +42,9 @@ const externals = bindingPlatforms
   .flatMap((p) => ["--external", `@duckdb/node-bindings-${p}/duckdb.node`])
 
 const out = "dist/marketpipe"
-// The lake writer threads' code: a binary runs a worker only from an entrypoint of its own (`lake/write-pool.ts`).
-const worker = "src/lake/write-worker.ts"
+// The lake writer threads' and the page decode thread's code: a binary runs a worker only from an entrypoint of its
+// own (`lake/write-pool.ts`, `providers/kit/decode-pool.ts`).
+const worker = ["src/lake/write-worker.ts", "src/providers/kit/decode-worker.ts"]
 await $`node_modules/.bin/bun build --compile --splitting --minify --bytecode --format=esm src/cli/main.ts ${worker} ${library} --outfile ${out} ${externals}`
 // `force` also removes a dangling link, which `existsSync` would call absent.
 rmSync("dist/mp", { force: true })

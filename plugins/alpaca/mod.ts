@@ -11,7 +11,7 @@ import type {
   Symbol,
   SymbolMeta
 } from "../../mod.ts"
-import { pageSchemas, toBatch } from "./wire.ts"
+import { barColumns, pageSchemas, toBatch } from "./wire.ts"
 
 const DATA_URL = "https://data.alpaca.markets"
 const TRADING_URL = "https://paper-api.alpaca.markets"
@@ -107,7 +107,7 @@ const plugin: ProviderPlugin = {
       const pages = (request: BarsRequest, symbols: ReadonlyArray<Symbol>) =>
         Stream.paginate(firstPage, ({ token: pageToken, followed }) =>
           data
-            .getDecoded("/v2/stocks/bars", schemas.multi, {
+            .getColumns("/v2/stocks/bars", barColumns, schemas.multi, {
               what: "Alpaca bars page",
               query: {
                 symbols: symbols.join(","),
@@ -123,18 +123,32 @@ const plugin: ProviderPlugin = {
               }
             })
             .pipe(
-              Effect.flatMap((page) => {
+              Effect.flatMap((read) => {
                 const batches: Array<BarBatch> = []
-                for (const [raw, list] of Object.entries(page.bars ?? {})) {
+                // Bars of a symbol not asked for are not this request's.
+                const wanted = (raw: string) => {
                   const symbol = kit.parseSymbol(raw)
-                  // Bars of a symbol not asked for are not this request's.
-                  if (symbol === undefined || !symbols.includes(symbol) || list === null || list.length === 0) continue
-                  const batch = toBatch(kit, symbol, list)
-                  if (typeof batch === "string")
-                    return Effect.fail(kit.providerError({ reason: batch, retryable: true }))
-                  batches.push(batch)
+                  return symbol !== undefined && symbols.includes(symbol) ? symbol : undefined
                 }
-                const next = page.next_page_token ?? undefined
+                if (read._tag === "Columns") {
+                  for (const { key, ts, open, high, low, close, volume, tradeCount, vwap } of read.groups) {
+                    const symbol = wanted(key)
+                    if (symbol === undefined || ts.length === 0) continue
+                    batches.push({ symbol, ts, open, high, low, close, volume, tradeCount, vwap })
+                  }
+                } else {
+                  // A page the columns reader did not take: these checks say which bar is wrong.
+                  for (const [raw, list] of Object.entries(read.value.bars ?? {})) {
+                    const symbol = wanted(raw)
+                    if (symbol === undefined || list === null || list.length === 0) continue
+                    const batch = toBatch(kit, symbol, list)
+                    if (typeof batch === "string")
+                      return Effect.fail(kit.providerError({ reason: batch, retryable: true }))
+                    batches.push(batch)
+                  }
+                }
+                const token = read._tag === "Columns" ? read.kept.next_page_token : read.value.next_page_token
+                const next = token ?? undefined
                 if (next === undefined || next === "") return Effect.succeed([batches, Option.none()] as const)
                 // A token handed back again (a cycle) would be paged forever.
                 if (followed.has(next)) {

@@ -2,7 +2,21 @@
  * Alpaca Market Data v2 wire format: page shapes checked with Schema, bars moved into columns in one loop
  * (`t` RFC 3339 UTC, `o h l c vw` numbers, `v` volume, `n` trade count).
  */
-import type { BarBatch, PluginHost, Symbol } from "../../mod.ts"
+import type { BarBatch, BarColumnsSpec, PluginHost, Symbol } from "../../mod.ts"
+
+/** Where a bars page keeps its bars and what each key holds, for the kit to read pages into columns off-thread. */
+export const barColumns: BarColumnsSpec = {
+  path: ["bars", "*"],
+  ts: { key: "t", as: "iso" },
+  open: "o",
+  high: "h",
+  low: "l",
+  close: "c",
+  volume: "v",
+  tradeCount: "n",
+  vwap: "vw",
+  keep: ["next_page_token"]
+}
 
 export const pageSchemas = (S: PluginHost["Schema"]) => ({
   multi: S.Struct({

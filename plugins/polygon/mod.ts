@@ -13,7 +13,7 @@ import type {
   SymbolMeta,
   Timeframe
 } from "../../mod.ts"
-import { pageSchemas, toBatch } from "./wire.ts"
+import { barColumns, pageSchemas, toBatch } from "./wire.ts"
 
 const BASE_URL = "https://api.massive.com"
 
@@ -152,19 +152,29 @@ const plugin: ProviderPlugin = {
         }
         return Stream.paginate(first, (cursor) =>
           http
-            .getDecoded(cursor.path, schemas.aggs, { what: "Massive/Polygon aggregates page", query: cursor.query })
+            .getColumns(cursor.path, barColumns, schemas.aggs, {
+              what: "Massive/Polygon aggregates page",
+              query: cursor.query
+            })
             .pipe(
-              Effect.flatMap((page) => {
+              Effect.flatMap((read) => {
                 const batches: Array<BarBatch> = []
-                // `resultsCount: 0` comes without a `results` key: no bars, not an error.
-                const list = page.results ?? []
+                if (read._tag === "Columns") {
+                  for (const { ts, open, high, low, close, volume, tradeCount, vwap } of read.groups) {
+                    if (ts.length > 0) batches.push({ symbol, ts, open, high, low, close, volume, tradeCount, vwap })
+                  }
+                  return Effect.map(nextOf(read.kept.next_url, cursor), (next) => [batches, next] as const)
+                }
+                // A page the columns reader did not take (`resultsCount: 0` comes without a `results` key: no bars,
+                // not an error); these checks say which bar is wrong.
+                const list = read.value.results ?? []
                 if (list.length > 0) {
                   const batch = toBatch(kit, symbol, list)
                   if (typeof batch === "string")
                     return Effect.fail(kit.providerError({ reason: batch, retryable: true }))
                   batches.push(batch)
                 }
-                return Effect.map(nextOf(page.next_url, cursor), (next) => [batches, next] as const)
+                return Effect.map(nextOf(read.value.next_url, cursor), (next) => [batches, next] as const)
               })
             )
         )

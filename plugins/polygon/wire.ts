@@ -2,7 +2,21 @@
  * Polygon.io / Massive wire format: aggregates and reference-ticker pages checked with Schema, aggregates moved into
  * columns in one loop (`t` Unix ms UTC window start, `o h l c` prices, `v` volume, `vw` VWAP, `n` transactions).
  */
-import type { BarBatch, PluginHost, Symbol } from "../../mod.ts"
+import type { BarBatch, BarColumnsSpec, PluginHost, Symbol } from "../../mod.ts"
+
+/** Where an aggregates page keeps its bars and what each key holds, for the kit to read pages into columns. */
+export const barColumns: BarColumnsSpec = {
+  path: ["results"],
+  ts: { key: "t", as: "ms" },
+  open: "o",
+  high: "h",
+  low: "l",
+  close: "c",
+  volume: "v",
+  tradeCount: "n",
+  vwap: "vw",
+  keep: ["next_url"]
+}
 
 export const pageSchemas = (S: PluginHost["Schema"]) => ({
   aggs: S.Struct({

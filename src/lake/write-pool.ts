@@ -9,6 +9,7 @@
  */
 import { Context, Effect, Layer, Schema, type Scope, Semaphore } from "effect"
 import { StorageError } from "../domain/errors.ts"
+import { workerErrorLine } from "../domain/worker-error.ts"
 import {
   runWriteJob,
   transferable,
@@ -91,12 +92,6 @@ interface Slot {
 
 const decodeMessage = Schema.decodeUnknownOption(WriterMessage)
 
-/** An uncaught error's words: Bun puts a code frame before the error line, Deno the error alone. */
-const errorLine = (message: string): string => {
-  const lines = message.split("\n").map((l) => l.trim())
-  return lines.find((l) => /^[\w ()]*error:/iu.test(l)) ?? lines.find((l) => l !== "") ?? "an uncaught error"
-}
-
 export const makeWritePool = (options: WritePoolOptions = {}): Effect.Effect<LakeWritersShape, never, Scope.Scope> =>
   Effect.gen(function* () {
     const size = Math.max(1, options.size ?? poolSize())
@@ -168,7 +163,7 @@ export const makeWritePool = (options: WritePoolOptions = {}): Effect.Effect<Lak
       worker.addEventListener("error", (event) => {
         // Handled here: the thread is replaced, and the process carries on.
         event.preventDefault()
-        died(slot, errorLine(event.message ?? ""))
+        died(slot, workerErrorLine(event.message ?? ""))
       })
       worker.addEventListener("messageerror", () => died(slot, "a reply could not be read"))
       // Bun's: the thread ended (`process.exit` inside it, or a crash); Deno reports those as errors.

@@ -13,8 +13,16 @@ import type { ProviderErrorOptions } from "./kit/errors.ts"
 import type { HttpKitOptions, ProviderHttp } from "./kit/http.ts"
 import type { HttpTuning, HttpTuningFields } from "./kit/options.ts"
 
+export type { BarColumns, BarColumnsSpec, TimeField } from "./kit/bar-columns.ts"
 export type { ProviderErrorOptions } from "./kit/errors.ts"
-export type { GetDecodedOptions, HttpJsonResponse, HttpKitOptions, ProviderHttp, QueryValue } from "./kit/http.ts"
+export type {
+  ColumnsPage,
+  GetDecodedOptions,
+  HttpJsonResponse,
+  HttpKitOptions,
+  ProviderHttp,
+  QueryValue
+} from "./kit/http.ts"
 export type { HttpTuning, HttpTuningFields } from "./kit/options.ts"
 
 /** Contract versions this host can load. */

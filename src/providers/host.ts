@@ -10,6 +10,7 @@ import { tradingDayOf } from "../domain/partition.ts"
 import { parseSymbol } from "../domain/symbol.ts"
 import { Metrics } from "../observability/metrics.ts"
 import type { PluginHost, ProviderErrorOptions } from "./contract.ts"
+import { PageDecoders } from "./kit/decode-pool.ts"
 import { makeProviderError } from "./kit/errors.ts"
 import { type KitServices, makeProviderHttp } from "./kit/http.ts"
 import { decodeOptions, httpTuning, httpTuningFields } from "./kit/options.ts"
@@ -59,5 +60,10 @@ export const makePluginHost = (provider: string, calendar: TradingCalendar, serv
 /** `makePluginHost` over the services of the current context. */
 export const pluginHost = (provider: string, calendar: TradingCalendar) =>
   Effect.gen(function* () {
-    return makePluginHost(provider, calendar, { metrics: yield* Metrics, limiters: yield* RateLimiters })
+    const decoders = yield* Effect.serviceOption(PageDecoders)
+    return makePluginHost(provider, calendar, {
+      metrics: yield* Metrics,
+      limiters: yield* RateLimiters,
+      ...(Option.isSome(decoders) ? { decoders: decoders.value } : {})
+    })
   })

@@ -213,6 +213,44 @@ describe("HTTP kit", () => {
     expect(await value("marketpipe_provider_requests_total", { provider: "kit-test", status_class: "2xx" })).toBe(1)
   })
 
+  test("getColumns: a cut-off page is fetched again; a page of another shape is decoded with the Schema instead", async () => {
+    const spec = {
+      path: ["bars", "*"],
+      ts: { key: "t", as: "iso" as const },
+      open: "o",
+      high: "h",
+      low: "l",
+      close: "c",
+      volume: "v",
+      keep: ["next"]
+    }
+    const schema = Schema.Struct({ bars: Schema.Record(Schema.String, Schema.Array(Schema.Unknown)) })
+    const good = '{"bars":{"AAPL":[{"t":"2024-03-04T14:30:00Z","o":1,"h":2,"l":0.5,"c":1.5,"v":10}]},"next":"p2"}'
+    seen.length = 0
+    script.push(
+      (res) => res.writeHead(200, { "content-type": "application/json" }).end(good.slice(0, 40)),
+      (res) => res.writeHead(200, { "content-type": "application/json" }).end(good),
+      (res) =>
+        res.writeHead(200, { "content-type": "application/json" }).end('{"bars":{"AAPL":[{"t":"x","o":"one"}]}}'),
+      (res) => res.writeHead(200, { "content-type": "application/json" }).end('{"bars":"none"}')
+    )
+    const read = () => client().getColumns("/v2/bars", spec, schema, { what: "bars page" })
+    const columns = await Effect.runPromise(read())
+    expect(seen.length).toBe(2)
+    expect(
+      columns._tag === "Columns" && columns.groups.map((g) => [g.key, [...g.ts], [...g.close], [...g.vwap]])
+    ).toEqual([["AAPL", [Date.parse("2024-03-04T14:30:00Z")], [1.5], [Number.NaN]]])
+    expect(columns._tag === "Columns" && columns.kept).toEqual({ next: "p2" })
+    expect(await Effect.runPromise(read())).toEqual({
+      _tag: "Decoded",
+      value: { bars: { AAPL: [{ t: "x", o: "one" }] } }
+    })
+    const refused = await Effect.runPromise(
+      Effect.flip(client({ maxAttempts: 1 }).getColumns("/v2/bars", spec, schema, { what: "bars page" }))
+    )
+    expect(refused.reason).toMatch(/unexpected bars page: /u)
+  })
+
   test("gives up after the last try with a clear, masked error", async () => {
     for (let i = 0; i < 3; i++)
       script.push((res) => res.writeHead(500).end('{"message":"key kit-secret-abcdef is bad"}'))

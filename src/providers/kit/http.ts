@@ -10,6 +10,8 @@ import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { ProviderError } from "../../domain/errors.ts"
 import type { MetricsShape } from "../../observability/metrics.ts"
 import type { RateLimit } from "../contract.ts"
+import type { BarColumns, BarColumnsSpec } from "./bar-columns.ts"
+import { type PageDecodersShape, sameThreadDecoders } from "./decode-pool.ts"
 import { makeProviderError } from "./errors.ts"
 import type { RateLimitersShape } from "./rate-limiter.ts"
 import { retrySchedule } from "./retry.ts"
@@ -55,6 +57,15 @@ export interface GetDecodedOptions {
   readonly refuse?: (body: unknown) => ProviderError | undefined
 }
 
+/** A bar page from `getColumns`: read into columns (the usual case), or decoded with the Schema when it was not the shape. */
+export type ColumnsPage<A> =
+  | {
+      readonly _tag: "Columns"
+      readonly groups: ReadonlyArray<BarColumns>
+      readonly kept: Readonly<Record<string, string | null>>
+    }
+  | { readonly _tag: "Decoded"; readonly value: A }
+
 export interface ProviderHttp {
   readonly getJson: (
     pathOrUrl: string,
@@ -70,6 +81,17 @@ export interface ProviderHttp {
     schema: S,
     options: GetDecodedOptions
   ) => Effect.Effect<S["Type"], ProviderError>
+  /**
+   * A bar page read straight into columns by `spec`, off the main thread (`bar-columns.ts`). A body that is not the
+   * shape `spec` describes is decoded with `schema` instead (`Decoded`), so the plugin's own checks word the error;
+   * everything else (retries, rate limits, errors, masking) is `getDecoded`'s.
+   */
+  readonly getColumns: <S extends Schema.Decoder<unknown>>(
+    pathOrUrl: string,
+    spec: BarColumnsSpec,
+    schema: S,
+    options: GetDecodedOptions
+  ) => Effect.Effect<ColumnsPage<S["Type"]>, ProviderError>
 }
 
 /** The longest a server-named wait is honoured before the request fails instead (a broken clock should not hang us). */
@@ -77,6 +99,7 @@ const MAX_SERVER_WAIT_MS = 15 * 60_000
 
 type Attempt =
   | { readonly _tag: "Ok"; readonly response: HttpJsonResponse }
+  | { readonly _tag: "Columns"; readonly page: Extract<ColumnsPage<never>, { _tag: "Columns" }> }
   | { readonly _tag: "Retry"; readonly reason: string; readonly waitMs: number | undefined }
   | { readonly _tag: "Fatal"; readonly reason: string; readonly fatal: boolean; readonly aboutSymbol: boolean }
 
@@ -132,6 +155,8 @@ export function serverWaitMs(headers: Readonly<Record<string, string>>, now: num
 export interface KitServices {
   readonly metrics: MetricsShape
   readonly limiters: RateLimitersShape
+  /** Where `getColumns` decodes pages (default: on the caller's thread). */
+  readonly decoders?: PageDecodersShape
 }
 
 export function makeProviderHttp(options: HttpKitOptions, services: KitServices): ProviderHttp {
@@ -171,7 +196,13 @@ export function makeProviderHttp(options: HttpKitOptions, services: KitServices)
     }
   })
 
-  const once = (url: string, headers: Readonly<Record<string, string>>): Effect.Effect<Attempt> =>
+  const decoders = services.decoders ?? sameThreadDecoders
+
+  const once = (
+    url: string,
+    headers: Readonly<Record<string, string>>,
+    spec?: BarColumnsSpec
+  ): Effect.Effect<Attempt> =>
     Effect.gen(function* () {
       yield* waitForToken
       const started = yield* Clock.currentTimeMillis
@@ -181,7 +212,7 @@ export function makeProviderHttp(options: HttpKitOptions, services: KitServices)
           HttpClientRequest.get(url, { headers: { accept: "application/json", ...options.headers, ...headers } })
         )
         .pipe(
-          Effect.flatMap((res) => Effect.map(res.text, (text) => ({ res, text }))),
+          Effect.flatMap((res) => Effect.map(res.arrayBuffer, (buffer) => ({ res, bytes: new Uint8Array(buffer) }))),
           Effect.timeout(timeoutMs),
           Effect.result
         )
@@ -205,23 +236,44 @@ export function makeProviderHttp(options: HttpKitOptions, services: KitServices)
           waitMs: undefined
         } as Attempt
       }
-      const { res, text } = sent.success
+      const { res } = sent.success
+      let bytes: Uint8Array = sent.success.bytes
       yield* Effect.annotateCurrentSpan("http.response.status_code", res.status)
       if (res.status >= 400) yield* Effect.annotateCurrentSpan("error.type", String(res.status))
       const responseHeaders = res.headers as Readonly<Record<string, string>>
+      if (bucket !== undefined && responseHeaders["x-ratelimit-remaining"] === "0") {
+        const wait = serverWaitMs({ "x-ratelimit-reset": responseHeaders["x-ratelimit-reset"] ?? "" }, now)
+        if (wait !== undefined) bucket.pauseUntil(now + wait)
+      }
+      const ok = res.status >= 200 && res.status < 300
+      if (ok && spec !== undefined) {
+        const size = bytes.length
+        const decoded = yield* decoders.decode(spec, bytes)
+        if (decoded.ok) {
+          metrics.requests.inc({ ...labels, status_class: `${Math.floor(res.status / 100)}xx` })
+          return { _tag: "Columns", page: { _tag: "Columns", groups: decoded.groups, kept: decoded.kept } } as Attempt
+        }
+        if (decoded.why === "thread") {
+          failed("body")
+          return {
+            _tag: "Retry",
+            reason: `the page of ${size} bytes was lost with the decode thread`,
+            waitMs: undefined
+          } as Attempt
+        }
+        // Not the shape the spec describes: read as JSON below, for the caller's Schema to word what is wrong.
+        bytes = decoded.bytes
+      }
+      const text = new TextDecoder().decode(bytes)
       let body: unknown
       let malformed = false
       try {
         body = text === "" ? null : JSON.parse(text)
       } catch {
         body = text
-        malformed = res.status >= 200 && res.status < 300
+        malformed = ok
       }
-      if (bucket !== undefined && responseHeaders["x-ratelimit-remaining"] === "0") {
-        const wait = serverWaitMs({ "x-ratelimit-reset": responseHeaders["x-ratelimit-reset"] ?? "" }, now)
-        if (wait !== undefined) bucket.pauseUntil(now + wait)
-      }
-      if (res.status >= 200 && res.status < 300) {
+      if (ok) {
         if (malformed) {
           failed("body")
           return {
@@ -254,7 +306,7 @@ export function makeProviderHttp(options: HttpKitOptions, services: KitServices)
       Effect.provideService(HttpClient.TracerDisabledWhen, () => true)
     )
 
-  const failedTry = (result: Exclude<Attempt, { _tag: "Ok" }>, tries: number, where: string) =>
+  const failedTry = (result: Exclude<Attempt, { _tag: "Ok" | "Columns" }>, tries: number, where: string) =>
     result._tag === "Fatal"
       ? new ProviderError({
           provider: options.provider,
@@ -274,7 +326,12 @@ export function makeProviderHttp(options: HttpKitOptions, services: KitServices)
     Schedule.tap(() => Effect.sync(() => metrics.retries.inc(labels)))
   )
 
-  const getJson: ProviderHttp["getJson"] = (pathOrUrl, query = {}, headers = {}) =>
+  const request = (
+    pathOrUrl: string,
+    query: Readonly<Record<string, QueryValue>>,
+    headers: Readonly<Record<string, string>>,
+    spec?: BarColumnsSpec
+  ) =>
     Effect.suspend(() => {
       const url = urlOf(pathOrUrl, query)
       const parsed = new URL(url)
@@ -282,7 +339,7 @@ export function makeProviderHttp(options: HttpKitOptions, services: KitServices)
       let tries = 0
       const attempt = Effect.suspend(() => {
         tries++
-        return once(url, headers).pipe(
+        return once(url, headers, spec).pipe(
           Effect.withSpan("marketpipe.provider.request", {
             kind: "client",
             attributes: {
@@ -294,7 +351,9 @@ export function makeProviderHttp(options: HttpKitOptions, services: KitServices)
               "marketpipe.attempt": tries
             }
           }),
-          Effect.flatMap((result) => (result._tag === "Ok" ? Effect.succeed(result.response) : Effect.fail(result)))
+          Effect.flatMap((result) =>
+            result._tag === "Ok" || result._tag === "Columns" ? Effect.succeed(result) : Effect.fail(result)
+          )
         )
       })
       return attempt.pipe(
@@ -303,18 +362,33 @@ export function makeProviderHttp(options: HttpKitOptions, services: KitServices)
       )
     })
 
-  const getDecoded: ProviderHttp["getDecoded"] = (pathOrUrl, schema, decoded) =>
-    getJson(pathOrUrl, decoded.query, decoded.headers).pipe(
-      Effect.flatMap((res) => {
-        const refused = decoded.refuse?.(res.body)
-        if (refused !== undefined) return Effect.fail(refused)
-        return Schema.decodeUnknownEffect(schema)(res.body).pipe(
-          Effect.mapError((e) =>
-            makeProviderError(options.provider, { reason: `unexpected ${decoded.what}: ${e.message}`, retryable: true })
-          )
-        )
-      })
+  const getJson: ProviderHttp["getJson"] = (pathOrUrl, query = {}, headers = {}) =>
+    Effect.flatMap(request(pathOrUrl, query, headers), (result) =>
+      result._tag === "Ok"
+        ? Effect.succeed(result.response)
+        : Effect.die(new Error("a JSON request answered with columns"))
     )
 
-  return { getJson, getDecoded }
+  const decodeBody = <S extends Schema.Decoder<unknown>>(body: unknown, schema: S, decoded: GetDecodedOptions) => {
+    const refused = decoded.refuse?.(body)
+    if (refused !== undefined) return Effect.fail(refused)
+    return Schema.decodeUnknownEffect(schema)(body).pipe(
+      Effect.mapError((e) =>
+        makeProviderError(options.provider, { reason: `unexpected ${decoded.what}: ${e.message}`, retryable: true })
+      )
+    )
+  }
+
+  const getDecoded: ProviderHttp["getDecoded"] = (pathOrUrl, schema, decoded) =>
+    Effect.flatMap(getJson(pathOrUrl, decoded.query, decoded.headers), (res) => decodeBody(res.body, schema, decoded))
+
+  const getColumns: ProviderHttp["getColumns"] = (pathOrUrl, spec, schema, decoded) =>
+    Effect.gen(function* () {
+      const result = yield* request(pathOrUrl, decoded.query ?? {}, decoded.headers ?? {}, spec)
+      if (result._tag === "Columns") return result.page
+      const value = yield* decodeBody(result.response.body, schema, decoded)
+      return { _tag: "Decoded" as const, value }
+    })
+
+  return { getJson, getDecoded, getColumns }
 }
