@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { Effect } from "effect"
-import type { BarColumnsSpec } from "../../src/providers/kit/bar-columns.ts"
+import { barColumns as spec } from "../../plugins/alpaca/wire.ts"
 import {
   type DecodeOutcome,
   makeDecodePool,
@@ -8,18 +8,6 @@ import {
   sameThreadDecoders
 } from "../../src/providers/kit/decode-pool.ts"
 
-const spec: BarColumnsSpec = {
-  path: ["bars", "*"],
-  ts: { key: "t", as: "iso" },
-  open: "o",
-  high: "h",
-  low: "l",
-  close: "c",
-  volume: "v",
-  tradeCount: "n",
-  vwap: "vw",
-  keep: ["next_page_token"]
-}
 const decoder = (name: string) => new URL(`../support/decoders/${name}.ts`, import.meta.url).href
 
 /** A page of `n` bars each for `symbols`, as bytes. */

@@ -1,18 +1,7 @@
 import { describe, expect, test } from "bun:test"
-import { type BarColumnsSpec, barColumnsOf, readBarColumns } from "../../src/providers/kit/bar-columns.ts"
+import { barColumns as alpaca } from "../../plugins/alpaca/wire.ts"
+import { barColumnsOf, readBarColumns } from "../../src/providers/kit/bar-columns.ts"
 
-const alpaca: BarColumnsSpec = {
-  path: ["bars", "*"],
-  ts: { key: "t", as: "iso" },
-  open: "o",
-  high: "h",
-  low: "l",
-  close: "c",
-  volume: "v",
-  tradeCount: "n",
-  vwap: "vw",
-  keep: ["next_page_token"]
-}
 const bar = (t: string, o: unknown, extra: Record<string, unknown> = {}) => ({
   t,
   o,

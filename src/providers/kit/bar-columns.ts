@@ -5,6 +5,7 @@
  * decode thread the main thread only fetches and receives columns. Anything that is not the shape described is not
  * guessed at: the reply says so, and the caller decodes the page with its Schema for the words of the error.
  */
+import type { BarBatch } from "../../domain/bar.ts"
 import { parseIsoUtc } from "./time.ts"
 import { isBarTime } from "./wire-values.ts"
 
@@ -31,16 +32,9 @@ export interface BarColumnsSpec {
   readonly keep?: ReadonlyArray<string>
 }
 
-export interface BarColumns {
+/** One group's bars: a batch's columns under the key they were found at (a symbol, or `""`). */
+export interface BarColumns extends Omit<BarBatch, "symbol" | "partial"> {
   readonly key: string
-  readonly ts: Float64Array
-  readonly open: Float64Array
-  readonly high: Float64Array
-  readonly low: Float64Array
-  readonly close: Float64Array
-  readonly volume: Float64Array
-  readonly tradeCount: Float64Array
-  readonly vwap: Float64Array
 }
 
 export type ColumnsReply =
