@@ -1,10 +1,10 @@
 /**
- * Atomic file replacement in two halves: write a temp file in the target's directory and fsync it (`writeTempFile`,
- * the heavy half, which a writer thread may do), then rename it over the target and fsync the directory
+ * Atomic file replacement in two halves: write a temp file in the target's directory (`writeTempFile`, the heavy
+ * half, which a writer thread may do), then fsync it, rename it over the target and fsync the directory
  * (`commitTempFile`, done by whoever holds the file's lock). A reader sees the old file or the new one, never a torn
  * one, and a crash leaves at worst a temp file, which `removeOrphanTemps` clears on the next run.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from "node:fs"
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from "node:fs"
 import { type FileHandle, open, rename } from "node:fs/promises"
 import { hostname } from "node:os"
 import { basename, dirname, join } from "node:path"
@@ -33,7 +33,11 @@ export const tempPathFor = (path: string): string =>
     `.${basename(path)}${TEMP_MARK}${hostname()}.${process.pid}.${Math.random().toString(36).slice(2, 10)}`
   )
 
-/** First half of an atomic replace: `bytes` into `temp` (created with its directory), fsynced. Runs on any thread. */
+/**
+ * First half of an atomic replace: `bytes` into `temp` (created with its directory). Runs on any thread. Not synced
+ * here: `commitTempFile` does that on the I/O threads, so a writer thread goes on to encode the next file instead
+ * of waiting for the disk (a fsync under a busy journal takes milliseconds, and a writer thread was a third idle).
+ */
 export function writeTempFile(temp: string, bytes: Uint8Array): void {
   mkdirSync(dirname(temp), { recursive: true })
   try {
@@ -41,7 +45,6 @@ export function writeTempFile(temp: string, bytes: Uint8Array): void {
     try {
       let written = 0
       while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written)
-      fsyncSync(fd)
     } finally {
       closeSync(fd)
     }
@@ -52,13 +55,14 @@ export function writeTempFile(temp: string, bytes: Uint8Array): void {
 }
 
 /**
- * Second half: renames the written temp file over `path` and fsyncs the directory. It runs on the thread that holds
- * the file's lock (the fault point counts this process's renames, so it lives there too), through the runtime's I/O
- * threads: a rename and a directory fsync take milliseconds of journal work each, which would otherwise stall every
- * other unit of the run.
+ * Second half: fsyncs the written temp file (its bytes are on disk before any name points at them), renames it over
+ * `path` and fsyncs the directory. It runs on the thread that holds the file's lock (the fault point counts this
+ * process's renames, so it lives there too), through the runtime's I/O threads: a fsync and a rename take
+ * milliseconds of journal work each, which would otherwise stall every other unit of the run.
  */
 export async function commitTempFile(temp: string, path: string): Promise<void> {
   try {
+    await syncFile(temp)
     await rename(temp, path)
     faultPoint()
   } catch (error) {
@@ -66,6 +70,15 @@ export async function commitTempFile(temp: string, path: string): Promise<void> 
     throw error
   }
   await syncDirectory(dirname(path))
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await open(file, "r+")
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -6,7 +6,8 @@
  * at once and no lock ever has to be guessed stale. Bun takes it through FFI, Deno through its own file API; both
  * work on local disks and on NFS (which maps `flock` to its lock manager).
  */
-import { closeSync, constants, mkdirSync, openSync, writeSync } from "node:fs"
+import { closeSync, constants, open, openSync, writeSync } from "node:fs"
+import { mkdir } from "node:fs/promises"
 import { hostname } from "node:os"
 import { dirname, join } from "node:path"
 import { Effect, Schedule } from "effect"
@@ -33,10 +34,13 @@ async function bunTryLock(): Promise<TryLock> {
   const libc = dlopen(process.platform === "darwin" ? "libc.dylib" : "libc.so.6", {
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 }
   })
-  return async (path) => {
-    // Read-write without O_APPEND, so the holder's note can be written in place at offset 0.
-    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644)
-    if (libc.symbols.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+  return async (path, signal) => {
+    // Read-write without O_APPEND, so the holder's note can be written in place at offset 0. Opened on the runtime's
+    // I/O threads: creating a lock file can wait behind the journal commit of another thread's fsync (measured:
+    // 1.3 ms a lock, a tenth of the main thread of an ingest with aggregation on).
+    const fd = await openFd(path, constants.O_RDWR | constants.O_CREAT)
+    // A caller that gave up while the file was opening never sees this lock: it must not stay taken.
+    if (signal.aborted || libc.symbols.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
       closeSync(fd)
       return undefined
     }
@@ -45,6 +49,12 @@ async function bunTryLock(): Promise<TryLock> {
     return { release: () => closeSync(fd) }
   }
 }
+
+/** `open(2)` off the main thread, as a plain descriptor (a `FileHandle` would close it again when collected). */
+const openFd = (path: string, flags: number): Promise<number> =>
+  new Promise((resolve, reject) =>
+    open(path, flags, 0o644, (error, fd) => (error === null ? resolve(fd) : reject(error)))
+  )
 
 interface DenoFile {
   readonly lock: (exclusive?: boolean) => Promise<void>
@@ -98,7 +108,7 @@ const acquire = (dataDir: string, relative: string, waitMs: number): Effect.Effe
       } catch (e) {
         // The lock file's directory is made on first use only: most writes lock a file locked before.
         if (!isNotFound(e)) throw e
-        mkdirSync(dirname(path), { recursive: true })
+        await mkdir(dirname(path), { recursive: true })
         return lock(path, signal)
       }
     },

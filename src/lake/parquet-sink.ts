@@ -35,6 +35,13 @@ export interface WrittenFile {
  */
 export type AfterWrite<E, R> = (written: WrittenFile) => Effect.Effect<void, E, R>
 
+/** One file's part of `writeFilesTogether`. */
+export interface FileWrite {
+  readonly key: FileKey
+  readonly days: ReadonlyArray<DaySlice>
+  readonly metadata: Readonly<Record<string, string>>
+}
+
 export interface ParquetSinkShape {
   readonly dataDir: string
   /**
@@ -47,6 +54,15 @@ export interface ParquetSinkShape {
     metadata: Readonly<Record<string, string>>,
     after?: AfterWrite<E, R>
   ) => Effect.Effect<WrittenFile, StorageError | E, R>
+  /**
+   * `writeDays` for several files at once: their locks are taken in the order given (keep one order everywhere, so
+   * two writers never wait on each other in a cycle), then the files are written side by side, and `after` runs once
+   * with every file in place and every lock still held.
+   */
+  readonly writeFilesTogether: <E = never, R = never>(
+    files: ReadonlyArray<FileWrite>,
+    after: (written: ReadonlyArray<WrittenFile>) => Effect.Effect<void, E, R>
+  ) => Effect.Effect<ReadonlyArray<WrittenFile>, StorageError | E, R>
   readonly readFile: (key: FileKey) => Effect.Effect<DecodedFile | undefined, StorageError>
   /**
    * Moves an unreadable lake file out of the lake into `damaged/` (same layout, the time appended), so the next
@@ -81,6 +97,48 @@ export const makeParquetSink = (dataDir: string, writers: LakeWritersShape = sam
 
   const read = (root: Root, key: FileKey) => readLakeFile(pathOf(root, key), key.symbol)
 
+  /** The write itself, for a caller that holds the file's lock. */
+  const writeHeld = (
+    root: Root,
+    key: FileKey,
+    days: ReadonlyArray<DaySlice>,
+    metadata: Readonly<Record<string, string>>
+  ) =>
+    Effect.gen(function* () {
+      const path = pathOf(root, key)
+      const temp = tempPathFor(path)
+      // The heavy half (read, merge, encode, temp file) on a writer thread; the rename stays here, under the lock.
+      const outcome = yield* writers.run({ path, temp, symbol: key.symbol, days, metadata }).pipe(
+        Effect.tap((o) =>
+          o.rows === 0
+            ? Effect.void
+            : // Once begun, the rename and the directory fsync finish: an interrupt waits for them.
+              Effect.uninterruptible(Effect.tryPromise({ try: () => commitTempFile(temp, path), catch: fail(path) }))
+        ),
+        // Whatever stopped the write (a failed rename, an interrupted caller), no temp file of ours stays behind.
+        Effect.ensuring(Effect.sync(() => rmSync(temp, { force: true })))
+      )
+      const hashes = new Map(outcome.hashes)
+      yield* Effect.annotateCurrentSpan({ "marketpipe.thread": outcome.thread })
+      // Nothing to keep and nothing new: leave no empty file behind (and remove one that only held these days).
+      if (outcome.rows === 0) {
+        if (outcome.existed) yield* Effect.try({ try: () => rmSync(path, { force: true }), catch: fail(path) })
+        yield* Effect.annotateCurrentSpan({ "marketpipe.rows": 0, "marketpipe.removed": outcome.existed })
+        return { file: "", rows: 0, hashes } satisfies WrittenFile
+      }
+      yield* Effect.annotateCurrentSpan({ "marketpipe.rows": outcome.rows, "marketpipe.bytes": outcome.bytes })
+      return { file: fileRelativePath(root, key), rows: outcome.rows, hashes } satisfies WrittenFile
+    })
+
+  const spanOf = (root: Root, key: FileKey, days: ReadonlyArray<DaySlice>) =>
+    Effect.withSpan("marketpipe.parquet.write", {
+      attributes: {
+        "marketpipe.file": fileRelativePath(root, key),
+        "marketpipe.symbol": key.symbol,
+        "marketpipe.days_written": days.length
+      }
+    })
+
   const write =
     (root: Root) =>
     <E = never, R = never>(
@@ -89,35 +147,9 @@ export const makeParquetSink = (dataDir: string, writers: LakeWritersShape = sam
       metadata: Readonly<Record<string, string>>,
       after?: AfterWrite<E, R>
     ): Effect.Effect<WrittenFile, StorageError | E, R> =>
-      Effect.gen(function* () {
-        const path = pathOf(root, key)
-        const temp = tempPathFor(path)
-        // The heavy half (read, merge, encode, temp file) on a writer thread; the rename stays here, under the lock.
-        const outcome = yield* writers.run({ path, temp, symbol: key.symbol, days, metadata }).pipe(
-          Effect.tap((o) =>
-            o.rows === 0
-              ? Effect.void
-              : // Once begun, the rename and the directory fsync finish: an interrupt waits for them.
-                Effect.uninterruptible(Effect.tryPromise({ try: () => commitTempFile(temp, path), catch: fail(path) }))
-          ),
-          // Whatever stopped the write (a failed rename, an interrupted caller), no temp file of ours stays behind.
-          Effect.ensuring(Effect.sync(() => rmSync(temp, { force: true })))
-        )
-        const hashes = new Map(outcome.hashes)
-        yield* Effect.annotateCurrentSpan({ "marketpipe.thread": outcome.thread })
-        // Nothing to keep and nothing new: leave no empty file behind (and remove one that only held these days).
-        if (outcome.rows === 0) {
-          if (outcome.existed) yield* Effect.try({ try: () => rmSync(path, { force: true }), catch: fail(path) })
-          yield* Effect.annotateCurrentSpan({ "marketpipe.rows": 0, "marketpipe.removed": outcome.existed })
-          const written: WrittenFile = { file: "", rows: 0, hashes }
-          if (after !== undefined) yield* after(written)
-          return written
-        }
-        yield* Effect.annotateCurrentSpan({ "marketpipe.rows": outcome.rows, "marketpipe.bytes": outcome.bytes })
-        const written: WrittenFile = { file: fileRelativePath(root, key), rows: outcome.rows, hashes }
-        if (after !== undefined) yield* after(written)
-        return written
-      }).pipe(
+      Effect.tap(writeHeld(root, key, days, metadata), (written) =>
+        after === undefined ? Effect.void : after(written)
+      ).pipe(
         // Read, merge, rename and the caller's record happen as one step per file across every writer. A call with
         // no rows, no record to make and no file to clear days from (most quarantine writes: nothing was rejected)
         // has nothing to serialise: it skips the lock (and the lock file and directories a first one creates).
@@ -131,18 +163,28 @@ export const makeParquetSink = (dataDir: string, writers: LakeWritersShape = sam
                 } satisfies WrittenFile)
               : withFileLock(dataDir, fileRelativePath(root, key), body)
           ),
-        Effect.withSpan("marketpipe.parquet.write", {
-          attributes: {
-            "marketpipe.file": fileRelativePath(root, key),
-            "marketpipe.symbol": key.symbol,
-            "marketpipe.days_written": days.length
-          }
-        })
+        spanOf(root, key, days)
       )
+
+  const writeFilesTogether: ParquetSinkShape["writeFilesTogether"] = (files, after) => {
+    const all = Effect.forEach(
+      files,
+      (f) => spanOf("ohlcv", f.key, f.days)(writeHeld("ohlcv", f.key, f.days, f.metadata)),
+      {
+        concurrency: "unbounded"
+      }
+    ).pipe(Effect.tap(after))
+    // Each lock is taken inside the one before it, in the order given; the writes run once all are held.
+    return files.reduceRight<typeof all>(
+      (inner, f) => withFileLock(dataDir, fileRelativePath("ohlcv", f.key), inner),
+      all
+    )
+  }
 
   return {
     dataDir,
     writeDays: write("ohlcv"),
+    writeFilesTogether,
     readFile: (key) => read("ohlcv", key),
     locked: (key, body) => withFileLock(dataDir, fileRelativePath("ohlcv", key), body),
     setAside: (key, at) => {

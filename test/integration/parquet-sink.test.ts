@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
-import { readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { barsOf, batchFromBars, type Symbol } from "../../mod.ts"
 import { removeOrphanTemps } from "../../src/lake/atomic-file.ts"
+import { withFileLock } from "../../src/lake/file-lock.ts"
+import { fileRelativePath } from "../../src/lake/layout.ts"
 import { makeParquetSink, type WrittenFile } from "../../src/lake/parquet-sink.ts"
 import { listFiles, removeDir, tempDir } from "../support/temp.ts"
 
@@ -133,5 +135,60 @@ describe("Parquet sink", () => {
     writeFileSync(join(d, "2024-03.parquet"), "keep")
     expect(removeOrphanTemps(dir).length).toBe(1)
     expect(lakeFiles()).toEqual(["ohlcv/frame=1m/symbol=AAPL/2024-03.parquet"])
+  })
+})
+
+describe("several files written together", () => {
+  test("every file is in place when `after` runs, and each is still locked then: another writer waits", async () => {
+    const sink = makeParquetSink(dir)
+    const keys = ["5m", "15m", "1h"].map((frame) => ({ frame: frame as "5m", symbol: sym, period: "2024-03" }))
+    const seen: Array<string> = []
+    let otherWriter: unknown
+    const written = await Effect.runPromise(
+      sink.writeFilesTogether(
+        keys.map((k, i) => ({ key: k, days: [slice("2024-03-04", 3 + i, 10)], metadata: {} })),
+        (files) =>
+          Effect.gen(function* () {
+            seen.push(...lakeFiles())
+            expect(files.map((f) => f.rows)).toEqual([3, 4, 5])
+            // A writer of one of these files gives up rather than get in while the locks are held.
+            otherWriter = yield* Effect.flip(
+              withFileLock(dir, fileRelativePath("ohlcv", keys[1] as (typeof keys)[number]), Effect.void, 50)
+            )
+          })
+      )
+    )
+    expect(seen.sort()).toEqual(written.map((w) => w.file).sort())
+    expect(String((otherWriter as { reason?: string }).reason)).toMatch(/held this file's lock/u)
+    const again = await Effect.runPromise(
+      withFileLock(dir, fileRelativePath("ohlcv", keys[1] as (typeof keys)[number]), Effect.succeed("free"), 50)
+    )
+    expect(again).toBe("free")
+  })
+
+  test("a file that cannot be written fails the whole call, `after` never runs, and no lock stays taken", async () => {
+    const sink = makeParquetSink(dir)
+    const good = { frame: "5m" as const, symbol: sym, period: "2024-03" }
+    const bad = { frame: "15m" as const, symbol: sym, period: "2024-03" }
+    mkdirSync(join(dir, fileRelativePath("ohlcv", bad)), { recursive: true })
+    let recorded = false
+    const error = await Effect.runPromise(
+      Effect.flip(
+        sink.writeFilesTogether(
+          [good, bad].map((k) => ({ key: k, days: [slice("2024-03-04", 2, 10)], metadata: {} })),
+          () =>
+            Effect.sync(() => {
+              recorded = true
+            })
+        )
+      )
+    )
+    expect(recorded).toBe(false)
+    expect(String((error as { path?: string }).path)).toContain("frame=15m")
+    for (const k of [good, bad]) {
+      expect(
+        await Effect.runPromise(withFileLock(dir, fileRelativePath("ohlcv", k), Effect.succeed(k.frame), 50))
+      ).toBe(k.frame)
+    }
   })
 })
