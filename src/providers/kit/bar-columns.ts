@@ -5,7 +5,8 @@
  * decode thread the main thread only fetches and receives columns. Anything that is not the shape described is not
  * guessed at: the reply says so, and the caller decodes the page with its Schema for the words of the error.
  */
-import type { BarBatch } from "../../domain/bar.ts"
+import { type BarBatch, makeBatchBuilder } from "../../domain/bar.ts"
+import type { Symbol } from "../../domain/symbol.ts"
 import { parseIsoUtc } from "./time.ts"
 import { isBarTime } from "./wire-values.ts"
 
@@ -47,7 +48,6 @@ export type ColumnsReply =
   | { readonly ok: false; readonly why: "json" | "shape" }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
-const finite = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v)
 
 /** A bar's time as epoch ms; NaN unless it is a whole millisecond in the range bars may have (`isBarTime`). */
 const timeOf = (field: TimeField, value: unknown): number => {
@@ -58,40 +58,25 @@ const timeOf = (field: TimeField, value: unknown): number => {
 
 /** One array of bar objects as columns, or `undefined` when one of them is not a bar the spec can read. */
 function columnsOf(spec: BarColumnsSpec, key: string, list: ReadonlyArray<unknown>): BarColumns | undefined {
-  const n = list.length
-  const out: BarColumns = {
-    key,
-    ts: new Float64Array(n),
-    open: new Float64Array(n),
-    high: new Float64Array(n),
-    low: new Float64Array(n),
-    close: new Float64Array(n),
-    volume: new Float64Array(n),
-    tradeCount: new Float64Array(n),
-    vwap: new Float64Array(n)
-  }
-  for (let i = 0; i < n; i++) {
-    const bar = list[i]
+  // The batch builder plugins use row by row: the same checks, so both paths take and refuse the same bars.
+  const out = makeBatchBuilder(key as Symbol, list.length)
+  const { tradeCount, vwap } = spec
+  for (const bar of list) {
     if (!isObject(bar)) return undefined
-    const ts = timeOf(spec.ts, bar[spec.ts.key])
-    const o = bar[spec.open]
-    const h = bar[spec.high]
-    const l = bar[spec.low]
-    const c = bar[spec.close]
-    const v = bar[spec.volume]
-    if (!Number.isFinite(ts) || !finite(o) || !finite(h) || !finite(l) || !finite(c) || !finite(v)) return undefined
-    out.ts[i] = ts
-    out.open[i] = o
-    out.high[i] = h
-    out.low[i] = l
-    out.close[i] = c
-    out.volume[i] = v
-    const tc = spec.tradeCount === undefined ? undefined : bar[spec.tradeCount]
-    const vw = spec.vwap === undefined ? undefined : bar[spec.vwap]
-    out.tradeCount[i] = finite(tc) ? tc : Number.NaN
-    out.vwap[i] = finite(vw) ? vw : Number.NaN
+    const added = out.add(
+      timeOf(spec.ts, bar[spec.ts.key]),
+      bar[spec.open],
+      bar[spec.high],
+      bar[spec.low],
+      bar[spec.close],
+      bar[spec.volume],
+      tradeCount === undefined ? undefined : bar[tradeCount],
+      vwap === undefined ? undefined : bar[vwap]
+    )
+    if (!added) return undefined
   }
-  return out
+  const { symbol: _, partial: __, ...columns } = out.build()
+  return { key, ...columns }
 }
 
 /**
