@@ -1,6 +1,12 @@
-/** Regenerates `schemas/*.json` from the config `Schema` (the one source of truth). */
+/** Regenerates `schemas/*.json` from the `Schema`s of the files users write (each the one source of truth). */
 import { writeFileSync } from "node:fs"
 import { configV1JsonSchema } from "../src/config/schema.ts"
+import { filtersV1JsonSchema } from "../src/universe/filters.ts"
 
-writeFileSync("schemas/config.v1.json", `${JSON.stringify(configV1JsonSchema(), null, 2)}\n`)
-console.log("wrote schemas/config.v1.json")
+for (const [file, schema] of [
+  ["schemas/config.v1.json", configV1JsonSchema()],
+  ["schemas/filters.v1.json", filtersV1JsonSchema()]
+] as const) {
+  writeFileSync(file, `${JSON.stringify(schema, null, 2)}\n`)
+  console.log(`wrote ${file}`)
+}

@@ -6,12 +6,13 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { parseEnv } from "node:util"
-import { Effect, Schema, SchemaIssue } from "effect"
+import { Effect, Schema } from "effect"
 import { UsageError } from "../domain/errors.ts"
 import { checkDatabaseUrl } from "./database-url.ts"
 import { expandEnv } from "./expand.ts"
 import { readInputFile } from "./input-file.ts"
 import { ConfigV1, CURRENT_CONFIG_VERSION } from "./schema.ts"
+import { usageErrorOf } from "./schema-issues.ts"
 import { parseConfigYaml } from "./yaml.ts"
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -46,23 +47,6 @@ function withDotEnv(env: Env, cwd: string): Env {
   const path = join(cwd, ".env")
   if (!existsSync(path)) return env
   return { ...parseEnv(readFileSync(path, "utf8")), ...env }
-}
-
-const describeIssues = (error: Schema.SchemaError): UsageError => {
-  const issues = SchemaIssue.makeFormatterStandardSchemaV1()(error.issue).issues
-  const first = issues[0]
-  const field = (first?.path ?? []).map((p) => String(typeof p === "object" ? p.key : p)).join(".")
-  const rest =
-    issues.length > 1
-      ? ` (and ${issues.length - 1} more: ${issues
-          .slice(1)
-          .map((i) => (i.path ?? []).map(String).join("."))
-          .join(", ")})`
-      : ""
-  return new UsageError({
-    field: field === "" ? "config" : `config ${field}`,
-    reason: `${first?.message ?? error.message}${rest}`
-  })
 }
 
 const unknownKeyHint = (raw: Record<string, unknown>): UsageError | undefined => {
@@ -135,7 +119,7 @@ function load(source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> {
     if (hint !== undefined) throw hint
   }
   return Schema.decodeUnknownEffect(ConfigV1)(expanded, { onExcessProperty: strict ? "error" : "ignore" }).pipe(
-    Effect.mapError(describeIssues),
+    Effect.mapError((e) => usageErrorOf(e, "config")),
     Effect.flatMap((config) =>
       checkInput(() => {
         const dataDir = resolve(source.cwd, source.dataDir ?? env.MARKETPIPE_DATA_DIR ?? config.data_dir ?? "data")

@@ -8,6 +8,7 @@ import type { BarBatch, BatchBuilder } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar } from "../domain/calendar.ts"
 import type { ProviderError } from "../domain/errors.ts"
 import type { Symbol } from "../domain/symbol.ts"
+import type { SymbolMeta } from "../domain/symbol-meta.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
 import type { ProviderErrorOptions } from "./kit/errors.ts"
 import type { HttpKitOptions, ProviderHttp } from "./kit/http.ts"
@@ -67,12 +68,8 @@ export interface BarsRequest {
   readonly session: SessionKind
 }
 
-export interface SymbolMeta {
-  readonly symbol: Symbol
-  readonly name?: string
-  readonly exchange?: string
-  readonly active?: boolean
-}
+/** A symbol's metadata as a plugin's `symbols()` lists it: the ticker, and whichever other fields the source has. */
+export type { SymbolMeta } from "../domain/symbol-meta.ts"
 
 export interface ProviderClient {
   /** Bars for the request, one symbol per batch, pagination handled inside. */
