@@ -233,6 +233,61 @@ const workerCommand = Command.make(
       (c) => c.workerMain(flags)
     )
 ).pipe(Command.withDescription("Process queued work (ohlcv backfill --enqueue) until the queue is drained"))
+const universeName = Argument.String("NAME").pipe(Argument.withDescription("the universe's name"))
+
+const universeCommand = Command.make("universe").pipe(
+  Command.withDescription("Named universes: symbol lists with each member's metadata, for backfills and research"),
+  Command.withSubcommands([
+    Command.make(
+      "import",
+      {
+        file: Argument.String("FILE").pipe(
+          Argument.withDescription("a universe CSV (a symbol column and metadata columns) or one ticker a line")
+        ),
+        name: Flag.String("name").pipe(Flag.withDescription("the name to save it under (replaces one of that name)")),
+        ...commonFlags
+      },
+      (flags) =>
+        handle(
+          () => import("./commands/universe.ts"),
+          (c) => c.universeImportMain(flags)
+        )
+    ).pipe(Command.withDescription("Save a universe from a file")),
+    Command.make(
+      "export",
+      {
+        name: universeName,
+        out: Argument.String("OUT").pipe(Argument.withDescription("the CSV file to write")),
+        ...commonFlags
+      },
+      (flags) =>
+        handle(
+          () => import("./commands/universe.ts"),
+          (c) => c.universeExportMain(flags)
+        )
+    ).pipe(Command.withDescription("Write a universe as CSV, every metadata field a column")),
+    Command.make(
+      "show",
+      {
+        name: universeName,
+        csv: Flag.Boolean("csv").pipe(Flag.withDescription("print the universe CSV"), Flag.withDefault(false)),
+        ...commonFlags
+      },
+      (flags) =>
+        handle(
+          () => import("./commands/universe.ts"),
+          (c) => c.universeShowMain(flags)
+        )
+    ).pipe(Command.withDescription("Show a universe's members")),
+    Command.make("list", { ...commonFlags }, (flags) =>
+      handle(
+        () => import("./commands/universe.ts"),
+        (c) => c.universeListMain(flags)
+      )
+    ).pipe(Command.withDescription("List the saved universes"))
+  ])
+)
+
 export const rootCommand = Command.make("marketpipe").pipe(
   Command.withDescription(
     "Market-data pipeline: OHLCV bars from provider plugins into a validated Parquet lake. Tracing: --trace console|otlp|off, or OTEL_EXPORTER_OTLP_ENDPOINT for OTLP/HTTP"
@@ -244,6 +299,7 @@ export const rootCommand = Command.make("marketpipe").pipe(
     metricsCommand,
     providersCommand,
     queryCommand,
+    universeCommand,
     workerCommand
   ])
 )

@@ -16,6 +16,7 @@ import * as MetricHistorySql from "./metric-history.ts"
 import { migratePostgres } from "./postgres/migrations.ts"
 import * as SqliteClient from "./sqlite/client.ts"
 import { migrateSqlite } from "./sqlite/migrations.ts"
+import * as UniversesSql from "./universes.ts"
 import * as ValidationRunsSql from "./validation-runs.ts"
 import * as WorkQueueSql from "./work-queue.ts"
 
@@ -28,6 +29,7 @@ export type Repository =
   | WorkQueueSql.WorkQueue
   | ValidationRunsSql.ValidationRuns
   | MetricHistorySql.MetricHistory
+  | UniversesSql.Universes
 
 /** The services over a migrated client, named for error messages. */
 export const servicesLayer: Layer.Layer<Repository, never, SqlClient.SqlClient | DatabaseName> = Layer.mergeAll(
@@ -35,7 +37,8 @@ export const servicesLayer: Layer.Layer<Repository, never, SqlClient.SqlClient |
   LedgerSql.layer,
   WorkQueueSql.layer,
   ValidationRunsSql.layer,
-  MetricHistorySql.layer
+  MetricHistorySql.layer,
+  UniversesSql.layer
 )
 
 const connected = (database: string, client: Layer.Layer<SqlClient.SqlClient, RepositoryError>) =>

@@ -8,6 +8,7 @@ import { Symbol } from "../../src/domain/symbol.ts"
 import { Jobs } from "../../src/repository/jobs.ts"
 import { postgresLayer, type Repository, sqliteLayer } from "../../src/repository/layer.ts"
 import { Ledger } from "../../src/repository/ledger.ts"
+import { Universes } from "../../src/repository/universes.ts"
 import { ValidationRuns } from "../../src/repository/validation-runs.ts"
 import { WorkQueue } from "../../src/repository/work-queue.ts"
 import { startPostgres, type TestPostgres } from "../support/postgres.ts"
@@ -56,6 +57,56 @@ for (const [backend, makeLayer] of backends) {
     const parts = ["AAPL", "MSFT"].flatMap((symbol) =>
       ["2024-03-07", "2024-03-08"].map((day) => ({ frame: "1m", symbol, day }))
     )
+
+    test("a universe is saved whole, read back field for field in its order, and replaced whole", async () => {
+      const members = [
+        {
+          symbol: "MSFT" as Symbol,
+          name: 'Microsoft, Inc. "MSFT"',
+          exchange: "XNAS",
+          type: "CS" as const,
+          sector: "Technology",
+          marketCap: 3.1e12,
+          avgVolume: 20_000_000.5,
+          active: true,
+          listDate: "1986-03-13",
+          sources: { marketCap: "polygon", sector: "finnhub" }
+        },
+        { symbol: "AAPL" as Symbol },
+        { symbol: "GONE" as Symbol, active: false, delistDate: "2019-06-28", asOf: "2019-06-01" }
+      ]
+      const got = await run(
+        Effect.gen(function* () {
+          const universes = yield* Universes
+          const saved = yield* universes.save({ name: "tech", source: "import t.csv", asOf: "2024-03-08", members })
+          const read = yield* universes.get("tech")
+          yield* universes.save({ name: "tech", source: "import t2.csv", members: [{ symbol: "SPY" as Symbol }] })
+          yield* universes.save({ name: "etfs", source: "filters f.yml", filters: { type: ["ETF"] }, members: [] })
+          return {
+            saved,
+            read,
+            replaced: yield* universes.get("tech"),
+            list: yield* universes.list(),
+            none: yield* universes.get("x")
+          }
+        })
+      )
+      expect(got.saved).toEqual({
+        name: "tech",
+        source: "import t.csv",
+        asOf: "2024-03-08",
+        createdAt: "2024-03-11T12:00:00.000Z",
+        members: 3
+      })
+      expect(got.read?.memberList).toEqual(members)
+      expect(got.read?.filters).toBeUndefined()
+      expect(got.replaced?.memberList).toEqual([{ symbol: "SPY" as Symbol }])
+      expect(got.list.map((u) => [u.name, u.members, u.source])).toEqual([
+        ["etfs", 0, "filters f.yml"],
+        ["tech", 1, "import t2.csv"]
+      ])
+      expect(got.none).toBeUndefined()
+    })
 
     test("a job records partitions, ledger rows and totals; time comes from the injected clock", async () => {
       const result = await run(

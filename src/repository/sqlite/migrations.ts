@@ -122,7 +122,25 @@ export const sqliteMigrations = Migrator.fromRecord({
   ]),
   // The hash of the rows the file holds for a day. For 1m it equals `hash`; a derived frame's `hash` is the 1m
   // hash it was built from (what aggregation compares), so `ledger verify` needs the day's own.
-  "6_ledger_content_hash": run(["ALTER TABLE coverage ADD COLUMN content_hash TEXT"])
+  "6_ledger_content_hash": run(["ALTER TABLE coverage ADD COLUMN content_hash TEXT"]),
+  // Named universes with what made them (an import, a filter as of a date) and their members' metadata.
+  "7_universes": run([
+    `CREATE TABLE universes (
+      name TEXT PRIMARY KEY,
+      source TEXT NOT NULL,
+      filters TEXT,
+      as_of TEXT,
+      created_at TEXT NOT NULL,
+      members INTEGER NOT NULL
+    )`,
+    `CREATE TABLE universe_members (
+      name TEXT NOT NULL REFERENCES universes(name) ON DELETE CASCADE,
+      position INTEGER NOT NULL,
+      symbol TEXT NOT NULL,
+      meta TEXT NOT NULL,
+      PRIMARY KEY (name, symbol)
+    )`
+  ])
 })
 
 export const migrateSqlite = Migrator.make({})({ loader: sqliteMigrations, table: "schema_migrations" })

@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, test } from "bun:test"
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { runMain } from "../../src/cli/main.ts"
+import { capture } from "../support/capture.ts"
+import { removeDir, tempDir } from "../support/temp.ts"
+
+let dir = ""
+afterEach(() => removeDir(dir))
+
+/** `marketpipe …` in this process, on the test's data dir: exit code, stdout, and the error lines it printed. */
+const cli = async (...argv: Array<string>) => {
+  const printed: Array<string> = []
+  const { value, stdout } = await capture(() =>
+    runMain([...argv, "--data-dir", join(dir, "data")], { HOME: dir }, (line) => printed.push(line))
+  )
+  return { code: value, stdout, errors: printed.join("\n") }
+}
+
+/** A universe CSV as export writes it: every column, names with commas and quotes, numbers that are not round. */
+const universeCsv = [
+  "symbol,name,exchange,type,sector,industry,sic,market_cap,shares_outstanding,avg_volume,last_close,currency,active,list_date,delist_date,source,as_of",
+  'AAPL,"Apple Inc., ""the"" phone maker",XNAS,CS,Technology,Consumer Electronics,3571,3400000000000.5,15200000000,55123456.789,227.52,USD,true,1980-12-12,,polygon,2024-03-08',
+  "BRK.B,Berkshire Hathaway Class B,XNYS,CS,Financials,,6331,980000000000,,4000000,450.1,USD,true,,,,",
+  "GONE,,XNYS,CS,Energy,,,,,,,,false,,2019-06-28,polygon,2019-06-01",
+  "SPY,SPDR S&P 500 ETF Trust,ARCX,ETF,,,,,,70000000,560,USD,,,,,"
+].join("\n")
+
+describe("universe import, export, show and list", () => {
+  test("import then export gives the file back byte for byte; show --csv prints it; importing the export changes nothing", async () => {
+    dir = tempDir("mp-universe-")
+    const file = join(dir, "u.csv")
+    writeFileSync(file, `${universeCsv}\n`)
+    const imported = await cli("universe", "import", file, "--name", "core")
+    expect(imported).toMatchObject({ code: 0, errors: "" })
+    expect(imported.stdout).toContain("universe core: 4 symbols")
+    expect((await cli("universe", "show", "core", "--csv")).stdout).toBe(`${universeCsv}\n`)
+    const exported = join(dir, "out.csv")
+    expect((await cli("universe", "export", "core", exported)).code).toBe(0)
+    expect(readFileSync(exported, "utf8")).toBe(`${universeCsv}\n`)
+    const before = JSON.parse((await cli("universe", "show", "core", "--json")).stdout).memberList
+    expect((await cli("universe", "import", exported, "--name", "core")).code).toBe(0)
+    const after = JSON.parse((await cli("universe", "show", "core", "--json")).stdout).memberList
+    expect(after).toEqual(before)
+    expect(before[0]).toEqual({
+      symbol: "AAPL",
+      name: 'Apple Inc., "the" phone maker',
+      exchange: "XNAS",
+      type: "CS",
+      sector: "Technology",
+      industry: "Consumer Electronics",
+      sic: "3571",
+      marketCap: 3400000000000.5,
+      sharesOutstanding: 15200000000,
+      avgVolume: 55123456.789,
+      lastClose: 227.52,
+      currency: "USD",
+      active: true,
+      listDate: "1980-12-12",
+      source: "polygon",
+      asOf: "2024-03-08"
+    })
+    const list = await cli("universe", "list")
+    expect(list.stdout).toMatch(/^core\s+4\s+import /mu)
+  })
+
+  test("a plain list of tickers imports as tickers alone, and the export still reads as --universe FILE", async () => {
+    dir = tempDir("mp-universe-")
+    const file = join(dir, "list.txt")
+    writeFileSync(file, "# my names\naapl\nMSFT\n\nbrk/b\n")
+    expect((await cli("universe", "import", file, "--name", "mine")).code).toBe(0)
+    const shown = JSON.parse((await cli("universe", "show", "mine", "--json")).stdout)
+    expect(shown.memberList).toEqual([{ symbol: "AAPL" }, { symbol: "MSFT" }, { symbol: "BRK.B" }])
+    expect((await cli("universe", "show", "mine")).stdout).toMatch(/BRK\.B/u)
+  })
+
+  test("bad files and names exit 2 naming what is wrong, and the stored universe stays as it was", async () => {
+    dir = tempDir("mp-universe-")
+    const good = join(dir, "good.csv")
+    writeFileSync(good, "symbol,name\nAAPL,Apple\n")
+    expect((await cli("universe", "import", good, "--name", "keep")).code).toBe(0)
+    const bad: Array<[string, RegExp]> = [
+      ["symbol,name,colour\nAAPL,Apple,red\n", /unknown column 'colour'; the columns are symbol, name/u],
+      ["symbol,market_cap\nAAPL,lots\n", /line 2 column market_cap: 'lots' is not a number of 0 or more/u],
+      ["symbol,type\nAAPL,STOCK\n", /column type: 'STOCK' is not one of CS, ETF/u],
+      ["symbol,active\nAAPL,yes\n", /column active: 'yes' is not true or false/u],
+      ["symbol,list_date\nAAPL,12/12/1980\n", /column list_date: '12\/12\/1980' is not a date as YYYY-MM-DD/u],
+      ["symbol\nAAPL\nAAPL\n", /line 3: AAPL is listed twice/u],
+      ["symbol\nAA PL\n", /line 2: .*not a valid symbol/u]
+    ]
+    for (const [text, message] of bad) {
+      const path = join(dir, "bad.csv")
+      writeFileSync(path, text)
+      const r = await cli("universe", "import", path, "--name", "keep")
+      expect([text, r.code]).toEqual([text, 2])
+      expect(r.errors).toMatch(message)
+    }
+    const badName = await cli("universe", "import", good, "--name", "no/slash")
+    expect(badName.code).toBe(2)
+    expect(badName.errors).toMatch(/--name: .*not a universe name/u)
+    expect((await cli("universe", "import", join(dir, "missing.csv"), "--name", "x")).code).toBe(2)
+    expect((await cli("universe", "show", "nope")).errors).toMatch(/no universe named nope/u)
+    expect(JSON.parse((await cli("universe", "show", "keep", "--json")).stdout).memberList).toEqual([
+      { symbol: "AAPL", name: "Apple" }
+    ])
+    expect((await cli("universe", "list", "--json")).stdout.trim()).toMatch(/^\[\{"name":"keep"/u)
+  })
+
+  test("no universes yet says how to make one, and creates no database", async () => {
+    dir = tempDir("mp-universe-")
+    const r = await cli("universe", "list")
+    expect(r.stdout).toMatch(/no universes yet/u)
+    expect(() => readFileSync(join(dir, "data", "marketpipe.db"))).toThrow()
+  })
+})
