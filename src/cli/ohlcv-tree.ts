@@ -45,7 +45,9 @@ const backfillCommand = Command.make(
   {
     symbols: Flag.String("symbols").pipe(Flag.withDescription("comma-separated tickers"), Flag.optional),
     universe: Flag.String("universe").pipe(
-      Flag.withDescription("file with one symbol per line, or a CSV with a symbol column"),
+      Flag.withDescription(
+        "a saved universe's name (`universe list`), or a file: one symbol per line, or a CSV with a symbol column"
+      ),
       Flag.optional
     ),
     from: Flag.String("from").pipe(Flag.withDescription("first day, YYYY-MM-DD (New York)"), Flag.optional),

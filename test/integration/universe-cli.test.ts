@@ -106,6 +106,22 @@ describe("universe import, export, show and list", () => {
     expect((await cli("universe", "list", "--json")).stdout.trim()).toMatch(/^\[\{"name":"keep"/u)
   })
 
+  test("ohlcv backfill --universe takes a saved universe's name; a name that is neither file nor universe is exit 2", async () => {
+    dir = tempDir("mp-universe-")
+    const file = join(dir, "u.csv")
+    writeFileSync(file, "symbol,name\nAAPL,Apple\nMSFT,Microsoft\nSPY,SPDR\n")
+    expect((await cli("universe", "import", file, "--name", "three")).code).toBe(0)
+    const range = ["--provider", "fake", "--from", "2024-03-04", "--to", "2024-03-05", "--dry-run", "--json"]
+    const plan = await cli("ohlcv", "backfill", "--universe", "three", ...range)
+    expect(plan.code).toBe(0)
+    expect(JSON.parse(plan.stdout)).toMatchObject({ dry_run: true, partitions: 6, tradingDays: 2 })
+    const fromFile = await cli("ohlcv", "backfill", "--universe", file, ...range)
+    expect(JSON.parse(fromFile.stdout).partitions).toBe(6)
+    const unknown = await cli("ohlcv", "backfill", "--universe", "nine", ...range)
+    expect(unknown.code).toBe(2)
+    expect(unknown.errors).toMatch(/--universe: .*nine does not exist, and no universe is named nine/u)
+  })
+
   test("no universes yet says how to make one, and creates no database", async () => {
     dir = tempDir("mp-universe-")
     const r = await cli("universe", "list")

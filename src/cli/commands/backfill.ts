@@ -12,6 +12,7 @@ import { UsageError } from "../../domain/errors.ts"
 import { tradingDayOf } from "../../domain/partition.ts"
 import type { Symbol } from "../../domain/symbol.ts"
 import { enqueueJob, ledgerCovers, quotaSeconds, sizedPlan } from "../../pipeline/backfill-plan.ts"
+import { readStorageLayer } from "../../pipeline/context.ts"
 import type { Plan } from "../../pipeline/plan.ts"
 import {
   connectProvider,
@@ -21,8 +22,9 @@ import {
   resolveProvider
 } from "../../pipeline/provider-choice.ts"
 import type { CoverageStatus } from "../../repository/model.ts"
+import { Universes } from "../../repository/universes.ts"
 import { parseUniverse, UNIVERSE_MAX_BYTES } from "../../universe/file.ts"
-import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
+import { type App, type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { lookbackStart, parseDay, parseSymbols } from "../inputs.ts"
 import { finishRun } from "../job-summary.ts"
 import { makeOutput, type Output } from "../output.ts"
@@ -56,6 +58,29 @@ export function resolveSymbols(flags: Pick<BackfillFlags, "symbols" | "universe"
   if (!existsSync(path)) throw new UsageError({ field: "--universe", reason: `${path} does not exist` })
   return parseUniverse(readInputFile(path, UNIVERSE_MAX_BYTES, "--universe", "universe file"), path)
 }
+
+/**
+ * `resolveSymbols`, where `--universe` may also name a saved universe (`marketpipe universe list`): a file of that
+ * name wins, as it always has.
+ */
+export const symbolsFor = (flags: Pick<BackfillFlags, "symbols" | "universe">, app: App, cwd: string) =>
+  Effect.gen(function* () {
+    const given = Option.getOrUndefined(flags.universe)
+    if (given === undefined || Option.isSome(flags.symbols) || existsSync(resolve(cwd, given))) {
+      return yield* checkInput(() => resolveSymbols(flags, cwd))
+    }
+    const saved = yield* Universes.use((u) => u.get(given)).pipe(Effect.provide(readStorageLayer(app)))
+    if (saved === undefined) {
+      return yield* new UsageError({
+        field: "--universe",
+        reason: `${resolve(cwd, given)} does not exist, and no universe is named ${given.slice(0, 40)} (see \`marketpipe universe list\`)`
+      })
+    }
+    if (saved.memberList.length === 0) {
+      return yield* new UsageError({ field: "--universe", reason: `universe ${saved.name} has no members` })
+    }
+    return saved.memberList.map((m) => m.symbol)
+  })
 
 /** The range from `--from/--to` or `--lookback` (ending `--to`, default today in New York). */
 export function resolveRange(flags: Pick<BackfillFlags, "from" | "to" | "lookback">, today: string) {
@@ -133,7 +158,7 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
     const out = makeOutput({ json: flags.json, tty: process.stderr.isTTY === true })
     for (const n of app.loaded.notices) out.notice(`notice: ${n}`)
     const now = yield* Clock.currentTimeMillis
-    const symbols = yield* checkInput(() => resolveSymbols(flags, environment.cwd))
+    const symbols = yield* symbolsFor(flags, app, environment.cwd)
     const range = yield* checkInput(() => resolveRange(flags, tradingDayOf(now)))
     const refetch = yield* checkInput(() => parseRefetch(Option.getOrUndefined(flags.refetch)))
     const resolved = yield* resolveProvider(flags, app)
