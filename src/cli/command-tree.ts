@@ -284,7 +284,53 @@ const universeCommand = Command.make("universe").pipe(
         () => import("./commands/universe.ts"),
         (c) => c.universeListMain(flags)
       )
-    ).pipe(Command.withDescription("List the saved universes"))
+    ).pipe(Command.withDescription("List the saved universes")),
+    Command.make(
+      "refresh",
+      {
+        nasdaq: Flag.String("nasdaq").pipe(
+          Flag.withDescription("a Nasdaq Trader directory file (nasdaqlisted.txt, otherlisted.txt); repeat for both"),
+          Flag.atLeast(1)
+        ),
+        ...commonFlags
+      },
+      (flags) =>
+        handle(
+          () => import("./commands/universe.ts"),
+          (c) => c.universeRefreshMain(flags)
+        )
+    ).pipe(Command.withDescription("Take a snapshot of symbol metadata, kept by date for point-in-time universes")),
+    Command.make(
+      "build",
+      {
+        filters: Flag.String("filters").pipe(Flag.withDescription("a filters.yml (schemas/filters.v1.json)")),
+        name: Flag.String("name").pipe(Flag.withDescription("the name to save it under (replaces one of that name)")),
+        asOf: Flag.String("as-of").pipe(
+          Flag.withDescription("build from what was known on this day, YYYY-MM-DD (default: today)"),
+          Flag.optional
+        ),
+        export: Flag.String("export").pipe(Flag.withDescription("also write it as CSV to this file"), Flag.optional),
+        ...commonFlags
+      },
+      (flags) =>
+        handle(
+          () => import("./commands/universe.ts"),
+          (c) => c.universeBuildMain(flags)
+        )
+    ).pipe(Command.withDescription("Build a universe from the filters over the metadata snapshots")),
+    Command.make(
+      "diff",
+      {
+        a: Argument.String("A").pipe(Argument.withDescription("the universe to compare from")),
+        b: Argument.String("B").pipe(Argument.withDescription("the universe to compare to")),
+        ...commonFlags
+      },
+      (flags) =>
+        handle(
+          () => import("./commands/universe.ts"),
+          (c) => c.universeDiffMain(flags)
+        )
+    ).pipe(Command.withDescription("What B adds to A and drops from it, and why"))
   ])
 )
 

@@ -118,7 +118,10 @@ function load(source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> {
     const hint = unknownKeyHint(expanded)
     if (hint !== undefined) throw hint
   }
-  return Schema.decodeUnknownEffect(ConfigV1)(expanded, { onExcessProperty: strict ? "error" : "ignore" }).pipe(
+  return Schema.decodeUnknownEffect(ConfigV1)(expanded, {
+    onExcessProperty: strict ? "error" : "ignore",
+    errors: "all"
+  }).pipe(
     Effect.mapError((e) => usageErrorOf(e, "config")),
     Effect.flatMap((config) =>
       checkInput(() => {

@@ -16,6 +16,7 @@ import * as MetricHistorySql from "./metric-history.ts"
 import { migratePostgres } from "./postgres/migrations.ts"
 import * as SqliteClient from "./sqlite/client.ts"
 import { migrateSqlite } from "./sqlite/migrations.ts"
+import * as SymbolSnapshotsSql from "./symbol-snapshots.ts"
 import * as UniversesSql from "./universes.ts"
 import * as ValidationRunsSql from "./validation-runs.ts"
 import * as WorkQueueSql from "./work-queue.ts"
@@ -30,6 +31,7 @@ export type Repository =
   | ValidationRunsSql.ValidationRuns
   | MetricHistorySql.MetricHistory
   | UniversesSql.Universes
+  | SymbolSnapshotsSql.SymbolSnapshots
 
 /** The services over a migrated client, named for error messages. */
 export const servicesLayer: Layer.Layer<Repository, never, SqlClient.SqlClient | DatabaseName> = Layer.mergeAll(
@@ -38,7 +40,8 @@ export const servicesLayer: Layer.Layer<Repository, never, SqlClient.SqlClient |
   WorkQueueSql.layer,
   ValidationRunsSql.layer,
   MetricHistorySql.layer,
-  UniversesSql.layer
+  UniversesSql.layer,
+  SymbolSnapshotsSql.layer
 )
 
 const connected = (database: string, client: Layer.Layer<SqlClient.SqlClient, RepositoryError>) =>

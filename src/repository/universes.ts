@@ -5,11 +5,11 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import type { RepositoryError } from "../domain/errors.ts"
-import { Symbol } from "../domain/symbol.ts"
-import { type SymbolMeta, securityTypes } from "../domain/symbol-meta.ts"
+import type { SymbolMeta } from "../domain/symbol-meta.ts"
 import { Count, Instant, Json, OptionalText } from "./internal/columns.ts"
 import { chunks, DatabaseName, decodeRows, finish, type Raw } from "./internal/database.ts"
 import { nonEmpty, nowIso, ROWS_PER_STATEMENT } from "./internal/statements.ts"
+import { StoredMeta } from "./internal/stored-meta.ts"
 
 export interface UniverseSpec {
   readonly name: string
@@ -21,31 +21,6 @@ export interface UniverseSpec {
   readonly asOf?: string
   readonly members: ReadonlyArray<SymbolMeta>
 }
-
-const text = Schema.optionalKey(Schema.String)
-const amount = Schema.optionalKey(Schema.Finite)
-
-/** A member's metadata as stored (JSON): every field but the ticker optional. */
-const StoredMeta = Schema.Struct({
-  symbol: Symbol,
-  name: text,
-  exchange: text,
-  active: Schema.optionalKey(Schema.Boolean),
-  type: Schema.optionalKey(Schema.Literals(securityTypes)),
-  sector: text,
-  industry: text,
-  sic: text,
-  marketCap: amount,
-  sharesOutstanding: amount,
-  avgVolume: amount,
-  lastClose: amount,
-  currency: text,
-  listDate: text,
-  delistDate: text,
-  source: text,
-  asOf: text,
-  sources: Schema.optionalKey(Schema.Record(Schema.String, Schema.String))
-})
 
 export const UniverseSummary = Schema.Struct({
   name: Schema.String,

@@ -92,20 +92,27 @@ const inRange = (range: typeof Range.Type | undefined, value: number | undefined
     (range.min === undefined || value >= range.min) &&
     (range.max === undefined || value <= range.max))
 
-/** Every filter except `include`, `exclude`, `sort` and `limit`, one after another: the predicate a symbol passes. */
-export function passes(filters: FiltersV1, meta: SymbolMeta): boolean {
-  if (!inRange(filters.market_cap, meta.marketCap)) return false
-  if (filters.volume !== undefined && !((meta.avgVolume ?? Number.NaN) >= filters.volume.min)) return false
-  if (!inRange(filters.price, meta.lastClose)) return false
-  if (!oneOf(filters.sector, meta.sector)) return false
-  if (!oneOf(filters.industry, meta.industry)) return false
-  if (filters.exchange !== undefined && !oneOf({ in: filters.exchange }, meta.exchange)) return false
+/**
+ * The filters `meta` fails, by key (`market_cap`, `sector`, …), in the file's order of keys: empty when it passes.
+ * `include`, `exclude`, `sort` and `limit` are not predicates and never appear.
+ */
+export function failedFilters(filters: FiltersV1, meta: SymbolMeta): Array<keyof FiltersV1> {
+  const failed: Array<keyof FiltersV1> = []
+  if (!inRange(filters.market_cap, meta.marketCap)) failed.push("market_cap")
+  if (filters.volume !== undefined && !((meta.avgVolume ?? Number.NaN) >= filters.volume.min)) failed.push("volume")
+  if (!inRange(filters.price, meta.lastClose)) failed.push("price")
+  if (!oneOf(filters.sector, meta.sector)) failed.push("sector")
+  if (!oneOf(filters.industry, meta.industry)) failed.push("industry")
+  if (filters.exchange !== undefined && !oneOf({ in: filters.exchange }, meta.exchange)) failed.push("exchange")
   if (filters.type !== undefined && (meta.type === undefined || !filters.type.includes(meta.type as SecurityType)))
-    return false
-  if (filters.active !== undefined && (meta.active ?? true) !== filters.active) return false
-  if (filters.pattern !== undefined && !new RegExp(filters.pattern, "u").test(meta.symbol)) return false
-  return true
+    failed.push("type")
+  if (filters.active !== undefined && (meta.active ?? true) !== filters.active) failed.push("active")
+  if (filters.pattern !== undefined && !new RegExp(filters.pattern, "u").test(meta.symbol)) failed.push("pattern")
+  return failed
 }
+
+/** Whether `meta` passes every predicate of `filters`. */
+export const passes = (filters: FiltersV1, meta: SymbolMeta): boolean => failedFilters(filters, meta).length === 0
 
 const sortValue = (by: "market_cap" | "volume", m: SymbolMeta) => (by === "market_cap" ? m.marketCap : m.avgVolume)
 

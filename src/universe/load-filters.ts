@@ -47,7 +47,7 @@ export const parseFilters = (text: string, file: string): Effect.Effect<FiltersV
         })
       )
     }
-    return Schema.decodeUnknownEffect(FiltersV1)(record, { onExcessProperty: "error" }).pipe(
+    return Schema.decodeUnknownEffect(FiltersV1)(record, { onExcessProperty: "error", errors: "all" }).pipe(
       Effect.mapError((e) => usageErrorOf(e, "filters"))
     )
   })

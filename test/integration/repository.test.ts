@@ -8,6 +8,7 @@ import { Symbol } from "../../src/domain/symbol.ts"
 import { Jobs } from "../../src/repository/jobs.ts"
 import { postgresLayer, type Repository, sqliteLayer } from "../../src/repository/layer.ts"
 import { Ledger } from "../../src/repository/ledger.ts"
+import { SymbolSnapshots } from "../../src/repository/symbol-snapshots.ts"
 import { Universes } from "../../src/repository/universes.ts"
 import { ValidationRuns } from "../../src/repository/validation-runs.ts"
 import { WorkQueue } from "../../src/repository/work-queue.ts"
@@ -57,6 +58,31 @@ for (const [backend, makeLayer] of backends) {
     const parts = ["AAPL", "MSFT"].flatMap((symbol) =>
       ["2024-03-07", "2024-03-08"].map((day) => ({ frame: "1m", symbol, day }))
     )
+
+    test("symbol snapshots: one per source and date, replaced whole, read up to a date", async () => {
+      const got = await run(
+        Effect.gen(function* () {
+          const snapshots = yield* SymbolSnapshots
+          yield* snapshots.record("nasdaqtrader", "2024-01-02", [
+            { symbol: "AAPL" as Symbol, type: "CS" },
+            { symbol: "GONE" as Symbol }
+          ])
+          yield* snapshots.record("nasdaqtrader", "2024-03-11", [{ symbol: "AAPL" as Symbol, name: "Apple" }])
+          yield* snapshots.record("nasdaqtrader", "2024-03-11", [{ symbol: "AAPL" as Symbol, name: "Apple Inc." }])
+          return {
+            early: yield* snapshots.upTo("2024-02-01"),
+            all: yield* snapshots.upTo("2024-12-31"),
+            list: yield* snapshots.list()
+          }
+        })
+      )
+      expect(got.early.map((r) => `${r.asOf} ${r.meta.symbol}`)).toEqual(["2024-01-02 AAPL", "2024-01-02 GONE"])
+      expect(got.all.at(-1)?.meta).toEqual({ symbol: "AAPL" as Symbol, name: "Apple Inc." })
+      expect(got.list).toEqual([
+        { source: "nasdaqtrader", asOf: "2024-03-11", symbols: 1 },
+        { source: "nasdaqtrader", asOf: "2024-01-02", symbols: 2 }
+      ])
+    })
 
     test("a universe is saved whole, read back field for field in its order, and replaced whole", async () => {
       const members = [

@@ -122,6 +122,93 @@ describe("universe import, export, show and list", () => {
     expect(unknown.errors).toMatch(/--universe: .*nine does not exist, and no universe is named nine/u)
   })
 
+  test("refresh keeps a snapshot per date; build as of a date sees what was listed then; diff says what changed and why", async () => {
+    dir = tempDir("mp-universe-")
+    const directory = (date: string, rows: ReadonlyArray<string>) =>
+      [
+        "Symbol|Security Name|Market Category|Test Issue|Financial Status|Round Lot Size|ETF|NextShares",
+        ...rows,
+        `File Creation Time: ${date}08:02|||||||`,
+        ""
+      ].join("\r\n")
+    const january = join(dir, "nasdaqlisted-jan.txt")
+    const march = join(dir, "nasdaqlisted-mar.txt")
+    writeFileSync(
+      january,
+      directory("01022024", [
+        "AAPL|Apple Inc. - Common Stock|Q|N|N|100|N|N",
+        "GONE|Gone Corp. - Common Stock|S|N|N|100|N|N",
+        "QQQ|Invesco QQQ Trust, Series 1|G|N|N|100|Y|N",
+        "ZTEST|NASDAQ TEST STOCK|G|Y|N|100|N|N"
+      ])
+    )
+    writeFileSync(
+      march,
+      directory("03112024", [
+        "AAPL|Apple Inc. - Common Stock|Q|N|N|100|N|N",
+        "NEWCO|New Co. - Common Stock|Q|N|N|100|N|N",
+        "QQQ|Invesco QQQ Trust, Series 1|G|N|N|100|Y|N"
+      ])
+    )
+    const refreshed = await cli("universe", "refresh", "--nasdaq", january, "--nasdaq", march)
+    expect(refreshed.code).toBe(0)
+    expect(refreshed.stdout).toBe(
+      "snapshot nasdaqtrader 2024-01-02: 3 symbols\nsnapshot nasdaqtrader 2024-03-11: 3 symbols\n"
+    )
+    const filters = join(dir, "stocks.yml")
+    writeFileSync(filters, "filters_version: 1\ntype: [CS]\nexchange: [XNAS]\n")
+    const build = (name: string, asOf: string, file = filters) =>
+      cli("universe", "build", "--filters", file, "--name", name, "--as-of", asOf, "--json")
+    expect((await build("before", "2024-02-01")).code).toBe(0)
+    expect((await build("after", "2024-04-01")).code).toBe(0)
+    const members = async (name: string) =>
+      JSON.parse((await cli("universe", "show", name, "--json")).stdout).memberList.map(
+        (m: { symbol: string }) => m.symbol
+      )
+    expect(await members("before")).toEqual(["AAPL", "GONE"])
+    expect(await members("after")).toEqual(["AAPL", "NEWCO"])
+    const before = JSON.parse((await cli("universe", "show", "before", "--json")).stdout)
+    expect(before).toMatchObject({ asOf: "2024-02-01", filters: { type: ["CS"], exchange: ["XNAS"] } })
+    expect(before.memberList[0]).toMatchObject({ symbol: "AAPL", source: "nasdaqtrader", asOf: "2024-01-02" })
+    const diff = await cli("universe", "diff", "before", "after")
+    expect(diff.stdout).toMatch(/^before → after: 1 added, 1 removed, 1 in both$/mu)
+    expect(diff.stdout).toMatch(/^\+ NEWCO {2}\(outside A's sort and limit, or unknown to its metadata\)$/mu)
+    expect(diff.stdout).toMatch(/^- GONE {2}\(outside B's sort and limit, or unknown to its metadata\)$/mu)
+    const etfs = join(dir, "etfs.yml")
+    writeFileSync(etfs, "type: [ETF]\n")
+    expect((await build("etfs", "2024-04-01", etfs)).code).toBe(0)
+    const why = JSON.parse((await cli("universe", "diff", "after", "etfs", "--json")).stdout)
+    expect(why.removed).toEqual([
+      { symbol: "AAPL", why: "fails B's type" },
+      { symbol: "NEWCO", why: "fails B's type" }
+    ])
+    expect(why.added).toEqual([{ symbol: "QQQ", why: "fails A's type" }])
+    const tooEarly = await build("early", "2023-06-01")
+    expect(tooEarly.code).toBe(2)
+    expect(tooEarly.errors).toMatch(/no symbol metadata is known as of 2023-06-01/u)
+  })
+
+  test("a refresh with one bad file stores nothing", async () => {
+    dir = tempDir("mp-universe-")
+    const good = join(dir, "good.txt")
+    writeFileSync(
+      good,
+      "Symbol|Security Name|Market Category|Test Issue|Financial Status|Round Lot Size|ETF|NextShares\nAAPL|Apple Inc. - Common Stock|Q|N|N|100|N|N\nFile Creation Time: 0102202408:02|||||||\n"
+    )
+    const cut = join(dir, "cut.txt")
+    writeFileSync(
+      cut,
+      "Symbol|Security Name|Market Category|Test Issue|Financial Status|Round Lot Size|ETF|NextShares\nMSFT|Micro"
+    )
+    const r = await cli("universe", "refresh", "--nasdaq", good, "--nasdaq", cut)
+    expect(r.code).toBe(2)
+    expect(r.errors).toMatch(/cut\.txt: the file has no "File Creation Time:" footer/u)
+    const filters = join(dir, "all.yml")
+    writeFileSync(filters, "{}\n")
+    const built = await cli("universe", "build", "--filters", filters, "--name", "x", "--as-of", "2024-06-01")
+    expect(built.errors).toMatch(/no symbol metadata is known/u)
+  })
+
   test("no universes yet says how to make one, and creates no database", async () => {
     dir = tempDir("mp-universe-")
     const r = await cli("universe", "list")

@@ -4,15 +4,23 @@
  */
 import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
-import { Effect } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { readInputFile } from "../../config/input-file.ts"
 import { UsageError } from "../../domain/errors.ts"
+import { tradingDayOf } from "../../domain/partition.ts"
 import type { SymbolMeta } from "../../domain/symbol-meta.ts"
 import { readStorageLayer, storageLayer } from "../../pipeline/context.ts"
+import { SymbolSnapshots } from "../../repository/symbol-snapshots.ts"
 import { Universes } from "../../repository/universes.ts"
+import { type DiffEntry, universeDiff } from "../../universe/diff.ts"
 import { parseUniverse, UNIVERSE_MAX_BYTES } from "../../universe/file.ts"
+import { selectSymbols } from "../../universe/filters.ts"
+import { loadFilters } from "../../universe/load-filters.ts"
+import { metadataAsOf } from "../../universe/merge-meta.ts"
+import { parseSymbolDirectory } from "../../universe/nasdaq-trader.ts"
 import { universeFromCsv, universeToCsv } from "../../universe/universe-csv.ts"
-import { type CommonFlags, currentEnvironment, type Environment, loadApp } from "../app.ts"
+import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
+import { parseDay } from "../inputs.ts"
 import { makeOutput, table } from "../output.ts"
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/u
@@ -134,5 +142,111 @@ export const universeListMain = (flags: CommonFlags, environment: Environment = 
         ["name", "symbols", "source", "as of", "saved"],
         all.map((u) => [u.name, u.members, u.source, u.asOf ?? "", u.createdAt])
       )
+    )
+  })
+
+/** `universe refresh --nasdaq FILE…`: a snapshot per directory file, dated by the file's footer. */
+export const universeRefreshMain = (
+  flags: CommonFlags & { readonly nasdaq: ReadonlyArray<string> },
+  environment: Environment = currentEnvironment()
+) =>
+  Effect.gen(function* () {
+    if (flags.nasdaq.length === 0) {
+      return yield* new UsageError({
+        field: "--nasdaq",
+        reason: "name at least one Nasdaq Trader directory file (nasdaqlisted.txt, otherlisted.txt)"
+      })
+    }
+    // Every file is read and checked before anything is stored: a bad second file leaves no first snapshot behind.
+    const read = yield* Effect.forEach(flags.nasdaq, (file) =>
+      Effect.try({
+        try: () => {
+          const path = resolve(environment.cwd, file)
+          const parsed = parseSymbolDirectory(readInputFile(path, UNIVERSE_MAX_BYTES, "--nasdaq", "directory file"))
+          if (typeof parsed === "string") throw new UsageError({ field: "--nasdaq", reason: `${path}: ${parsed}` })
+          return { path, parsed }
+        },
+        catch: (e) => (e instanceof UsageError ? e : new UsageError({ field: "--nasdaq", reason: String(e) }))
+      })
+    )
+    const byDate = new Map<string, Array<SymbolMeta>>()
+    for (const { parsed } of read) {
+      const asOf = parsed.createdAt.slice(0, 10)
+      byDate.set(asOf, [...(byDate.get(asOf) ?? []), ...parsed.symbols])
+    }
+    const app = yield* loadApp(flags, environment)
+    const stored = yield* SymbolSnapshots.use((s) =>
+      Effect.forEach([...byDate], ([asOf, members]) =>
+        Effect.map(s.record("nasdaqtrader", asOf, members), (n) => ({ asOf, n }))
+      )
+    ).pipe(Effect.provide(storageLayer(app)))
+    const out = makeOutput({ json: flags.json, tty: false })
+    if (flags.json) return out.result(JSON.stringify({ source: "nasdaqtrader", snapshots: stored }))
+    for (const { path, parsed } of read) {
+      out.notice(
+        `${path}: ${parsed.symbols.length} symbols as of ${parsed.createdAt}, ${parsed.testIssues} test issues left out${parsed.unreadable.length > 0 ? `, ${parsed.unreadable.length} unreadable rows (lines ${parsed.unreadable.slice(0, 10).join(", ")})` : ""}`
+      )
+    }
+    out.result(stored.map((s) => `snapshot nasdaqtrader ${s.asOf}: ${s.n} symbols`).join("\n"))
+  })
+
+/** `universe build --filters F --name N [--as-of D] [--export OUT]`: the filters over what was known on the date. */
+export const universeBuildMain = (
+  flags: CommonFlags & {
+    readonly filters: string
+    readonly name: string
+    readonly asOf: Option.Option<string>
+    readonly export: Option.Option<string>
+  },
+  environment: Environment = currentEnvironment()
+) =>
+  Effect.gen(function* () {
+    const name = yield* checkName(flags.name, "--name")
+    const filters = yield* loadFilters(resolve(environment.cwd, flags.filters))
+    const now = yield* Clock.currentTimeMillis
+    const given = Option.getOrUndefined(flags.asOf)
+    const asOf = given === undefined ? tradingDayOf(now) : yield* checkInput(() => parseDay("--as-of", given))
+    const app = yield* loadApp(flags, environment)
+    const storage = storageLayer(app)
+    const known = yield* SymbolSnapshots.use((s) => s.upTo(asOf)).pipe(Effect.provide(storage))
+    if (known.length === 0) {
+      return yield* new UsageError({
+        field: "--as-of",
+        reason: `no symbol metadata is known as of ${asOf}: take a snapshot first (\`marketpipe universe refresh\`)`
+      })
+    }
+    const members = selectSymbols(filters, metadataAsOf(known, asOf))
+    const saved = yield* Universes.use((u) =>
+      u.save({ name, source: `filters ${resolve(environment.cwd, flags.filters)}`, filters, asOf, members })
+    ).pipe(Effect.provide(storage))
+    if (Option.isSome(flags.export)) {
+      yield* universeExportMain({ ...flags, name, out: flags.export.value, json: false }, environment)
+    }
+    const out = makeOutput({ json: flags.json, tty: false })
+    out.result(flags.json ? JSON.stringify(saved) : `universe ${name}: ${saved.members} symbols as of ${asOf}`)
+  })
+
+/** `universe diff A B`: what B adds to A and what it drops, each with the filters that say why where there are some. */
+export const universeDiffMain = (
+  flags: CommonFlags & { readonly a: string; readonly b: string },
+  environment: Environment = currentEnvironment()
+) =>
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    const [a, b] = yield* Universes.use((u) => Effect.all([u.get(flags.a), u.get(flags.b)])).pipe(
+      Effect.provide(readStorageLayer(app))
+    )
+    if (a === undefined) return yield* missing(flags.a)
+    if (b === undefined) return yield* missing(flags.b)
+    const diff = universeDiff(a, b)
+    const out = makeOutput({ json: flags.json, tty: false })
+    if (flags.json) return out.result(JSON.stringify(diff))
+    const line = (sign: string) => (e: DiffEntry) => `${sign} ${e.symbol}${e.why === "" ? "" : `  (${e.why})`}`
+    out.result(
+      [
+        `${flags.a} → ${flags.b}: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.kept} in both`,
+        ...diff.added.map(line("+")),
+        ...diff.removed.map(line("-"))
+      ].join("\n")
     )
   })

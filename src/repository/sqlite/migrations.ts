@@ -140,6 +140,18 @@ export const sqliteMigrations = Migrator.fromRecord({
       meta TEXT NOT NULL,
       PRIMARY KEY (name, symbol)
     )`
+  ]),
+  // What each source said about each symbol on a date: universes are rebuilt as of a past date from these.
+  "8_symbol_snapshots": run([
+    `CREATE TABLE symbol_snapshots (
+      source TEXT NOT NULL,
+      as_of TEXT NOT NULL,
+      symbol TEXT NOT NULL,
+      meta TEXT NOT NULL,
+      taken_at TEXT NOT NULL,
+      PRIMARY KEY (source, as_of, symbol)
+    )`,
+    "CREATE INDEX symbol_snapshots_symbol ON symbol_snapshots (symbol, as_of)"
   ])
 })
 
