@@ -49,6 +49,15 @@ export function membersOf(text: string, file: string): Array<SymbolMeta> {
 const missing = (name: string) =>
   new UsageError({ field: "NAME", reason: `no universe named ${name}; see \`marketpipe universe list\`` })
 
+/** The saved universe `name`, or a usage error saying there is none. */
+const savedUniverse = (flags: CommonFlags, name: string, environment: Environment) =>
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    const universe = yield* Universes.use((u) => u.get(name)).pipe(Effect.provide(readStorageLayer(app)))
+    if (universe === undefined) return yield* missing(name)
+    return universe
+  })
+
 export const universeImportMain = (
   flags: CommonFlags & { readonly file: string; readonly name: string },
   environment: Environment = currentEnvironment()
@@ -74,9 +83,7 @@ export const universeExportMain = (
   environment: Environment = currentEnvironment()
 ) =>
   Effect.gen(function* () {
-    const app = yield* loadApp(flags, environment)
-    const universe = yield* Universes.use((u) => u.get(flags.name)).pipe(Effect.provide(readStorageLayer(app)))
-    if (universe === undefined) return yield* missing(flags.name)
+    const universe = yield* savedUniverse(flags, flags.name, environment)
     const target = resolve(environment.cwd, flags.out)
     // Written beside the target and renamed over it: an interrupted export leaves the old file or none, never half.
     const temp = join(dirname(target), `.${flags.name}.${process.pid}.csv.tmp`)
@@ -105,9 +112,7 @@ export const universeShowMain = (
   environment: Environment = currentEnvironment()
 ) =>
   Effect.gen(function* () {
-    const app = yield* loadApp(flags, environment)
-    const universe = yield* Universes.use((u) => u.get(flags.name)).pipe(Effect.provide(readStorageLayer(app)))
-    if (universe === undefined) return yield* missing(flags.name)
+    const universe = yield* savedUniverse(flags, flags.name, environment)
     if (flags.csv) return process.stdout.write(universeToCsv(universe.memberList))
     const out = makeOutput({ json: flags.json, tty: false })
     if (flags.json) return out.result(JSON.stringify(universe))
@@ -232,12 +237,8 @@ export const universeDiffMain = (
   environment: Environment = currentEnvironment()
 ) =>
   Effect.gen(function* () {
-    const app = yield* loadApp(flags, environment)
-    const [a, b] = yield* Universes.use((u) => Effect.all([u.get(flags.a), u.get(flags.b)])).pipe(
-      Effect.provide(readStorageLayer(app))
-    )
-    if (a === undefined) return yield* missing(flags.a)
-    if (b === undefined) return yield* missing(flags.b)
+    const a = yield* savedUniverse(flags, flags.a, environment)
+    const b = yield* savedUniverse(flags, flags.b, environment)
     const diff = universeDiff(a, b)
     const out = makeOutput({ json: flags.json, tty: false })
     if (flags.json) return out.result(JSON.stringify(diff))
