@@ -28,6 +28,8 @@ export interface IngestRequest {
   readonly maxSymbolsPerRequest?: number
   /** Partitions the ledger already covers are not fetched (backfill); ingest fetches everything. */
   readonly covered?: (symbol: string, day: string) => boolean
+  /** Days a symbol was not listed are not planned (`PlanInput.listed`). */
+  readonly listed?: (symbol: string, day: string) => boolean
 
   /** UTC ms; days whose session has not closed are left out. */
   readonly now?: number

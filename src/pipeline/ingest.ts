@@ -37,6 +37,7 @@ export const planJob = (request: Omit<IngestRequest, "client">, owner: string | 
       maxBarsPerRequest: request.maxBarsPerRequest ?? 1_000_000,
       maxSymbolsPerRequest: request.maxSymbolsPerRequest ?? 1,
       ...(request.covered === undefined ? {} : { covered: request.covered }),
+      ...(request.listed === undefined ? {} : { listed: request.listed }),
       ...(request.now === undefined ? {} : { now: request.now })
     })
     const job = yield* Jobs.use((jobs) =>

@@ -34,6 +34,11 @@ export interface PlanInput {
   readonly maxSymbolsPerRequest: number
   /** True when the ledger already covers (symbol, day) and it need not be fetched again. */
   readonly covered?: (symbol: string, day: string) => boolean
+  /**
+   * False for a day the symbol was not listed (before its listing, from its delisting on: a point-in-time
+   * universe's members): such a day is neither fetched nor counted.
+   */
+  readonly listed?: (symbol: string, day: string) => boolean
   /** UTC ms; a day whose session has not closed yet is left out (its bars are not final). */
   readonly now?: number
 }
@@ -77,6 +82,10 @@ export function planWork(input: PlanInput): Plan {
       run = []
     }
     for (const day of days) {
+      if (input.listed?.(symbol, day) === false) {
+        close()
+        continue
+      }
       if (input.covered?.(symbol, day) === true) {
         covered++
         close()

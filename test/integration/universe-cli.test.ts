@@ -209,6 +209,31 @@ describe("universe import, export, show and list", () => {
     expect(built.errors).toMatch(/no symbol metadata is known/u)
   })
 
+  test("a point-in-time universe's backfill fetches a delisted symbol up to its last day, a new listing from its first", async () => {
+    dir = tempDir("mp-universe-")
+    const file = join(dir, "pit.csv")
+    writeFileSync(file, "symbol,list_date,delist_date\nAAPL,1980-12-12,\nGONE,,2024-03-06\nNEWCO,2024-03-06,\n")
+    expect((await cli("universe", "import", file, "--name", "pit")).code).toBe(0)
+    const range = ["--provider", "fake", "--from", "2024-03-04", "--to", "2024-03-08"]
+    const plan = JSON.parse(
+      (await cli("ohlcv", "backfill", "--universe", "pit", ...range, "--dry-run", "--json")).stdout
+    )
+    // AAPL every day, GONE on the 4th and 5th only, NEWCO from the 6th: 5 + 2 + 3.
+    expect(plan).toMatchObject({ partitions: 10, covered: 0, tradingDays: 5 })
+    const run = await cli("ohlcv", "backfill", "--universe", "pit", ...range, "--json")
+    expect(run.code).toBe(0)
+    const summary = JSON.parse(run.stdout)
+    expect(summary.job).toMatchObject({ partitionsTotal: 10, partitionsDone: 10, barsWritten: 3900 })
+    const ledger = JSON.parse((await cli("ledger", "--json")).stdout) as {
+      symbols: Array<{ symbol: string; counts: { complete: number } }>
+    }
+    expect(ledger.symbols.map((s) => [s.symbol, s.counts.complete])).toEqual([
+      ["AAPL", 5],
+      ["GONE", 2],
+      ["NEWCO", 3]
+    ])
+  })
+
   test("no universes yet says how to make one, and creates no database", async () => {
     dir = tempDir("mp-universe-")
     const r = await cli("universe", "list")

@@ -82,6 +82,24 @@ export const symbolsFor = (flags: Pick<BackfillFlags, "symbols" | "universe">, a
     return saved.memberList.map((m) => m.symbol)
   })
 
+/**
+ * The days each member of a saved universe was listed, from its list and delist dates (a delisted symbol is fetched
+ * only up to its last trading day); `undefined` when `--universe` names no saved universe or none has those dates.
+ */
+export const listedDays = (flags: Pick<BackfillFlags, "symbols" | "universe">, app: App, cwd: string) =>
+  Effect.gen(function* () {
+    const given = Option.getOrUndefined(flags.universe)
+    if (given === undefined || Option.isSome(flags.symbols) || existsSync(resolve(cwd, given))) return undefined
+    const saved = yield* Universes.use((u) => u.get(given)).pipe(Effect.provide(readStorageLayer(app)))
+    const dated = (saved?.memberList ?? []).filter((m) => m.listDate !== undefined || m.delistDate !== undefined)
+    if (dated.length === 0) return undefined
+    const bounds = new Map(dated.map((m) => [m.symbol as string, m]))
+    return (symbol: string, day: string): boolean => {
+      const m = bounds.get(symbol)
+      return !(m?.listDate !== undefined && day < m.listDate) && !(m?.delistDate !== undefined && day >= m.delistDate)
+    }
+  })
+
 /** The range from `--from/--to` or `--lookback` (ending `--to`, default today in New York). */
 export function resolveRange(flags: Pick<BackfillFlags, "from" | "to" | "lookback">, today: string) {
   const to = Option.match(flags.to, { onNone: () => today as TradingDay, onSome: (t) => parseDay("--to", t) })
@@ -170,7 +188,16 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       to: range.to,
       refetch
     })
-    const request = { ...requestFor(resolved, app), symbols, from: range.from, to: range.to, covered, now }
+    const listed = yield* listedDays(flags, app, environment.cwd)
+    const request = {
+      ...requestFor(resolved, app),
+      symbols,
+      from: range.from,
+      to: range.to,
+      covered,
+      now,
+      ...(listed === undefined ? {} : { listed })
+    }
     // A dry run shows any plan; a real one of years needs --yes, refused before anything is written.
     const plan = yield* sizedPlan(request, flags.yes || flags.dryRun)
     if (flags.dryRun) {
