@@ -13,7 +13,12 @@
 import { parseArgs } from "node:util"
 import { allRoutes } from "../../test/emulators/routes.ts"
 import { startEmulator } from "../../test/emulators/server.ts"
-import type { EmulatorRequest, EmulatorResponse, ProviderName, ProviderRoutes } from "../../test/emulators/types.ts"
+import {
+  type EmulatorRequest,
+  type EmulatorResponse,
+  type ProviderRoutes,
+  parseRateLimits
+} from "../../test/emulators/types.ts"
 
 const { values } = parseArgs({
   options: {
@@ -57,12 +62,7 @@ const cached = (route: ProviderRoutes): ProviderRoutes => {
   }
 }
 
-const rateLimits: Partial<Record<ProviderName, { requests: number; perSeconds: number }>> = {}
-for (const spec of values["rate-limit"] ?? []) {
-  const m = /^(alpaca|polygon|finnhub|yahoo)=(\d+)\/(\d+)$/u.exec(spec)
-  if (m === null) throw new Error(`--rate-limit ${spec}: use provider=requests/seconds, e.g. alpaca=200/60`)
-  rateLimits[m[1] as ProviderName] = { requests: Number(m[2]), perSeconds: Number(m[3]) }
-}
+const rateLimits = parseRateLimits(values["rate-limit"] ?? [])
 
 const emulator = await startEmulator({
   port: 0,

@@ -18,6 +18,14 @@ const metricsLayer = Layer.unwrap(
   Effect.promise(() => import("../observability/metrics.ts")).pipe(Effect.map((m) => m.Metrics.layer))
 )
 
-/** `handle` for the commands that count what they do (`Metrics`). */
+/**
+ * The page decode thread (`providers/kit/decode-pool.ts`), for the commands that fetch from providers: loaded with
+ * them, started by the first page, stopped when the command ends.
+ */
+const decodersLayer = Layer.unwrap(
+  Effect.promise(() => import("../providers/kit/decode-pool.ts")).pipe(Effect.map((m) => m.pageDecodersLayer()))
+)
+
+/** `handle` for the commands that count what they do (`Metrics`): the ones that fetch, and `metrics serve`. */
 export const handleCounted = <M, A, E, R>(load: () => Promise<M>, run: (module: M) => Effect.Effect<A, E, R>) =>
-  handle(load, run).pipe(Effect.provide(metricsLayer))
+  handle(load, run).pipe(Effect.provide(Layer.merge(metricsLayer, decodersLayer)))

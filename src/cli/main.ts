@@ -8,7 +8,6 @@ import { NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit, Fiber, Layer, Option } from "effect"
 import { Command } from "effect/cli"
 import { tracingFromEnvironment, tracingLayer } from "../observability/tracing.ts"
-import { pageDecodersLayer } from "../providers/kit/decode-pool.ts"
 import { RateLimiters } from "../providers/kit/rate-limiter.ts"
 import { mask } from "../providers/kit/secrets.ts"
 import { VERSION } from "../version.ts"
@@ -44,13 +43,12 @@ export function exitCodeOf(exit: Exit.Exit<unknown, unknown>, print: (line: stri
 }
 
 /**
- * One run of the command line, with the services a run shares: one metrics registry, one set of rate-limit
- * buckets (every client on a key paces against the same quota) and the page decode thread (started by the first
- * page a plugin reads into columns). A process runs one command.
+ * One run of the command line, with the services a run shares: one metrics registry and one set of rate-limit
+ * buckets (every client on a key paces against the same quota). A process runs one command.
  */
 export const runCli = (argv: ReadonlyArray<string>) =>
   Command.runWith(rootCommand, { version: VERSION })(argv).pipe(
-    Effect.provide(Layer.mergeAll(NodeServices.layer, RateLimiters.layer, pageDecodersLayer()))
+    Effect.provide(Layer.mergeAll(NodeServices.layer, RateLimiters.layer))
   )
 
 /**

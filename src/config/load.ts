@@ -12,7 +12,7 @@ import { checkDatabaseUrl } from "./database-url.ts"
 import { expandEnv } from "./expand.ts"
 import { readInputFile } from "./input-file.ts"
 import { ConfigV1, CURRENT_CONFIG_VERSION } from "./schema.ts"
-import { usageErrorOf } from "./schema-issues.ts"
+import { unknownKeyError, usageErrorOf } from "./schema-issues.ts"
 import { parseConfigYaml } from "./yaml.ts"
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -47,14 +47,6 @@ function withDotEnv(env: Env, cwd: string): Env {
   const path = join(cwd, ".env")
   if (!existsSync(path)) return env
   return { ...parseEnv(readFileSync(path, "utf8")), ...env }
-}
-
-const unknownKeyHint = (raw: Record<string, unknown>): UsageError | undefined => {
-  const allowed = Object.keys(ConfigV1.fields)
-  const unknown = Object.keys(raw).filter((k) => !allowed.includes(k))
-  return unknown.length === 0
-    ? undefined
-    : new UsageError({ field: `config ${unknown[0]}`, reason: `unknown key; allowed keys: ${allowed.join(", ")}` })
 }
 
 /** Runs a check that throws `UsageError`, as a typed failure. */
@@ -115,7 +107,7 @@ function load(source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> {
   }
   const expanded = expandEnv(record, env, "") as Record<string, unknown>
   if (strict) {
-    const hint = unknownKeyHint(expanded)
+    const hint = unknownKeyError(expanded, Object.keys(ConfigV1.fields), "config")
     if (hint !== undefined) throw hint
   }
   return Schema.decodeUnknownEffect(ConfigV1)(expanded, {

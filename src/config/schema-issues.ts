@@ -19,3 +19,19 @@ export const usageErrorOf = (error: Schema.SchemaError, what: string): UsageErro
     reason: `${first?.message ?? error.message}${rest}`
   })
 }
+
+/**
+ * The first key of `raw` that is not one of `allowed`, as a `UsageError` listing what is (`config ingset: unknown
+ * key; allowed keys: …`); `undefined` when every key is known. The key is echoed as given, `shown` cuts a long one.
+ */
+export const unknownKeyError = (
+  raw: Readonly<Record<string, unknown>>,
+  allowed: ReadonlyArray<string>,
+  what: string,
+  shown: (key: string) => string = (key) => key
+): UsageError | undefined => {
+  const unknown = Object.keys(raw).find((k) => !allowed.includes(k))
+  return unknown === undefined
+    ? undefined
+    : new UsageError({ field: `${what} ${shown(unknown)}`, reason: `unknown key; allowed keys: ${allowed.join(", ")}` })
+}

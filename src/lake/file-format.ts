@@ -59,7 +59,7 @@ const aggregatedSchema: ReadonlyArray<LakeColumn> = [
 ]
 
 /** The key-value metadata of a file: the caller's, then the lake's own `marketpipe.*` keys. */
-function keyValues(slices: ReadonlyArray<DaySlice>, metadata: Record<string, string>, rows: number) {
+export function keyValues(slices: ReadonlyArray<DaySlice>, metadata: Record<string, string>, rows: number) {
   let minTs = Number.POSITIVE_INFINITY
   let maxTs = Number.NEGATIVE_INFINITY
   const providers = new Set<string>()

@@ -24,8 +24,8 @@ export interface SymbolSnapshotsShape {
     asOf: string,
     members: ReadonlyArray<SymbolMeta>
   ) => Effect.Effect<number, RepositoryError>
-  /** Every snapshot row dated on or before `date` (`YYYY-MM-DD`). */
-  readonly upTo: (
+  /** The rows of each source's newest snapshot dated on or before `date` (`YYYY-MM-DD`): what it listed then. */
+  readonly newestUpTo: (
     date: string
   ) => Effect.Effect<
     ReadonlyArray<{ readonly source: string; readonly asOf: string; readonly meta: SymbolMeta }>,
@@ -72,10 +72,13 @@ export const make = Effect.gen(function* () {
           return rows.length
         })
       ),
-    upTo: (date) =>
+    newestUpTo: (date) =>
       Effect.map(
         Effect.flatMap(
-          sql`SELECT source, as_of, meta FROM symbol_snapshots WHERE as_of <= ${date} ORDER BY source, as_of, symbol`,
+          sql`SELECT s.source, s.as_of, s.meta FROM symbol_snapshots s
+            JOIN (SELECT source, MAX(as_of) AS as_of FROM symbol_snapshots WHERE as_of <= ${date} GROUP BY source) n
+              ON n.source = s.source AND n.as_of = s.as_of
+            ORDER BY s.source, s.symbol`,
           snapshotRows
         ),
         (rows) => rows.map((r) => ({ source: r.source, asOf: r.asOf, meta: r.meta as SymbolMeta }))

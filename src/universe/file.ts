@@ -9,11 +9,17 @@ import { parse } from "csv-parse/sync"
 import { shown, UsageError } from "../domain/errors.ts"
 import { isSymbol, normaliseSymbol, type Symbol } from "../domain/symbol.ts"
 
-export function parseUniverse(text: string, source: string): ReadonlyArray<Symbol> {
+/** Whether the file is a CSV with a `symbol` column (its first line that is not blank or a comment names one). */
+export function hasSymbolHeader(text: string): boolean {
   const lines = text.replace(/^\uFEFF/u, "").split(/\r?\n/u)
   const header = lines.find((l) => l.trim() !== "" && !l.trim().startsWith("#")) ?? ""
+  return /(^|,)\s*"?symbol"?\s*(,|$)/iu.test(header)
+}
+
+export function parseUniverse(text: string, source: string): ReadonlyArray<Symbol> {
+  const lines = text.replace(/^\uFEFF/u, "").split(/\r?\n/u)
   const entries: Array<{ line: number; raw: string }> = []
-  if (/(^|,)\s*"?symbol"?\s*(,|$)/iu.test(header)) {
+  if (hasSymbolHeader(text)) {
     let records: Array<{ record: Record<string, string>; info: { lines: number } }>
     try {
       records = parse(text, {

@@ -4,7 +4,7 @@
  */
 import { Effect, Schema } from "effect"
 import { readInputFile } from "../config/input-file.ts"
-import { usageErrorOf } from "../config/schema-issues.ts"
+import { unknownKeyError, usageErrorOf } from "../config/schema-issues.ts"
 import { parseConfigYaml } from "../config/yaml.ts"
 import { UsageError } from "../domain/errors.ts"
 import { CURRENT_FILTERS_VERSION, FiltersV1 } from "./filters.ts"
@@ -37,16 +37,8 @@ export const parseFilters = (text: string, file: string): Effect.Effect<FiltersV
         })
       )
     }
-    const allowed = Object.keys(FiltersV1.fields)
-    const unknown = Object.keys(record).find((k) => !allowed.includes(k))
-    if (unknown !== undefined) {
-      return Effect.fail(
-        new UsageError({
-          field: `filters ${unknown.slice(0, 40)}`,
-          reason: `unknown key; allowed keys: ${allowed.join(", ")}`
-        })
-      )
-    }
+    const unknown = unknownKeyError(record, Object.keys(FiltersV1.fields), "filters", (key) => key.slice(0, 40))
+    if (unknown !== undefined) return Effect.fail(unknown)
     return Schema.decodeUnknownEffect(FiltersV1)(record, { onExcessProperty: "error", errors: "all" }).pipe(
       Effect.mapError((e) => usageErrorOf(e, "filters"))
     )

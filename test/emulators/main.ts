@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util"
 import type { Faults } from "./server.ts"
 import { startEmulator } from "./server.ts"
-import type { ProviderName } from "./types.ts"
+import { parseRateLimits } from "./types.ts"
 
 const { values } = parseArgs({
   options: {
@@ -19,12 +19,7 @@ const { values } = parseArgs({
   }
 })
 
-const rateLimits: Partial<Record<ProviderName, { requests: number; perSeconds: number }>> = {}
-for (const spec of values["rate-limit"] ?? []) {
-  const m = /^(alpaca|polygon|finnhub|yahoo)=(\d+)\/(\d+)$/u.exec(spec)
-  if (m === null) throw new Error(`--rate-limit ${spec}: use provider=requests/seconds, e.g. alpaca=200/60`)
-  rateLimits[m[1] as ProviderName] = { requests: Number(m[2]), perSeconds: Number(m[3]) }
-}
+const rateLimits = parseRateLimits(values["rate-limit"] ?? [])
 const emulator = await startEmulator({
   port: Number(values.port),
   host: values.host,

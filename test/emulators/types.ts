@@ -50,3 +50,20 @@ export interface ProviderRoutes {
   /** Headers every response carries, when the provider sends rate-limit headers (Alpaca). */
   readonly rateHeaders?: (limit: number, remaining: number, resetAtS: number) => Readonly<Record<string, string>>
 }
+
+/** A quota the emulator enforces on one provider. */
+export interface EmulatorRateLimit {
+  readonly requests: number
+  readonly perSeconds: number
+}
+
+/** `--rate-limit provider=requests/seconds` flags (`alpaca=200/60`), as the emulator's per-provider quotas. */
+export function parseRateLimits(specs: ReadonlyArray<string>): Partial<Record<ProviderName, EmulatorRateLimit>> {
+  const limits: Partial<Record<ProviderName, EmulatorRateLimit>> = {}
+  for (const spec of specs) {
+    const m = /^(alpaca|polygon|finnhub|yahoo)=(\d+)\/(\d+)$/u.exec(spec)
+    if (m === null) throw new Error(`--rate-limit ${spec}: use provider=requests/seconds, e.g. alpaca=200/60`)
+    limits[m[1] as ProviderName] = { requests: Number(m[2]), perSeconds: Number(m[3]) }
+  }
+  return limits
+}

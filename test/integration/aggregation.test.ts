@@ -11,25 +11,13 @@ import { fileKeyId } from "../../src/lake/layout.ts"
 import { makeParquetSink, ParquetSink } from "../../src/lake/parquet-sink.ts"
 import { repositoryLayer } from "../../src/repository/layer.ts"
 import { capture } from "../support/capture.ts"
-import { ingestFlags, ingestIn } from "../support/ingest.ts"
+import { aggregateFlags, ingestFlags, ingestIn } from "../support/ingest.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
 import { useTempDirs } from "../support/temp.ts"
 
 const calendar = makeCalendar()
 const fresh = useTempDirs("mp-agg-")
 
-const aggregateFlags = (over: Partial<AggregateFlags> = {}): AggregateFlags => ({
-  symbols: Option.none(),
-  from: Option.none(),
-  to: Option.none(),
-  frames: Option.none(),
-  session: Option.none(),
-  force: false,
-  config: Option.none(),
-  dataDir: Option.none(),
-  json: true,
-  ...over
-})
 const aggregate = async (cwd: string, over: Partial<AggregateFlags> = {}) =>
   JSON.parse((await capture(() => Effect.runPromise(aggregateMain(aggregateFlags(over), { env: {}, cwd })))).stdout)
 

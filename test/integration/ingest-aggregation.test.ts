@@ -6,12 +6,12 @@ import { describe, expect, test } from "bun:test"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import { aggregateMain } from "../../src/cli/commands/aggregate.ts"
 import { derivationFor } from "../../src/pipeline/job.ts"
 import { capture } from "../support/capture.ts"
 import { runSourceAsync } from "../support/cli.ts"
-import { ingestFlags, ingestIn } from "../support/ingest.ts"
+import { aggregateFlags, ingestFlags, ingestIn } from "../support/ingest.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
 import { listFiles, useTempDirs } from "../support/temp.ts"
 import { verifyIn } from "../support/verify.ts"
@@ -74,24 +74,7 @@ describe("aggregation folded into the ingest", () => {
     }
     // Without folding the ingest leaves no higher frame behind.
     expect(listFiles(join(separate, "data", "ohlcv")).some((f) => f.includes("frame=5m"))).toBe(false)
-    await capture(() =>
-      Effect.runPromise(
-        aggregateMain(
-          {
-            symbols: Option.none(),
-            from: Option.none(),
-            to: Option.none(),
-            frames: Option.none(),
-            session: Option.none(),
-            force: false,
-            config: Option.none(),
-            dataDir: Option.none(),
-            json: true
-          },
-          { env: {}, cwd: separate }
-        )
-      )
-    )
+    await capture(() => Effect.runPromise(aggregateMain(aggregateFlags(), { env: {}, cwd: separate })))
     const lake = await derivedLake(join(folded, "data"))
     expect((lake["5m"] as Array<unknown>).length).toBeGreaterThan(0)
     expect(lake).toEqual(await derivedLake(join(separate, "data")))

@@ -70,8 +70,8 @@ for (const [backend, makeLayer] of backends) {
           yield* snapshots.record("nasdaqtrader", "2024-03-11", [{ symbol: "AAPL" as Symbol, name: "Apple" }])
           yield* snapshots.record("nasdaqtrader", "2024-03-11", [{ symbol: "AAPL" as Symbol, name: "Apple Inc." }])
           return {
-            early: yield* snapshots.upTo("2024-02-01"),
-            all: yield* snapshots.upTo("2024-12-31"),
+            early: yield* snapshots.newestUpTo("2024-02-01"),
+            all: yield* snapshots.newestUpTo("2024-12-31"),
             list: yield* snapshots.list()
           }
         })

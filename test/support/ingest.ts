@@ -1,5 +1,6 @@
 /** Runs `ohlcv ingest` in-process against a temp data dir, as the CLI would. */
 import { Effect, Exit, Option } from "effect"
+import type { AggregateFlags } from "../../src/cli/commands/aggregate.ts"
 import { type IngestFlags, ingestMain } from "../../src/cli/commands/ingest.ts"
 import { runServices } from "./run-services.ts"
 
@@ -32,3 +33,17 @@ export const failureTag = (exit: Exit.Exit<unknown, unknown>): string | undefine
   Exit.isFailure(exit)
     ? (exit.cause as unknown as { reasons: Array<{ error?: { _tag?: string } }> }).reasons[0]?.error?._tag
     : undefined
+
+/** `ohlcv aggregate` flags as the parser gives them with none set (JSON output), with `over` on top. */
+export const aggregateFlags = (over: Partial<AggregateFlags> = {}): AggregateFlags => ({
+  symbols: Option.none(),
+  from: Option.none(),
+  to: Option.none(),
+  frames: Option.none(),
+  session: Option.none(),
+  force: false,
+  config: Option.none(),
+  dataDir: Option.none(),
+  json: true,
+  ...over
+})

@@ -5,7 +5,7 @@
 import { zstdCompressSync } from "node:zlib"
 import { ByteWriter, ParquetWriter } from "hyparquet-writer"
 import type { Symbol } from "../../src/domain/symbol.ts"
-import { type DaySlice, LAKE_SCHEMA_VERSION } from "../../src/lake/file-format.ts"
+import { type DaySlice, keyValues } from "../../src/lake/file-format.ts"
 
 // hyparquet-writer bundles its own hyparquet types, so take the schema type from the writer itself.
 type WriterSchema = ConstructorParameters<typeof ParquetWriter>[0]["schema"]
@@ -89,8 +89,6 @@ export function legacyEncodeBars(
   const quarantine = slices.some((s) => s.rules !== undefined)
   const rules = new Array<string>(quarantine ? rows : 0)
   let at = 0
-  let minTs = Number.POSITIVE_INFINITY
-  let maxTs = Number.NEGATIVE_INFINITY
   for (const s of slices) {
     const b = s.batch
     for (let i = 0; i < b.ts.length; i++) ts[at + i] = BigInt(b.ts[i] as number)
@@ -99,28 +97,15 @@ export function legacyEncodeBars(
     feed.fill(s.feed, at, at + b.ts.length)
     if (aggregated) for (let i = 0; i < b.ts.length; i++) partial[at + i] = b.partial?.[i] === 1
     if (quarantine) for (let i = 0; i < b.ts.length; i++) rules[at + i] = s.rules?.[i] ?? ""
-    if (b.ts.length > 0) {
-      minTs = Math.min(minTs, b.ts[0] as number)
-      maxTs = Math.max(maxTs, b.ts[b.ts.length - 1] as number)
-    }
     at += b.ts.length
   }
   const writer = new ByteWriter()
-  const kv: Record<string, string> = {
-    ...metadata,
-    "marketpipe.schema_version": LAKE_SCHEMA_VERSION,
-    "marketpipe.rows": String(rows),
-    "marketpipe.min_ts": rows > 0 ? new Date(minTs).toISOString() : "",
-    "marketpipe.max_ts": rows > 0 ? new Date(maxTs).toISOString() : "",
-    "marketpipe.providers": [...new Set(provider)].join(","),
-    "marketpipe.feeds": [...new Set(feed)].join(",")
-  }
   const pw = new ParquetWriter({
     writer,
     schema: quarantine ? quarantineSchema : aggregated ? aggregatedSchema : baseSchema,
     codec: "ZSTD",
     compressors: { ZSTD: zstd },
-    kvMetadata: Object.entries(kv).map(([key, value]) => ({ key, value })),
+    kvMetadata: keyValues(slices, metadata, rows).map(([key, value]) => ({ key, value })),
     createdBy: "marketpipe"
   })
   pw.write({

@@ -11,6 +11,7 @@ import type { TradingDay } from "../../domain/calendar.ts"
 import { UsageError } from "../../domain/errors.ts"
 import { tradingDayOf } from "../../domain/partition.ts"
 import type { Symbol } from "../../domain/symbol.ts"
+import type { SymbolMeta } from "../../domain/symbol-meta.ts"
 import { enqueueJob, ledgerCovers, quotaSeconds, sizedPlan } from "../../pipeline/backfill-plan.ts"
 import { readStorageLayer } from "../../pipeline/context.ts"
 import type { Plan } from "../../pipeline/plan.ts"
@@ -59,15 +60,27 @@ export function resolveSymbols(flags: Pick<BackfillFlags, "symbols" | "universe"
   return parseUniverse(readInputFile(path, UNIVERSE_MAX_BYTES, "--universe", "universe file"), path)
 }
 
+/** A saved universe's members as the days each was listed (list date on, delist date off); `undefined`: every day. */
+const listedOf = (members: ReadonlyArray<SymbolMeta>): ((symbol: string, day: string) => boolean) | undefined => {
+  const dated = members.filter((m) => m.listDate !== undefined || m.delistDate !== undefined)
+  if (dated.length === 0) return undefined
+  const bounds = new Map(dated.map((m) => [m.symbol as string, m]))
+  return (symbol, day) => {
+    const m = bounds.get(symbol)
+    return !(m?.listDate !== undefined && day < m.listDate) && !(m?.delistDate !== undefined && day >= m.delistDate)
+  }
+}
+
 /**
  * `resolveSymbols`, where `--universe` may also name a saved universe (`marketpipe universe list`): a file of that
- * name wins, as it always has.
+ * name wins, as it always has. A saved universe also says the days each member was listed, so a delisted symbol is
+ * fetched only up to its last trading day (`listed`).
  */
 export const symbolsFor = (flags: Pick<BackfillFlags, "symbols" | "universe">, app: App, cwd: string) =>
   Effect.gen(function* () {
     const given = Option.getOrUndefined(flags.universe)
     if (given === undefined || Option.isSome(flags.symbols) || existsSync(resolve(cwd, given))) {
-      return yield* checkInput(() => resolveSymbols(flags, cwd))
+      return { symbols: yield* checkInput(() => resolveSymbols(flags, cwd)), listed: undefined }
     }
     const saved = yield* Universes.use((u) => u.get(given)).pipe(Effect.provide(readStorageLayer(app)))
     if (saved === undefined) {
@@ -79,25 +92,7 @@ export const symbolsFor = (flags: Pick<BackfillFlags, "symbols" | "universe">, a
     if (saved.memberList.length === 0) {
       return yield* new UsageError({ field: "--universe", reason: `universe ${saved.name} has no members` })
     }
-    return saved.memberList.map((m) => m.symbol)
-  })
-
-/**
- * The days each member of a saved universe was listed, from its list and delist dates (a delisted symbol is fetched
- * only up to its last trading day); `undefined` when `--universe` names no saved universe or none has those dates.
- */
-export const listedDays = (flags: Pick<BackfillFlags, "symbols" | "universe">, app: App, cwd: string) =>
-  Effect.gen(function* () {
-    const given = Option.getOrUndefined(flags.universe)
-    if (given === undefined || Option.isSome(flags.symbols) || existsSync(resolve(cwd, given))) return undefined
-    const saved = yield* Universes.use((u) => u.get(given)).pipe(Effect.provide(readStorageLayer(app)))
-    const dated = (saved?.memberList ?? []).filter((m) => m.listDate !== undefined || m.delistDate !== undefined)
-    if (dated.length === 0) return undefined
-    const bounds = new Map(dated.map((m) => [m.symbol as string, m]))
-    return (symbol: string, day: string): boolean => {
-      const m = bounds.get(symbol)
-      return !(m?.listDate !== undefined && day < m.listDate) && !(m?.delistDate !== undefined && day >= m.delistDate)
-    }
+    return { symbols: saved.memberList.map((m) => m.symbol), listed: listedOf(saved.memberList) }
   })
 
 /** The range from `--from/--to` or `--lookback` (ending `--to`, default today in New York). */
@@ -176,7 +171,7 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
     const out = makeOutput({ json: flags.json, tty: process.stderr.isTTY === true })
     for (const n of app.loaded.notices) out.notice(`notice: ${n}`)
     const now = yield* Clock.currentTimeMillis
-    const symbols = yield* symbolsFor(flags, app, environment.cwd)
+    const { symbols, listed } = yield* symbolsFor(flags, app, environment.cwd)
     const range = yield* checkInput(() => resolveRange(flags, tradingDayOf(now)))
     const refetch = yield* checkInput(() => parseRefetch(Option.getOrUndefined(flags.refetch)))
     const resolved = yield* resolveProvider(flags, app)
@@ -188,7 +183,6 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       to: range.to,
       refetch
     })
-    const listed = yield* listedDays(flags, app, environment.cwd)
     const request = {
       ...requestFor(resolved, app),
       symbols,

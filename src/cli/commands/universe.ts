@@ -3,23 +3,24 @@
  * A universe CSV (`universe-csv.ts`) round-trips field for field; a plain symbol list imports as tickers alone.
  */
 import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs"
-import { dirname, join, resolve } from "node:path"
+import { resolve } from "node:path"
 import { Clock, Effect, Option } from "effect"
 import { readInputFile } from "../../config/input-file.ts"
 import { UsageError } from "../../domain/errors.ts"
 import { tradingDayOf } from "../../domain/partition.ts"
 import type { SymbolMeta } from "../../domain/symbol-meta.ts"
+import { tempPathFor } from "../../lake/atomic-file.ts"
 import { readStorageLayer, storageLayer } from "../../pipeline/context.ts"
 import { SymbolSnapshots } from "../../repository/symbol-snapshots.ts"
 import { Universes } from "../../repository/universes.ts"
 import { type DiffEntry, universeDiff } from "../../universe/diff.ts"
-import { parseUniverse, UNIVERSE_MAX_BYTES } from "../../universe/file.ts"
+import { hasSymbolHeader, parseUniverse, UNIVERSE_MAX_BYTES } from "../../universe/file.ts"
 import { selectSymbols } from "../../universe/filters.ts"
 import { loadFilters } from "../../universe/load-filters.ts"
 import { metadataAsOf } from "../../universe/merge-meta.ts"
 import { parseSymbolDirectory } from "../../universe/nasdaq-trader.ts"
 import { universeFromCsv, universeToCsv } from "../../universe/universe-csv.ts"
-import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
+import { type App, type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { parseDay } from "../inputs.ts"
 import { makeOutput, table } from "../output.ts"
 
@@ -37,12 +38,7 @@ const checkName = (name: string, field: string) =>
 
 /** A universe file's members: the universe CSV when it has a `symbol` header, else one ticker a line. */
 export function membersOf(text: string, file: string): Array<SymbolMeta> {
-  const header =
-    text
-      .replace(/^\uFEFF/u, "")
-      .split(/\r?\n/u)
-      .find((l) => l.trim() !== "" && !l.trim().startsWith("#")) ?? ""
-  if (/(^|,)\s*"?symbol"?\s*(,|$)/iu.test(header)) return universeFromCsv(text, file)
+  if (hasSymbolHeader(text)) return universeFromCsv(text, file)
   return parseUniverse(text, file).map((symbol) => ({ symbol }))
 }
 
@@ -50,13 +46,30 @@ const missing = (name: string) =>
   new UsageError({ field: "NAME", reason: `no universe named ${name}; see \`marketpipe universe list\`` })
 
 /** The saved universe `name`, or a usage error saying there is none. */
-const savedUniverse = (flags: CommonFlags, name: string, environment: Environment) =>
+const savedUniverse = (app: App, name: string) =>
   Effect.gen(function* () {
-    const app = yield* loadApp(flags, environment)
     const universe = yield* Universes.use((u) => u.get(name)).pipe(Effect.provide(readStorageLayer(app)))
     if (universe === undefined) return yield* missing(name)
     return universe
   })
+
+/** The universe CSV of `members` at `target`, written beside it and renamed over it: the old file or the new, never half. */
+const writeUniverseCsv = (target: string, members: ReadonlyArray<SymbolMeta>) => {
+  const temp = tempPathFor(target)
+  return Effect.try({
+    try: () => {
+      writeFileSync(temp, universeToCsv(members))
+      renameSync(temp, target)
+    },
+    catch: (e) => {
+      rmSync(temp, { force: true })
+      return new UsageError({ field: "OUT", reason: `cannot write ${target}: ${(e as Error).message}` })
+    }
+  })
+}
+
+const exported = (name: string, target: string, members: number) =>
+  `universe ${name}: ${members} symbols written to ${target}`
 
 export const universeImportMain = (
   flags: CommonFlags & { readonly file: string; readonly name: string },
@@ -83,25 +96,15 @@ export const universeExportMain = (
   environment: Environment = currentEnvironment()
 ) =>
   Effect.gen(function* () {
-    const universe = yield* savedUniverse(flags, flags.name, environment)
+    const app = yield* loadApp(flags, environment)
+    const universe = yield* savedUniverse(app, flags.name)
     const target = resolve(environment.cwd, flags.out)
-    // Written beside the target and renamed over it: an interrupted export leaves the old file or none, never half.
-    const temp = join(dirname(target), `.${flags.name}.${process.pid}.csv.tmp`)
-    yield* Effect.try({
-      try: () => {
-        writeFileSync(temp, universeToCsv(universe.memberList))
-        renameSync(temp, target)
-      },
-      catch: (e) => {
-        rmSync(temp, { force: true })
-        return new UsageError({ field: "OUT", reason: `cannot write ${target}: ${(e as Error).message}` })
-      }
-    })
+    yield* writeUniverseCsv(target, universe.memberList)
     const out = makeOutput({ json: flags.json, tty: false })
     out.result(
       flags.json
         ? JSON.stringify({ name: flags.name, file: target, members: universe.memberList.length })
-        : `universe ${flags.name}: ${universe.memberList.length} symbols written to ${target}`
+        : exported(flags.name, target, universe.memberList.length)
     )
   })
 
@@ -112,7 +115,7 @@ export const universeShowMain = (
   environment: Environment = currentEnvironment()
 ) =>
   Effect.gen(function* () {
-    const universe = yield* savedUniverse(flags, flags.name, environment)
+    const universe = yield* savedUniverse(yield* loadApp(flags, environment), flags.name)
     if (flags.csv) return process.stdout.write(universeToCsv(universe.memberList))
     const out = makeOutput({ json: flags.json, tty: false })
     if (flags.json) return out.result(JSON.stringify(universe))
@@ -213,7 +216,7 @@ export const universeBuildMain = (
     const asOf = given === undefined ? tradingDayOf(now) : yield* checkInput(() => parseDay("--as-of", given))
     const app = yield* loadApp(flags, environment)
     const storage = storageLayer(app)
-    const known = yield* SymbolSnapshots.use((s) => s.upTo(asOf)).pipe(Effect.provide(storage))
+    const known = yield* SymbolSnapshots.use((s) => s.newestUpTo(asOf)).pipe(Effect.provide(storage))
     if (known.length === 0) {
       return yield* new UsageError({
         field: "--as-of",
@@ -224,10 +227,12 @@ export const universeBuildMain = (
     const saved = yield* Universes.use((u) =>
       u.save({ name, source: `filters ${resolve(environment.cwd, flags.filters)}`, filters, asOf, members })
     ).pipe(Effect.provide(storage))
-    if (Option.isSome(flags.export)) {
-      yield* universeExportMain({ ...flags, name, out: flags.export.value, json: false }, environment)
-    }
     const out = makeOutput({ json: flags.json, tty: false })
+    if (Option.isSome(flags.export)) {
+      const target = resolve(environment.cwd, flags.export.value)
+      yield* writeUniverseCsv(target, members)
+      out.result(exported(name, target, members.length))
+    }
     out.result(flags.json ? JSON.stringify(saved) : `universe ${name}: ${saved.members} symbols as of ${asOf}`)
   })
 
@@ -237,8 +242,9 @@ export const universeDiffMain = (
   environment: Environment = currentEnvironment()
 ) =>
   Effect.gen(function* () {
-    const a = yield* savedUniverse(flags, flags.a, environment)
-    const b = yield* savedUniverse(flags, flags.b, environment)
+    const app = yield* loadApp(flags, environment)
+    const a = yield* savedUniverse(app, flags.a)
+    const b = yield* savedUniverse(app, flags.b)
     const diff = universeDiff(a, b)
     const out = makeOutput({ json: flags.json, tty: false })
     if (flags.json) return out.result(JSON.stringify(diff))
