@@ -11,7 +11,7 @@ import type {
   Symbol,
   SymbolMeta
 } from "../../mod.ts"
-import { barColumns, pageSchemas, toBatch } from "./wire.ts"
+import { assetMeta, barColumns, pageSchemas, toBatch } from "./wire.ts"
 
 const DATA_URL = "https://data.alpaca.markets"
 const TRADING_URL = "https://paper-api.alpaca.markets"
@@ -30,7 +30,7 @@ const optionsSchema = ({ Schema: S, kit }: PluginHost) =>
   })
 
 const plugin: ProviderPlugin = {
-  contractVersion: 1,
+  contractVersion: 2,
   name: "alpaca",
   description: "Alpaca Market Data v2 (IEX free, SIP paid)",
   capabilities: {
@@ -43,7 +43,9 @@ const plugin: ProviderPlugin = {
     rateLimit: { requests: 200, perSeconds: 60 },
     adjustments: ["raw", "split", "dividend", "all"],
     credentials: ["ALPACA_KEY", "ALPACA_SECRET"],
-    hosts: [DATA_URL, TRADING_URL]
+    hosts: [DATA_URL, TRADING_URL],
+    // Assets carry no dates, no history and no market cap or sector: the list as it is now, and nothing more.
+    reference: { pointInTime: false, delisted: false, detailFields: [], marketDay: false }
   },
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
@@ -171,32 +173,39 @@ const plugin: ProviderPlugin = {
         return Stream.fromIterable(groups).pipe(Stream.flatMap((group) => pages(request, group)))
       }
 
-      const symbols = () =>
-        Stream.fromEffect(
-          trading.getDecoded("/v2/assets", schemas.assets, {
-            what: "Alpaca assets list",
-            query: { status: "active", asset_class: "us_equity" }
+      /** One status's US equities (the list is one unpaginated array), as symbol metadata. */
+      const assets = (status: "active" | "inactive") =>
+        trading
+          .getDecoded("/v2/assets", schemas.assets, {
+            what: `Alpaca ${status} assets list`,
+            query: { status, asset_class: "us_equity" }
           })
-        ).pipe(
-          Stream.flatMap((list) =>
-            Stream.fromIterable(
-              list.flatMap((a): Array<SymbolMeta> => {
-                const symbol = kit.parseSymbol(a.symbol)
-                if (symbol === undefined) return []
-                return [
-                  {
-                    symbol,
-                    ...(a.name ? { name: a.name } : {}),
-                    ...(a.exchange ? { exchange: a.exchange } : {}),
-                    active: a.status !== "inactive" && a.tradable !== false
-                  }
-                ]
+          .pipe(
+            Effect.map((list) =>
+              list.flatMap((asset): Array<SymbolMeta> => {
+                const meta = assetMeta(kit, asset)
+                return meta === undefined ? [] : [meta]
               })
             )
           )
+
+      const symbols = () => Stream.fromIterableEffect(assets("active"))
+
+      /**
+       * Active and inactive assets. Alpaca has no point in time and no per-symbol details, so `request` changes
+       * nothing; an inactive asset whose ticker an active one now uses is the old company, and the active one wins.
+       */
+      const referenceSymbols = () =>
+        Stream.fromIterableEffect(
+          Effect.gen(function* () {
+            const active = yield* assets("active")
+            const inactive = yield* assets("inactive")
+            const taken = new Set(active.map((meta) => meta.symbol))
+            return [...active, ...inactive.filter((meta) => !taken.has(meta.symbol))]
+          })
         )
 
-      return { bars, symbols }
+      return { bars, symbols, reference: { symbols: referenceSymbols } }
     })
 }
 

@@ -3,8 +3,24 @@
  * request and no pagination: intraday is capped at one month a request, so the client splits the range into
  * chunks of at most `chunk_days` days. Credential `FINNHUB_API_KEY`, sent as the `X-Finnhub-Token` header.
  */
-import type { BarsRequest, PluginHost, ProviderPlugin, ProviderSettings, Symbol, SymbolMeta } from "../../mod.ts"
-import { type CandleWindow, type CompanyProfile, profile, toBatch, wireSchemas } from "./wire.ts"
+import type {
+  BarsRequest,
+  PluginHost,
+  ProviderPlugin,
+  ProviderSettings,
+  ReferenceRequest,
+  Symbol,
+  SymbolMeta
+} from "../../mod.ts"
+import {
+  type CandleWindow,
+  type CompanyProfile,
+  profile,
+  symbolMeta,
+  toBatch,
+  wireSchemas,
+  withProfile
+} from "./wire.ts"
 
 const resolutions = { "1m": "1", "5m": "5", "15m": "15", "30m": "30", "1h": "60", "1d": "D" } as const
 
@@ -16,6 +32,11 @@ const BASE_URL = "https://finnhub.io/api/v1"
 const DAY_MS = 86_400_000
 /** Finnhub returns at most one month of intraday candles per request. */
 const MAX_CHUNK_DAYS = 30
+/**
+ * Profiles fetched at once for reference details: enough to hide latency, few enough that the rate limit (not a
+ * burst) sets the pace.
+ */
+const PROFILE_CONCURRENCY = 4
 
 const optionsSchema = ({ Schema: S, kit }: PluginHost) =>
   S.Struct({
@@ -46,7 +67,7 @@ function chunksOf(request: BarsRequest, days: number): Array<Chunk> {
 }
 
 const plugin: ProviderPlugin = {
-  contractVersion: 1,
+  contractVersion: 2,
   name: "finnhub",
   description: "Finnhub stock candles (paid plan), US symbol list and company profiles",
   capabilities: {
@@ -60,7 +81,14 @@ const plugin: ProviderPlugin = {
     rateLimit: { requests: 60, perSeconds: 60 },
     adjustments: ["raw"],
     credentials: ["FINNHUB_API_KEY"],
-    hosts: [BASE_URL]
+    hosts: [BASE_URL],
+    // Finnhub lists only what trades today, with no delisting dates; details cost a `/stock/profile2` request each.
+    reference: {
+      pointInTime: false,
+      delisted: false,
+      detailFields: ["marketCap", "sharesOutstanding", "sector", "listDate", "currency"],
+      marketDay: false
+    }
   },
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
@@ -145,37 +173,53 @@ const plugin: ProviderPlugin = {
         )
       }
 
-      const symbols = () =>
-        Stream.fromEffect(
-          reference.getDecoded("/stock/symbol", schemas.symbols, {
-            what: "Finnhub symbol list",
-            query: { exchange: "US" }
-          })
-        ).pipe(
-          Stream.flatMap((list) =>
-            Stream.fromIterable(
-              list.flatMap((row): Array<SymbolMeta> => {
-                const symbol = kit.parseSymbol(row.symbol)
-                if (symbol === undefined) return []
-                return [
-                  {
-                    symbol,
-                    ...(row.description ? { name: row.description } : {}),
-                    ...(row.mic ? { exchange: row.mic } : {})
-                  }
-                ]
-              })
-            )
+      /** The US symbol list (one unpaginated array) as symbol metadata. */
+      const listed = reference
+        .getDecoded("/stock/symbol", schemas.symbols, {
+          what: "Finnhub symbol list",
+          query: { exchange: "US" },
+          refuse: errorIn
+        })
+        .pipe(
+          Effect.map((list) =>
+            list.flatMap((row): Array<SymbolMeta> => {
+              const meta = symbolMeta(kit, row)
+              return meta === undefined ? [] : [meta]
+            })
           )
         )
+
+      const symbols = () => Stream.fromIterableEffect(listed)
 
       /** `/stock/profile2` in plain units; `undefined` for a symbol Finnhub does not know. */
       const companyProfile = (symbol: Symbol) =>
         reference
-          .getDecoded("/stock/profile2", schemas.profile, { what: "Finnhub profile", query: { symbol } })
+          .getDecoded("/stock/profile2", schemas.profile, {
+            what: "Finnhub profile",
+            query: { symbol },
+            refuse: errorIn
+          })
           .pipe(Effect.map((wire): CompanyProfile | undefined => profile(kit, symbol, wire)))
 
-      return { bars, symbols, profile: companyProfile }
+      /**
+       * The symbol list, each symbol `request.details` names with its profile added. Only listed symbols are
+       * looked up: a detail request for one Finnhub does not list would cost a request and add no symbol. A failed
+       * profile fails the stream, so the host never stores a list with details silently missing.
+       */
+      const referenceSymbols = (request: ReferenceRequest) => {
+        const wanted = request.details === "all" ? undefined : new Set<Symbol>(request.details)
+        return Stream.fromIterableEffect(listed).pipe(
+          Stream.mapEffect(
+            (meta) =>
+              wanted === undefined || wanted.has(meta.symbol)
+                ? Effect.map(companyProfile(meta.symbol), (p) => withProfile(meta, p))
+                : Effect.succeed(meta),
+            { concurrency: PROFILE_CONCURRENCY }
+          )
+        )
+      }
+
+      return { bars, symbols, reference: { symbols: referenceSymbols }, profile: companyProfile }
     })
 }
 

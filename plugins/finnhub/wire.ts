@@ -3,7 +3,7 @@
  * no VWAP, no trade count) with `s` = `"ok"` or `"no_data"`: the shape is checked with Schema and the arrays are
  * moved into columns in one loop. Also the `/stock/symbol` rows and `/stock/profile2` (money and shares in millions).
  */
-import type { BarBatch, PluginHost, Symbol } from "../../mod.ts"
+import type { BarBatch, PluginHost, SecurityType, Symbol, SymbolMeta } from "../../mod.ts"
 
 export const wireSchemas = (S: PluginHost["Schema"]) => {
   const column = S.optionalKey(S.NullOr(S.Array(S.Unknown)))
@@ -131,5 +131,71 @@ export function profile(kit: PluginHost["kit"], asked: Symbol, p: ProfileWire): 
     ...(present(p.weburl) ? { website: p.weburl } : {}),
     ...(marketCap === undefined ? {} : { marketCap }),
     ...(sharesOutstanding === undefined ? {} : { sharesOutstanding })
+  }
+}
+
+export type SymbolRowWire = ReturnType<typeof wireSchemas>["symbols"]["Type"][number]
+
+/**
+ * Finnhub's security types (lower-cased: its spelling varies) as Polygon's codes. A REIT's shares are common stock;
+ * limited partnerships have no code of their own. Types not here are left out rather than guessed.
+ */
+const securityTypes: Readonly<Record<string, SecurityType>> = {
+  "common stock": "CS",
+  reit: "CS",
+  etp: "ETF",
+  adr: "ADRC",
+  gdr: "GDR",
+  preference: "PFD",
+  "preferred stock": "PFD",
+  "closed-end fund": "FUND",
+  "open-end fund": "FUND",
+  "mutual fund": "FUND",
+  unit: "UNIT",
+  right: "RIGHT",
+  warrant: "WARRANT",
+  "ltd part": "OTHER",
+  mlp: "OTHER"
+}
+
+/** Polygon's code for a Finnhub security type; `undefined` for one we do not know. */
+export const securityTypeOf = (type: string | null | undefined): SecurityType | undefined => {
+  const key = typeof type === "string" ? type.trim().toLowerCase() : ""
+  return Object.hasOwn(securityTypes, key) ? securityTypes[key] : undefined
+}
+
+/**
+ * One `/stock/symbol` row as symbol metadata; `undefined` when its ticker is not a symbol. Finnhub lists only what
+ * trades now, so every row is active.
+ */
+export function symbolMeta(kit: PluginHost["kit"], row: SymbolRowWire): SymbolMeta | undefined {
+  const symbol = kit.parseSymbol(row.symbol)
+  if (symbol === undefined) return undefined
+  const type = securityTypeOf(row.type)
+  return {
+    symbol,
+    ...(present(row.description) ? { name: row.description } : {}),
+    ...(present(row.mic) ? { exchange: row.mic } : {}),
+    ...(type === undefined ? {} : { type }),
+    ...(present(row.currency) ? { currency: row.currency } : {}),
+    active: true
+  }
+}
+
+const isDay = (text: string | undefined): text is string => text !== undefined && /^\d{4}-\d{2}-\d{2}$/u.test(text)
+/** A company is never worth nothing: a zero cap or share count is a figure Finnhub does not have. */
+const positive = (n: number | undefined): n is number => n !== undefined && n > 0
+
+/** A listed symbol with its profile's detail fields added; a missing profile (`{}`) adds nothing. */
+export function withProfile(meta: SymbolMeta, p: CompanyProfile | undefined): SymbolMeta {
+  if (p === undefined) return meta
+  return {
+    ...meta,
+    ...(positive(p.marketCap) ? { marketCap: p.marketCap } : {}),
+    ...(positive(p.sharesOutstanding) ? { sharesOutstanding: p.sharesOutstanding } : {}),
+    // `finnhubIndustry` is a sector-sized label ("Technology", "Banking"), not an industry.
+    ...(p.industry === undefined ? {} : { sector: p.industry }),
+    ...(isDay(p.ipo) ? { listDate: p.ipo } : {}),
+    ...(p.currency === undefined ? {} : { currency: p.currency })
   }
 }

@@ -1,18 +1,20 @@
 /**
- * Polygon.io, now Massive: stock aggregates (one ticker per request, `next_url` paging) and reference tickers.
+ * Polygon.io, now Massive: stock aggregates (one ticker per request, `next_url` paging) and reference data
+ * (`reference.ts`: tickers as of a date, delisted ones, ticker details, grouped daily bars).
  * Credential `POLYGON_API_KEY` or `MASSIVE_API_KEY`, sent as `Authorization: Bearer`; free plan 5 requests a minute.
  */
 import type {
   BarBatch,
   BarsRequest,
+  PluginEffect,
   PluginHost,
   ProviderPlugin,
   ProviderSettings,
   QueryValue,
   Symbol,
-  SymbolMeta,
   Timeframe
 } from "../../mod.ts"
+import { makeReference, type Page } from "./reference.ts"
 import { barColumns, pageSchemas, toBatch } from "./wire.ts"
 
 const BASE_URL = "https://api.massive.com"
@@ -35,7 +37,9 @@ const frames: Partial<Record<Timeframe, readonly [number, string]>> = {
 const optionsSchema = ({ Schema: S, kit }: PluginHost) =>
   S.Struct({
     ...kit.httpTuningFields,
-    page_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 50_000 })))
+    page_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 50_000 }))),
+    /** Reference tickers a page (Polygon's `limit`, at most 1000). */
+    reference_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 1000 })))
   })
 
 /** Where the next request goes: a path on the configured base URL and its query. */
@@ -68,7 +72,7 @@ function follow(nextUrl: string | null | undefined): Cursor | undefined {
 const nonEmpty = (value: string | undefined) => (value === undefined || value.trim() === "" ? undefined : value.trim())
 
 const plugin: ProviderPlugin = {
-  contractVersion: 1,
+  contractVersion: 2,
   name: "polygon",
   description: "Massive (formerly Polygon.io) stock aggregates (free plan: 5 requests/min)",
   capabilities: {
@@ -81,7 +85,13 @@ const plugin: ProviderPlugin = {
     rateLimit: { requests: 5, perSeconds: 60 },
     adjustments: ["raw", "split"],
     credentials: ["POLYGON_API_KEY", "MASSIVE_API_KEY"],
-    hosts: [BASE_URL]
+    hosts: [BASE_URL],
+    reference: {
+      pointInTime: true,
+      delisted: true,
+      detailFields: ["marketCap", "sharesOutstanding", "sic", "industry", "listDate", "currency"],
+      marketDay: true
+    }
   },
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
@@ -193,33 +203,19 @@ const plugin: ProviderPlugin = {
         )
       }
 
-      const symbols = () => {
-        const http = httpFor("reference tickers")
-        const first: Cursor = { path: "/v3/reference/tickers", query: { market: "stocks", active: true, limit: 1000 } }
-        return Stream.paginate(first, (cursor) =>
-          http
-            .getDecoded(cursor.path, schemas.tickers, { what: "Massive/Polygon tickers page", query: cursor.query })
-            .pipe(
-              Effect.flatMap((page) => {
-                const metas = (page.results ?? []).flatMap((row): Array<SymbolMeta> => {
-                  const symbol = kit.parseSymbol(row.ticker)
-                  if (symbol === undefined) return []
-                  return [
-                    {
-                      symbol,
-                      ...(row.name ? { name: row.name } : {}),
-                      ...(row.primary_exchange ? { exchange: row.primary_exchange } : {}),
-                      active: row.active !== false
-                    }
-                  ]
-                })
-                return Effect.map(nextOf(page.next_url, cursor), (next) => [metas, next] as const)
-              })
-            )
+      /** Every page from `first` on, following `next_url` as the bars do. */
+      const paged = <A>(first: Cursor, page: (request: Cursor) => PluginEffect<Page<A>>) =>
+        Stream.paginate(first, (cursor) =>
+          Effect.flatMap(page(cursor), ({ items, nextUrl }) =>
+            Effect.map(nextOf(nextUrl, cursor), (next) => [items, next] as const)
+          )
         )
-      }
 
-      return { bars, symbols }
+      const reference = makeReference({ host, httpFor, paged, pageLimit: opts.reference_limit ?? 1000 })
+      // Contract v1's list: the tickers trading now, without details.
+      const symbols = () => reference.symbols({ asOf: kit.tradingDayOf(Date.now()), details: [] })
+
+      return { bars, reference, symbols }
     })
 }
 

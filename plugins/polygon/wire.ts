@@ -1,5 +1,5 @@
 /**
- * Polygon.io / Massive wire format: aggregates and reference-ticker pages checked with Schema, aggregates moved into
+ * Polygon.io / Massive wire format: aggregates, reference tickers, ticker details and grouped daily bars checked with Schema, aggregates moved into
  * columns in one loop (`t` Unix ms UTC window start, `o h l c` prices, `v` volume, `vw` VWAP, `n` transactions).
  */
 import type { BarBatch, BarColumnsSpec, PluginHost, Symbol } from "../../mod.ts"
@@ -28,21 +28,45 @@ export const pageSchemas = (S: PluginHost["Schema"]) => ({
     results: S.optionalKey(S.NullOr(S.Array(S.Unknown))),
     // Absolute, without the API key; absent on the last page.
     next_url: S.optionalKey(S.NullOr(S.String))
-  }),
+  })
+})
+
+const tickerRow = (S: PluginHost["Schema"]) => {
+  const text = S.optionalKey(S.NullOr(S.String))
+  const amount = S.optionalKey(S.NullOr(S.Finite))
+  return S.Struct({
+    ticker: S.String,
+    name: text,
+    primary_exchange: text,
+    type: text,
+    active: S.optionalKey(S.NullOr(S.Boolean)),
+    currency_name: text,
+    delisted_utc: text,
+    // Ticker details only:
+    list_date: text,
+    market_cap: amount,
+    share_class_shares_outstanding: amount,
+    weighted_shares_outstanding: amount,
+    sic_code: text,
+    sic_description: text
+  })
+}
+
+/** A reference ticker row (list or details): the fields we read; the rest of Polygon's are let through. */
+export type TickerRow = ReturnType<typeof tickerRow>["Type"]
+
+export const referenceSchemas = (S: PluginHost["Schema"]) => ({
   tickers: S.Struct({
-    results: S.optionalKey(
-      S.NullOr(
-        S.Array(
-          S.Struct({
-            ticker: S.String,
-            name: S.optionalKey(S.NullOr(S.String)),
-            primary_exchange: S.optionalKey(S.NullOr(S.String)),
-            active: S.optionalKey(S.NullOr(S.Boolean))
-          })
-        )
-      )
-    ),
+    results: S.optionalKey(S.NullOr(S.Array(tickerRow(S)))),
+    // Absolute, without the API key; absent on the last page.
     next_url: S.optionalKey(S.NullOr(S.String))
+  }),
+  details: S.Struct({ results: S.optionalKey(S.NullOr(tickerRow(S))) }),
+  // No trading that day is `resultsCount: 0` without a `results` key, like aggregates.
+  grouped: S.Struct({
+    results: S.optionalKey(
+      S.NullOr(S.Array(S.Struct({ T: S.String, c: S.Finite, v: S.Finite.check(S.isGreaterThanOrEqualTo(0)) })))
+    )
   })
 })
 

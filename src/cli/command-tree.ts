@@ -233,6 +233,29 @@ const workerCommand = Command.make(
       (c) => c.workerMain(flags)
     )
 ).pipe(Command.withDescription("Process queued work (ohlcv backfill --enqueue) until the queue is drained"))
+/** Where `universe refresh` and `universe build` take reference data from, and as of when. */
+const referenceFlags = {
+  provider: Flag.String("provider").pipe(
+    Flag.withDescription("take a snapshot of this provider's reference data (polygon, finnhub, alpaca); repeatable"),
+    Flag.atLeast(0)
+  ),
+  asOf: Flag.String("as-of").pipe(
+    Flag.withDescription("the day the metadata is to describe, YYYY-MM-DD (default: today); past days need polygon"),
+    Flag.optional
+  ),
+  details: Flag.String("details").pipe(
+    Flag.withDescription(
+      "per-symbol details (market cap, shares, sector): all (default), none, or AAPL,MSFT; one request each"
+    ),
+    Flag.optional
+  ),
+  volumeDays: Flag.Int("volume-days").pipe(
+    Flag.withDescription("trading days the average volume is taken over (default 20)"),
+    Flag.optional
+  ),
+  ...commonFlags
+}
+
 const universeName = Argument.String("NAME").pipe(Argument.withDescription("the universe's name"))
 
 const universeCommand = Command.make("universe").pipe(
@@ -289,14 +312,16 @@ const universeCommand = Command.make("universe").pipe(
       "refresh",
       {
         nasdaq: Flag.String("nasdaq").pipe(
-          Flag.withDescription("a Nasdaq Trader directory file (nasdaqlisted.txt, otherlisted.txt); repeat for both"),
-          Flag.atLeast(1)
+          Flag.withDescription(
+            "a Nasdaq Trader directory (nasdaqlisted.txt, otherlisted.txt) as a file or an http(s) URL; repeat for both"
+          ),
+          Flag.atLeast(0)
         ),
-        ...commonFlags
+        ...referenceFlags
       },
       (flags) =>
-        handle(
-          () => import("./commands/universe.ts"),
+        handleCounted(
+          () => import("./commands/universe-refresh.ts"),
           (c) => c.universeRefreshMain(flags)
         )
     ).pipe(Command.withDescription("Take a snapshot of symbol metadata, kept by date for point-in-time universes")),
@@ -305,19 +330,19 @@ const universeCommand = Command.make("universe").pipe(
       {
         filters: Flag.String("filters").pipe(Flag.withDescription("a filters.yml (schemas/filters.v1.json)")),
         name: Flag.String("name").pipe(Flag.withDescription("the name to save it under (replaces one of that name)")),
-        asOf: Flag.String("as-of").pipe(
-          Flag.withDescription("build from what was known on this day, YYYY-MM-DD (default: today)"),
-          Flag.optional
-        ),
         export: Flag.String("export").pipe(Flag.withDescription("also write it as CSV to this file"), Flag.optional),
-        ...commonFlags
+        ...referenceFlags
       },
       (flags) =>
-        handle(
+        handleCounted(
           () => import("./commands/universe.ts"),
           (c) => c.universeBuildMain(flags)
         )
-    ).pipe(Command.withDescription("Build a universe from the filters over the metadata snapshots")),
+    ).pipe(
+      Command.withDescription(
+        "Build a universe from the filters over the metadata snapshots (with --provider, take that provider's snapshot first)"
+      )
+    ),
     Command.make(
       "diff",
       {

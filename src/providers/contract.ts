@@ -1,5 +1,6 @@
 /**
- * The provider plugin contract, version 1 (exported from `mod.ts`). A plugin is a module whose default export is a
+ * The provider plugin contract, version 2 (exported from `mod.ts`); version 1 plugins still load (see
+ * `docs/providers.md`, "Contract versions"). A plugin is a module whose default export is a
  * `ProviderPlugin`. It has no runtime imports: the host hands it Effect's modules and the provider kit, so the same
  * plugin file works from source and from the compiled binary (which cannot resolve a plugin's bare imports).
  */
@@ -26,8 +27,19 @@ export type {
 } from "./kit/http.ts"
 export type { HttpTuning, HttpTuningFields } from "./kit/options.ts"
 
-/** Contract versions this host can load. */
-export const PLUGIN_CONTRACT_VERSION = 1
+/** The contract version this host's types describe; a plugin built against it sets `contractVersion: 2`. */
+export const PLUGIN_CONTRACT_VERSION = 2
+
+/**
+ * Every contract version this host loads. v2 only added optional parts (`reference`, `capabilities.reference`), so a
+ * v1 plugin is a valid v2 plugin without them.
+ */
+export const SUPPORTED_CONTRACT_VERSIONS: ReadonlyArray<number> = [1, 2]
+
+/** What a plugin's requests give: an Effect failing with a `ProviderError` (a type for plugins, which import no Effect). */
+export type PluginEffect<A> = Effect.Effect<A, ProviderError>
+/** A plugin's data: a Stream failing with a `ProviderError`. */
+export type PluginStream<A> = Stream.Stream<A, ProviderError>
 
 export interface RateLimit {
   readonly requests: number
@@ -54,6 +66,19 @@ export interface ProviderCapabilities {
    * URL-valued plugin options are added); a plugin that reaches other hosts needs `MARKETPIPE_DENO_ALLOW_NET`.
    */
   readonly hosts?: ReadonlyArray<string>
+  /** What the plugin's `reference` part can tell (contract v2); absent when it has none. */
+  readonly reference?: ReferenceCapabilities
+}
+
+export interface ReferenceCapabilities {
+  /** It can list the market as it was on a past day (Polygon's `date`), not only as it is now. */
+  readonly pointInTime: boolean
+  /** It lists symbols that have stopped trading, with their delisting day. */
+  readonly delisted: boolean
+  /** Which fields per-symbol details add (`marketCap`, `sector`, …): one request per symbol, so they are opt-in. */
+  readonly detailFields: ReadonlyArray<string>
+  /** It has one request for a whole day's daily bars across the market (`marketDay`). */
+  readonly marketDay: boolean
 }
 
 export interface BarsRequest {
@@ -68,12 +93,47 @@ export interface BarsRequest {
   readonly session: SessionKind
 }
 
-/** A symbol's metadata as a plugin's `symbols()` lists it: the ticker, and whichever other fields the source has. */
-export type { SymbolMeta } from "../domain/symbol-meta.ts"
+/** A symbol's metadata as a plugin lists it: the ticker, and whichever other fields the source has. */
+export type { SecurityType, SymbolMeta } from "../domain/symbol-meta.ts"
+
+export interface ReferenceRequest {
+  /** The New York trading day (`YYYY-MM-DD`) the listing is to describe; today for "as it is now". */
+  readonly asOf: string
+  /**
+   * The symbols to fetch per-symbol details for (`capabilities.reference.detailFields`), or `"all"` for every one
+   * listed. Details cost a request each, paced by the rate limit like every other.
+   */
+  readonly details: "all" | ReadonlyArray<Symbol>
+}
+
+/** One symbol's daily bar in a whole-market day (`marketDay`): what average volume and last close are made of. */
+export interface MarketDayBar {
+  readonly symbol: Symbol
+  readonly close: number
+  readonly volume: number
+}
+
+/** A plugin's reference data (contract v2): what it lists, and the market's daily bars where it has them in bulk. */
+export interface ProviderReference {
+  /**
+   * Every symbol the source listed as trading on `request.asOf`, and (where `capabilities.reference.delisted`) those
+   * that had stopped by then, with `active: false` and `delistDate`. Fields the source lacks are left out, never
+   * guessed; `source` and `asOf` are set by the host.
+   */
+  readonly symbols: (request: ReferenceRequest) => Stream.Stream<SymbolMeta, ProviderError>
+  /** The day's daily bars for the whole market in one request (Polygon's grouped daily); empty on a holiday. */
+  readonly marketDay?: (day: string) => Stream.Stream<MarketDayBar, ProviderError>
+}
 
 export interface ProviderClient {
   /** Bars for the request, one symbol per batch, pagination handled inside. */
   readonly bars: (request: BarsRequest) => Stream.Stream<BarBatch, ProviderError>
+  /** Contract v2: reference data for universes. */
+  readonly reference?: ProviderReference
+  /**
+   * Contract v1's symbol list (tickers, names, exchanges as listed now). Still read from v1 plugins that have no
+   * `reference`: the host treats it as `reference.symbols` with no point in time, delisted symbols or details.
+   */
   readonly symbols?: () => Stream.Stream<SymbolMeta, ProviderError>
 }
 

@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url"
 import { Effect } from "effect"
 import { shown, UsageError } from "../domain/errors.ts"
 import { timeframes } from "../domain/timeframe.ts"
-import { PLUGIN_CONTRACT_VERSION, type ProviderPlugin } from "./contract.ts"
+import { type ProviderPlugin, SUPPORTED_CONTRACT_VERSIONS } from "./contract.ts"
 
 export interface LoadedPlugin {
   readonly plugin: ProviderPlugin
@@ -34,13 +34,13 @@ function locate(spec: string, baseDir: string): string | { readonly problem: str
   }
 }
 
-/** What is wrong with a module's default export, or `undefined` when it satisfies contract v1. */
+/** What is wrong with a module's default export, or `undefined` when it satisfies a contract version we load. */
 export function contractProblem(candidate: unknown): string | undefined {
   if (candidate === null || typeof candidate !== "object") return "its default export is not a plugin object"
   const p = candidate as Record<string, unknown>
   if (typeof p.contractVersion !== "number") return "it has no numeric contractVersion"
-  if (p.contractVersion !== PLUGIN_CONTRACT_VERSION) {
-    return `it was written for plugin contract v${p.contractVersion}; this MarketPipe supports v${PLUGIN_CONTRACT_VERSION}`
+  if (!SUPPORTED_CONTRACT_VERSIONS.includes(p.contractVersion)) {
+    return `it was written for plugin contract v${p.contractVersion}; this MarketPipe supports ${SUPPORTED_CONTRACT_VERSIONS.map((v) => `v${v}`).join(" and ")}`
   }
   if (typeof p.name !== "string" || !/^[a-z][a-z0-9_-]{0,31}$/u.test(p.name)) {
     return "its name must be 1-32 lower-case letters, digits, '-' or '_', starting with a letter"
@@ -63,6 +63,18 @@ export function contractProblem(candidate: unknown): string | undefined {
     if (typeof caps[key] !== "number" || (caps[key] as number) < 1)
       return `capabilities.${key} must be a positive number`
   }
+  return referenceProblem(caps.reference)
+}
+
+/** What is wrong with `capabilities.reference` (contract v2, optional). */
+function referenceProblem(reference: unknown): string | undefined {
+  if (reference === undefined) return undefined
+  if (reference === null || typeof reference !== "object") return "capabilities.reference must be an object"
+  const r = reference as Record<string, unknown>
+  for (const key of ["pointInTime", "delisted", "marketDay"]) {
+    if (typeof r[key] !== "boolean") return `capabilities.reference.${key} must be true or false`
+  }
+  if (!Array.isArray(r.detailFields)) return "capabilities.reference.detailFields must be a list"
   return undefined
 }
 

@@ -1,10 +1,12 @@
 /**
  * Alpaca Market Data v2 bars (multi- and single-symbol, `page_token` pagination with `limit` counted across
- * symbols) and Trading API assets, as described in `test/fixtures/providers/alpaca`.
+ * symbols), as described in `test/fixtures/providers/alpaca`, and Trading API assets from the company register
+ * (`reference.ts`) as it stands on the emulator's today.
  */
-import { readFileSync } from "node:fs"
-import { join } from "node:path"
+import { createHash } from "node:crypto"
+import { tradingDayOf } from "../../src/domain/partition.ts"
 import { type EmulatedBar, rollUp } from "./dataset.ts"
+import { delistedBy, type Listing, listedOn, listings } from "./reference.ts"
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse, ProviderRoutes } from "./types.ts"
 
 const frames: Record<string, number> = { "1Min": 1, "5Min": 5, "15Min": 15, "30Min": 30, "1Hour": 60, "1Day": 1440 }
@@ -82,6 +84,59 @@ function bars(req: EmulatorRequest, ctx: EmulatorContext, single: string | undef
   return json(200, { bars: out, next_page_token: next })
 }
 
+/** Alpaca's names for the register's MICs; a listing with no exchange Alpaca knows trades over the counter. */
+const exchangeNames: Readonly<Record<string, string>> = {
+  XNAS: "NASDAQ",
+  XNYS: "NYSE",
+  ARCX: "ARCA",
+  XASE: "AMEX",
+  BATS: "BATS",
+  IEXG: "IEX",
+  OTCM: "OTC"
+}
+const exchangeOf = (l: Listing): string => (l.mic === undefined ? undefined : exchangeNames[l.mic]) ?? "OTC"
+
+/** A stable uuid per ticker (name-based, version 5 layout), so the same asset keeps its id across runs. */
+function assetId(ticker: string): string {
+  const h = createHash("sha1").update(`alpaca-asset|${ticker}`).digest("hex")
+  const variant = ((Number.parseInt(h.slice(16, 17), 16) & 0x3) | 0x8).toString(16)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+/**
+ * The asset object Alpaca sends. An inactive asset can be neither traded nor margined; OTC assets are listed but
+ * not margin- or shortable on Alpaca. Alpaca sends `""` for a name it does not have.
+ */
+function assetOf(l: Listing, active: boolean) {
+  const exchange = exchangeOf(l)
+  const full = active && exchange !== "OTC"
+  return {
+    id: assetId(l.ticker),
+    class: "us_equity",
+    exchange,
+    symbol: l.ticker,
+    name: l.name ?? "",
+    status: active ? "active" : "inactive",
+    tradable: active,
+    marginable: full,
+    maintenance_margin_requirement: full ? 30 : 100,
+    shortable: full,
+    easy_to_borrow: full,
+    fractionable: full,
+    attributes: []
+  }
+}
+
+type Asset = ReturnType<typeof assetOf>
+
+/** Every asset as of `day`: listed ones active, delisted ones inactive, ones not listed yet absent. */
+const assetsOn = (day: string): Array<Asset> =>
+  listings.flatMap((l) => (listedOn(l, day) ? [assetOf(l, true)] : delistedBy(l, day) ? [assetOf(l, false)] : []))
+
+/** Alpaca's order: class, then exchange, then symbol. */
+const byListOrder = (a: Asset, b: Asset) =>
+  a.class.localeCompare(b.class) || a.exchange.localeCompare(b.exchange) || a.symbol.localeCompare(b.symbol)
+
 function assets(req: EmulatorRequest, ctx: EmulatorContext, symbol: string | undefined): EmulatorResponse {
   if (
     req.headers["apca-api-key-id"] !== ctx.keys.alpaca.id ||
@@ -89,17 +144,19 @@ function assets(req: EmulatorRequest, ctx: EmulatorContext, symbol: string | und
   ) {
     return json(401, { message: "unauthorized." })
   }
-  const all = JSON.parse(readFileSync(join(ctx.fixtures, "alpaca/assets_us_equity.json"), "utf8")) as Array<
-    Record<string, unknown>
-  >
+  const all = assetsOn(tradingDayOf(ctx.now()))
   if (symbol !== undefined) {
-    const one = all.find((a) => a.symbol === symbol)
+    // `/v2/assets/{symbol_or_id}`.
+    const one = all.find((a) => a.symbol === symbol || a.id === symbol)
     return one === undefined ? json(404, { code: 40410000, message: "asset not found" }) : json(200, one)
   }
-  const status = req.query.get("status")
+  const { query: q } = req
+  const wanted = (param: string, value: string) => q.get(param) === null || q.get(param) === value
   return json(
     200,
-    all.filter((a) => status === null || a.status === status)
+    all
+      .filter((a) => wanted("status", a.status) && wanted("asset_class", a.class) && wanted("exchange", a.exchange))
+      .sort(byListOrder)
   )
 }
 

@@ -1,13 +1,13 @@
 /**
  * Finnhub `/stock/candle` (parallel arrays, `t` in Unix seconds, `from`/`to` inclusive, one month of intraday per
- * request, `{"s":"no_data"}` when empty, 403 for free keys), `/stock/symbol` and `/stock/profile2` from
+ * request, `{"s":"no_data"}` when empty, 403 for free keys), and `/stock/symbol` and `/stock/profile2` from the
+ * company register (`reference.ts`) as it stands on the emulator's today, in the shapes of
  * `test/fixtures/providers/finnhub`. Served under `/api/v1` and at the root; the key comes as the `X-Finnhub-Token`
  * header or the `token` query parameter. Any key starting with `free-` is a valid free-plan key.
  */
-import { existsSync, readFileSync } from "node:fs"
-import { join } from "node:path"
 import { tradingDayOf } from "../../src/domain/partition.ts"
 import { type EmulatedBar, rollUp } from "./dataset.ts"
+import { closeOnOrBefore, type Listing, listedOn, listingOf, listings } from "./reference.ts"
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse, ProviderRoutes } from "./types.ts"
 
 const DAY_S = 86_400
@@ -76,14 +76,32 @@ function candle(req: EmulatorRequest, ctx: EmulatorContext): EmulatorResponse {
   })
 }
 
+/** Finnhub's names for the register's security types; a type it has no name for is `""`. */
+const typeNames: Readonly<Record<string, string>> = { CS: "Common Stock", ETF: "ETP", ADRC: "ADR" }
+
+/** One `/stock/symbol` row. Finnhub upper-cases descriptions and sends `""` for what it lacks. */
+const symbolRow = (l: Listing) => ({
+  currency: "USD",
+  description: l.name?.toUpperCase() ?? "",
+  displaySymbol: l.ticker,
+  figi: l.compositeFigi ?? "",
+  // `null` unless the plan is entitled to ISINs.
+  isin: null,
+  mic: l.mic ?? "",
+  shareClassFIGI: "",
+  symbol: l.ticker,
+  symbol2: "",
+  type: (l.type === undefined ? undefined : typeNames[l.type]) ?? ""
+})
+
 function symbolList(req: EmulatorRequest, ctx: EmulatorContext): EmulatorResponse {
   if (planOf(req, ctx) === undefined) return invalidKey()
   const q = req.query
   if (q.get("exchange") === null) return json(422, { error: "Wrong exchange." })
   if (q.get("exchange") !== "US") return json(200, [])
-  const all = JSON.parse(readFileSync(join(ctx.fixtures, "finnhub/stock_symbol_US.json"), "utf8")) as Array<
-    Record<string, unknown>
-  >
+  const today = tradingDayOf(ctx.now())
+  // Finnhub lists only what trades now: delisted symbols are gone, not flagged.
+  const all = listings.filter((l) => listedOn(l, today)).map(symbolRow)
   const filters = [
     ["mic", "mic"],
     ["securityType", "type"],
@@ -100,13 +118,47 @@ function symbolList(req: EmulatorRequest, ctx: EmulatorContext): EmulatorRespons
   )
 }
 
+/** Finnhub's exchange names for the register's MICs. */
+const exchangeNames: Readonly<Record<string, string>> = {
+  XNAS: "NASDAQ NMS - GLOBAL MARKET",
+  XNYS: "NEW YORK STOCK EXCHANGE, INC.",
+  ARCX: "NYSE ARCA"
+}
+
+/** Finnhub's figures are in millions, to two decimals. */
+const inMillions = (n: number) => Math.round((n / 1e6) * 100) / 100
+
+/**
+ * The listing's profile on `today`. The register has no phone or website: those are `""`, as Finnhub sends for
+ * fields it lacks. Market cap is left out when the listing has no close in the last ten days.
+ */
+function profileOf(l: Listing, name: string, ctx: EmulatorContext, today: string) {
+  const close = closeOnOrBefore(ctx.dataset, l, today)
+  const shares = l.shares
+  return {
+    country: "US",
+    currency: "USD",
+    estimateCurrency: "USD",
+    exchange: (l.mic === undefined ? undefined : exchangeNames[l.mic]) ?? "",
+    finnhubIndustry: l.industry ?? "",
+    ipo: l.listDate,
+    logo: `https://static2.finnhub.io/file/publicdatany/finnhubimage/stock_logo/${l.ticker}.png`,
+    ...(shares === undefined || close === undefined ? {} : { marketCapitalization: inMillions(shares * close) }),
+    name,
+    phone: "",
+    ...(shares === undefined ? {} : { shareOutstanding: inMillions(shares) }),
+    ticker: l.ticker,
+    weburl: ""
+  }
+}
+
 function profile2(req: EmulatorRequest, ctx: EmulatorContext): EmulatorResponse {
   if (planOf(req, ctx) === undefined) return invalidKey()
-  const symbol = req.query.get("symbol") ?? ""
-  const file = join(ctx.fixtures, `finnhub/profile2_${symbol}.json`)
-  // Only plain tickers name a file; anything else (and any unknown symbol) is `{}`, as Finnhub answers.
-  if (!/^[A-Z][A-Z0-9.-]{0,14}$/u.test(symbol) || !existsSync(file)) return json(200, {})
-  return json(200, JSON.parse(readFileSync(file, "utf8")))
+  const today = tradingDayOf(ctx.now())
+  const l = listingOf(req.query.get("symbol") ?? "")
+  // An unknown symbol, one no longer trading and one Finnhub has no company for are all `{}`.
+  if (l === undefined || !listedOn(l, today) || l.name === undefined) return json(200, {})
+  return json(200, profileOf(l, l.name, ctx, today))
 }
 
 const handlers: Record<string, (req: EmulatorRequest, ctx: EmulatorContext) => EmulatorResponse> = {

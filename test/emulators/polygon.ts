@@ -1,13 +1,14 @@
 /**
  * Polygon.io / Massive aggregates (single ticker, `next_url` pagination whose `from` segment advances and whose
- * opaque `cursor` carries the query, no API key inside), reference tickers and ticker details, as described in
- * `test/fixtures/providers/polygon`. Auth by `Authorization: Bearer <key>` or `apiKey=<key>`.
+ * opaque `cursor` carries the query, no API key inside), grouped daily bars, reference tickers and ticker details
+ * (`polygon-reference.ts`), as described in `test/fixtures/providers/polygon`. Auth by `Authorization: Bearer <key>` or `apiKey=<key>`.
  */
 import { randomUUID } from "node:crypto"
-import { existsSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { dayNumber, newYorkDayOf, newYorkToUtc } from "../../src/domain/calendar.ts"
 import { type EmulatedBar, rollUp } from "./dataset.ts"
+import { groupedDaily, referenceTickers, tickerDetails } from "./polygon-reference.ts"
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse, ProviderRoutes } from "./types.ts"
 
 /** Minutes per timespan unit we can roll minute bars up to. */
@@ -122,44 +123,19 @@ function aggregates(req: EmulatorRequest, ctx: EmulatorContext, match: RegExpExe
   return json(200, body)
 }
 
-/** Rewrites a fixture's absolute `next_url` onto the emulator's origin (path and query kept). */
-const onOrigin = (url: string, origin: string) => {
-  const u = new URL(url)
-  return `${origin}${u.pathname}${u.search}`
-}
-
-function tickers(req: EmulatorRequest, ctx: EmulatorContext): EmulatorResponse {
-  const page1 = fixture(ctx.fixtures, "reference_tickers_page1.json") as { next_url?: string }
-  const cursor = req.query.get("cursor")
-  if (cursor === null) {
-    if (page1.next_url !== undefined) page1.next_url = onOrigin(page1.next_url, ctx.origin)
-    return json(200, { ...page1, request_id: requestId() })
-  }
-  const expected = page1.next_url === undefined ? null : new URL(page1.next_url).searchParams.get("cursor")
-  if (cursor !== expected) return error(400, "Invalid cursor")
-  const page2 = fixture(ctx.fixtures, "reference_tickers_page2.json") as Record<string, unknown>
-  return json(200, { ...page2, request_id: requestId() })
-}
-
-function tickerDetails(ctx: EmulatorContext, ticker: string): EmulatorResponse {
-  const file = `ticker_details_${ticker}.json`
-  if (/^[A-Z0-9.]+$/u.test(ticker) && existsSync(join(ctx.fixtures, "polygon", file))) {
-    return json(200, fixture(ctx.fixtures, file))
-  }
-  return json(404, fixture(ctx.fixtures, "error_404_ticker_not_found.json"))
-}
-
 export const polygonRoutes: ProviderRoutes = {
   provider: "polygon",
-  matches: (req) => req.path.startsWith("/v2/aggs/ticker/") || req.path.startsWith("/v3/reference/tickers"),
+  matches: (req) => req.path.startsWith("/v2/aggs/") || req.path.startsWith("/v3/reference/tickers"),
   handle: (req, ctx) => {
     const denied = unauthorized(req, ctx)
     if (denied !== undefined) return denied
     const aggs = aggsPath.exec(req.path)
     if (aggs !== null) return aggregates(req, ctx, aggs)
-    if (req.path === "/v3/reference/tickers") return tickers(req, ctx)
+    if (req.path === "/v3/reference/tickers") return referenceTickers(req, ctx)
     const details = /^\/v3\/reference\/tickers\/([^/]+)$/u.exec(req.path)
-    if (details !== null) return tickerDetails(ctx, decodeURIComponent(details[1] as string))
+    if (details !== null) return tickerDetails(req, ctx, decodeURIComponent(details[1] as string))
+    const grouped = /^\/v2\/aggs\/grouped\/locale\/us\/market\/stocks\/([^/]+)$/u.exec(req.path)
+    if (grouped !== null) return groupedDaily(req, ctx, decodeURIComponent(grouped[1] as string))
     return json(404, { status: "NOT_FOUND", request_id: requestId(), message: "Not found." })
   },
   documentedLimit: { requests: 5, perSeconds: 60 },

@@ -109,8 +109,8 @@ describe("third-party plugins", () => {
       ["./nope.ts", /file .*nope\.ts does not exist/],
       ["not-installed-plugin", /package 'not-installed-plugin' is not installed/],
       [
-        writePlugin(cwd, "v2.ts", "export default { contractVersion: 2, name: 'x' }\n"),
-        /written for plugin contract v2; this MarketPipe supports v1/
+        writePlugin(cwd, "v3.ts", "export default { contractVersion: 3, name: 'x' }\n"),
+        /written for plugin contract v3; this MarketPipe supports v1 and v2/
       ],
       [writePlugin(cwd, "none.ts", "export const x = 1\n"), /default export is not a plugin object/],
       [

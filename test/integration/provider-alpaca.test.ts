@@ -2,13 +2,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Stream } from "effect"
-import { type BarBatch, barsOf, type Symbol } from "../../mod.ts"
+import { type BarBatch, barsOf, type ProviderClient, type Symbol, type SymbolMeta } from "../../mod.ts"
 import alpaca from "../../plugins/alpaca/mod.ts"
 import { toBatch } from "../../plugins/alpaca/wire.ts"
 import fake from "../../plugins/fake/mod.ts"
+import { tradingDayOf } from "../../src/domain/partition.ts"
 import { makePluginHost } from "../../src/providers/host.ts"
 import { alpacaRoutes } from "../emulators/alpaca.ts"
-import { type Emulator, startEmulator } from "../emulators/server.ts"
+import { delistedBy, listedOn, listings } from "../emulators/reference.ts"
+import { type Emulator, type EmulatorOptions, startEmulator } from "../emulators/server.ts"
 import { canonicalBars, readFixture } from "../support/canonical.ts"
 import { lakeDigest } from "../support/lake.ts"
 import { calendar, ingestThrough, makeClient } from "../support/provider-run.ts"
@@ -33,6 +35,31 @@ const run = (options: Record<string, unknown> = {}) => ({
   options
 })
 const fakeRun = { plugin: fake, baseUrl: "", env: {} }
+
+/** The register's tickers as the emulator sees them today (every register date is before it). */
+const tickers = (keep: (l: (typeof listings)[number], day: string) => boolean) =>
+  listings
+    .filter((l) => keep(l, tradingDayOf(Date.now())))
+    .map((l) => l.ticker)
+    .sort()
+
+const referenceOf = (c: ProviderClient) => {
+  if (c.reference === undefined) throw new Error("the alpaca plugin has no reference part")
+  return c.reference.symbols({ asOf: tradingDayOf(Date.now()), details: "all" })
+}
+const collectReference = async (c: ProviderClient): Promise<Array<SymbolMeta>> =>
+  Array.from(await Effect.runPromise(Stream.runCollect(referenceOf(c))))
+const referenceError = (c: ProviderClient) => Effect.runPromise(Effect.flip(Stream.runCollect(referenceOf(c))))
+
+/** A second emulator for one test (its own fault sequence, from the same seed every time). */
+const withEmulator = async <A>(options: EmulatorOptions, use: (e: Emulator) => Promise<A>): Promise<A> => {
+  const e = await startEmulator({ routes: [alpacaRoutes], ...options })
+  try {
+    return await use(e)
+  } finally {
+    await e.stop()
+  }
+}
 
 describe("alpaca plugin against the emulator", () => {
   test("fixture pages parse to exactly the canonical bars (a symbol split across pages is appended)", () => {
@@ -152,10 +179,110 @@ describe("alpaca plugin against the emulator", () => {
     expect(error.fatal).toBe(false)
   })
 
-  test("symbols() lists active tradable assets from the Trading API", async () => {
+  test("reference.symbols lists listed assets as active and delisted ones as inactive, with MICs and USD", async () => {
+    emulator.resetStats()
+    const c = await Effect.runPromise(makeClient(run()))
+    const list = await collectReference(c)
+    expect(list.map((s) => String(s.symbol)).sort()).toEqual(tickers((l, d) => listedOn(l, d) || delistedBy(l, d)))
+    const of = (symbol: string) => list.find((s) => s.symbol === symbol)
+    expect(of("AAPL")).toEqual({
+      symbol: "AAPL" as Symbol,
+      name: "Apple Inc.",
+      exchange: "XNAS",
+      active: true,
+      currency: "USD"
+    })
+    expect(of("JPM")).toMatchObject({ exchange: "XNYS", active: true })
+    expect(of("SPY")).toMatchObject({ name: "SPDR S&P 500 ETF Trust", exchange: "ARCX", active: true })
+    expect(of("TWTR")).toEqual({
+      symbol: "TWTR" as Symbol,
+      name: "Twitter, Inc. Common Stock",
+      exchange: "XNYS",
+      active: false,
+      currency: "USD"
+    })
+    // The rename: the old ticker inactive, the new one active.
+    expect(of("FB")).toMatchObject({ active: false })
+    expect(of("META")).toMatchObject({ active: true })
+    // No name (Alpaca's ""), and over the counter since it has no listing exchange; Alpaca has no types at all.
+    expect(of("ZXZZT")).toStrictEqual({ symbol: "ZXZZT" as Symbol, exchange: "OTCM", active: true, currency: "USD" })
+    expect(list.some((s) => "type" in s || "listDate" in s || "marketCap" in s)).toBe(false)
+    // One request per status, nothing per symbol.
+    expect(emulator.stats().byPath["/v2/assets"]).toBe(2)
+    expect(alpaca.contractVersion).toBe(2)
+    expect(alpaca.capabilities.reference).toEqual({
+      pointInTime: false,
+      delisted: false,
+      detailFields: [],
+      marketDay: false
+    })
+  })
+
+  test("symbols() (contract v1) lists only the assets trading now", async () => {
     const c = await Effect.runPromise(makeClient(run({ trading_base_url: emulator.url })))
     const list = await Effect.runPromise(Stream.runCollect(c.symbols?.() ?? Stream.empty))
-    expect(list.map((s) => String(s.symbol))).toContain("AAPL")
-    expect(list.find((s) => s.symbol === "AAPL")).toMatchObject({ active: true })
+    expect(list.map((s) => String(s.symbol)).sort()).toEqual(tickers(listedOn))
+    expect(list.every((s) => s.active === true)).toBe(true)
+    expect(list.find((s) => s.symbol === "MSFT")).toMatchObject({ name: "Microsoft Corp", exchange: "XNAS" })
+  })
+
+  test("the emulator answers one asset by symbol or id, and Alpaca's 404 for one it does not know", async () => {
+    const get = (path: string) =>
+      fetch(`${emulator.url}${path}`, {
+        headers: { "APCA-API-KEY-ID": emulator.keys.alpaca.id, "APCA-API-SECRET-KEY": emulator.keys.alpaca.secret }
+      })
+    const aapl = (await (await get("/v2/assets/AAPL")).json()) as Record<string, unknown>
+    expect(aapl).toMatchObject({
+      class: "us_equity",
+      exchange: "NASDAQ",
+      symbol: "AAPL",
+      name: "Apple Inc.",
+      status: "active",
+      tradable: true,
+      attributes: []
+    })
+    expect(String(aapl.id)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(await (await get(`/v2/assets/${String(aapl.id)}`)).json()).toEqual(aapl)
+    expect(await (await get("/v2/assets/TWTR")).json()).toMatchObject({ status: "inactive", tradable: false })
+    const missing = await get("/v2/assets/NOPE")
+    expect(missing.status).toBe(404)
+    expect(await missing.json()).toEqual({ code: 40410000, message: "asset not found" })
+  })
+
+  test("a 5xx on the assets list is retried and the list comes through whole", async () => {
+    const clean = await collectReference(await Effect.runPromise(makeClient(run())))
+    await withEmulator({ faults: { error5xxRate: 0.5 } }, async (faulty) => {
+      const c = await Effect.runPromise(makeClient({ ...run({ max_attempts: 12 }), baseUrl: faulty.url }))
+      expect(await collectReference(c)).toEqual(clean)
+      expect(faulty.stats().faults.http5xx).toBeGreaterThan(0)
+    })
+  })
+
+  test("a persistent 5xx fails the stream with a ProviderError (not an empty list) that shows no key", async () => {
+    emulator.setFaults({ error5xxRate: 1 })
+    try {
+      const c = await Effect.runPromise(makeClient(run({ max_attempts: 3 })))
+      const error = await referenceError(c)
+      expect(error).toMatchObject({ _tag: "ProviderError", exhausted: true })
+      expect(error.message).toMatch(/gave up after 3 tries: HTTP 50\d.*\/v2\/assets/)
+      expect(error.message.includes(emulator.keys.alpaca.id)).toBe(false)
+      expect(error.message.includes(emulator.keys.alpaca.secret)).toBe(false)
+    } finally {
+      emulator.setFaults({})
+    }
+  })
+
+  test("a rejected key on the Trading API stops the reference list with a fatal error that never shows it", async () => {
+    const wrong = "wrong-secret-value-456"
+    const c = await Effect.runPromise(
+      makeClient({ ...run(), env: { ALPACA_KEY: emulator.keys.alpaca.id, ALPACA_SECRET: wrong } })
+    )
+    const error = await referenceError(c)
+    expect(error).toMatchObject({ _tag: "ProviderError", fatal: true })
+    expect(error.message).toMatch(
+      /Trading API rejected the credentials \(HTTP 401\).*check ALPACA_KEY and ALPACA_SECRET/
+    )
+    expect(error.message.includes(wrong)).toBe(false)
+    expect(error.message.includes(emulator.keys.alpaca.id)).toBe(false)
   })
 })

@@ -2,13 +2,26 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Stream } from "effect"
-import { type BarBatch, type BarsRequest, barsOf, type ProviderError, type Symbol } from "../../mod.ts"
+import {
+  type BarBatch,
+  type BarsRequest,
+  barsOf,
+  type ProviderClient,
+  type ProviderError,
+  type ReferenceRequest,
+  type Symbol,
+  type SymbolMeta
+} from "../../mod.ts"
 import fake from "../../plugins/fake/mod.ts"
 import finnhub from "../../plugins/finnhub/mod.ts"
 import { type Candle, type CompanyProfile, toBatch } from "../../plugins/finnhub/wire.ts"
+import { tradingDayOf } from "../../src/domain/partition.ts"
 import { makePluginHost } from "../../src/providers/host.ts"
+import { makeDataset } from "../emulators/dataset.ts"
 import { finnhubRoutes } from "../emulators/finnhub.ts"
-import { type Emulator, startEmulator } from "../emulators/server.ts"
+import { closeOnOrBefore, listedOn, listingOf, listings } from "../emulators/reference.ts"
+import { type Emulator, type EmulatorOptions, startEmulator } from "../emulators/server.ts"
+import type { ProviderRoutes } from "../emulators/types.ts"
 import { canonicalBars, readFixture } from "../support/canonical.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
 import { calendar, ingestThrough, makeClient } from "../support/provider-run.ts"
@@ -33,6 +46,47 @@ const run = (options: Record<string, unknown> = {}, key?: string) => ({
 const fakeRun = { plugin: fake, baseUrl: "", env: {} }
 const host = () => makePluginHost("finnhub", calendar, kitServices())
 const candlePath = "/api/v1/stock/candle"
+const symbolPath = "/api/v1/stock/symbol"
+const profilePath = "/api/v1/stock/profile2"
+
+/** The tickers the register lists on the emulator's today (every register date is before it). */
+const listedNow = () =>
+  listings
+    .filter((l) => listedOn(l, tradingDayOf(Date.now())))
+    .map((l) => l.ticker)
+    .sort()
+
+const referenceOf = (c: ProviderClient, details: ReferenceRequest["details"]) => {
+  if (c.reference === undefined) throw new Error("the finnhub plugin has no reference part")
+  return c.reference.symbols({ asOf: tradingDayOf(Date.now()), details })
+}
+const collectReference = async (c: ProviderClient, details: ReferenceRequest["details"] = []) =>
+  Array.from(await Effect.runPromise(Stream.runCollect(referenceOf(c, details)))) as Array<SymbolMeta>
+const referenceError = (c: ProviderClient, details: ReferenceRequest["details"] = []) =>
+  Effect.runPromise(Effect.flip(Stream.runCollect(referenceOf(c, details))))
+const symbols = (details: ReadonlyArray<string>) => details as ReadonlyArray<Symbol>
+
+/** A second emulator for one test (its own fault sequence, from the same seed every time; or its own routes). */
+const withEmulator = async <A>(options: EmulatorOptions, use: (e: Emulator) => Promise<A>): Promise<A> => {
+  const e = await startEmulator({ routes: [finnhubRoutes], ...options })
+  try {
+    return await use(e)
+  } finally {
+    await e.stop()
+  }
+}
+const runOn = (e: Emulator, options: Record<string, unknown> = {}) => ({ ...run(options), baseUrl: `${e.url}/api/v1` })
+
+/**
+ * The register's market cap for a listing as the emulator computes it: shares × the last close. Either New York
+ * day around the request counts, so a test run across midnight still agrees with the emulator.
+ */
+const expectedCaps = (ticker: string, days: ReadonlyArray<string>) => {
+  const l = listingOf(ticker)
+  if (l?.shares === undefined) throw new Error(`${ticker} has no shares in the register`)
+  const dataset = makeDataset()
+  return days.map((day) => (l.shares ?? 0) * (closeOnOrBefore(dataset, l, day) ?? Number.NaN))
+}
 
 /** Everything but vwap and trade count, which Finnhub does not carry. */
 const ohlcvDigest = async (dataDir: string) => {
@@ -229,7 +283,9 @@ describe("finnhub plugin against the emulator", () => {
     }
     // The free key still reads the symbol list (a free endpoint).
     const freeClient = await Effect.runPromise(makeClient(run({}, free)))
-    expect((await Effect.runPromise(Stream.runCollect(freeClient.symbols?.() ?? Stream.empty))).length).toBe(6)
+    expect((await Effect.runPromise(Stream.runCollect(freeClient.symbols?.() ?? Stream.empty))).length).toBe(
+      listedNow().length
+    )
     const missing = await Effect.runPromise(Effect.flip(makeClient({ ...run(), env: {} })))
     expect(missing.reason).toMatch(/set FINNHUB_API_KEY/)
     expect(missing.fatal).toBe(true)
@@ -239,32 +295,161 @@ describe("finnhub plugin against the emulator", () => {
     expect(badOption.reason).toMatch(/providers\.finnhub/)
   }, 60_000)
 
-  test("symbols() lists the US symbol list with names and MICs", async () => {
+  test("symbols() (contract v1) lists the symbols trading now with names and MICs", async () => {
     const c = await Effect.runPromise(makeClient(run()))
     const list = await Effect.runPromise(Stream.runCollect(c.symbols?.() ?? Stream.empty))
-    const fixture = readFixture("finnhub/stock_symbol_US.json") as Array<{ symbol: string }>
-    expect(list.map((s) => String(s.symbol))).toEqual(fixture.map((r) => r.symbol))
-    expect(list.find((s) => s.symbol === "AAPL")).toEqual({
-      symbol: "AAPL" as Symbol,
-      name: "APPLE INC",
-      exchange: "XNAS"
-    })
-    expect(list.find((s) => s.symbol === "BRK.B")).toMatchObject({ exchange: "XNYS" })
+    expect(list.map((s) => String(s.symbol)).sort()).toEqual(listedNow())
+    expect(list.find((s) => s.symbol === "AAPL")).toMatchObject({ name: "APPLE INC.", exchange: "XNAS" })
+    expect(list.find((s) => s.symbol === "JPM")).toMatchObject({ exchange: "XNYS" })
   })
 
-  test("profile() converts Finnhub's millions to dollars and shares; an unknown symbol is undefined", async () => {
+  test("profile() converts Finnhub's millions to dollars and shares; unknown and delisted symbols are undefined", async () => {
     const c = (await Effect.runPromise(makeClient(run()))) as unknown as {
       readonly profile: (symbol: Symbol) => Effect.Effect<CompanyProfile | undefined, ProviderError>
     }
+    const before = tradingDayOf(Date.now())
     const aapl = await Effect.runPromise(c.profile("AAPL" as Symbol))
+    const caps = expectedCaps("AAPL", [before, tradingDayOf(Date.now())])
     expect(aapl).toMatchObject({
       symbol: "AAPL",
-      name: "Apple Inc",
+      name: "Apple Inc.",
+      exchange: "NASDAQ NMS - GLOBAL MARKET",
       industry: "Technology",
-      marketCap: 2_658_319_810_000,
+      ipo: "1980-12-12",
+      // 15,441.88 million: Finnhub's two decimals of millions.
       sharesOutstanding: 15_441_880_000
     })
-    expect((await Effect.runPromise(c.profile("MSFT" as Symbol)))?.marketCap).toBe(3_004_806_990_000)
+    // Within Finnhub's rounding to a hundredth of a million.
+    expect(caps.some((cap) => Math.abs((aapl?.marketCap ?? 0) - cap) <= 5_000)).toBe(true)
     expect(await Effect.runPromise(c.profile("ZZZZQ" as Symbol))).toBeUndefined()
+    expect(await Effect.runPromise(c.profile("TWTR" as Symbol))).toBeUndefined()
+  })
+
+  test("reference.symbols lists the register's current listings with names, MICs, types and USD; no profiles", async () => {
+    emulator.resetStats()
+    const c = await Effect.runPromise(makeClient(run()))
+    const list = await collectReference(c)
+    expect(list.map((s) => String(s.symbol)).sort()).toEqual(listedNow())
+    const of = (symbol: string) => list.find((s) => s.symbol === symbol)
+    expect(of("AAPL")).toEqual({
+      symbol: "AAPL" as Symbol,
+      name: "APPLE INC.",
+      exchange: "XNAS",
+      type: "CS",
+      currency: "USD",
+      active: true
+    })
+    expect(of("SPY")).toMatchObject({ exchange: "ARCX", type: "ETF" })
+    expect(of("ARM")).toMatchObject({ exchange: "XNAS", type: "ADRC" })
+    expect(of("A")).toMatchObject({ exchange: "XNYS", type: "CS" })
+    // Finnhub lists only what trades: the delisted ones are simply absent, the renamed company under its new ticker.
+    expect(of("TWTR")).toBeUndefined()
+    expect(of("FB")).toBeUndefined()
+    expect(of("META")).toMatchObject({ active: true })
+    // Finnhub's "" description, mic and type are no name, exchange or type, not empty ones.
+    expect(of("ZXZZT")).toStrictEqual({ symbol: "ZXZZT" as Symbol, currency: "USD", active: true })
+    expect(emulator.stats().byPath[symbolPath]).toBe(1)
+    expect(emulator.stats().byPath[profilePath]).toBeUndefined()
+    expect(finnhub.contractVersion).toBe(2)
+    expect(finnhub.capabilities.reference?.detailFields).toEqual([
+      "marketCap",
+      "sharesOutstanding",
+      "sector",
+      "listDate",
+      "currency"
+    ])
+  })
+
+  test("details for AAPL (and an unlisted symbol) cost exactly one profile request and add AAPL's figures", async () => {
+    const c = await Effect.runPromise(makeClient(run()))
+    const plain = await collectReference(c)
+    emulator.resetStats()
+    const before = tradingDayOf(Date.now())
+    const list = await collectReference(c, symbols(["AAPL", "ZZZZQ"]))
+    const caps = expectedCaps("AAPL", [before, tradingDayOf(Date.now())])
+    expect(emulator.stats().byPath[profilePath]).toBe(1)
+    expect(emulator.stats().byPath[symbolPath]).toBe(1)
+    const aapl = list.find((s) => s.symbol === "AAPL")
+    expect(aapl).toMatchObject({
+      name: "APPLE INC.",
+      exchange: "XNAS",
+      type: "CS",
+      sector: "Technology",
+      listDate: "1980-12-12",
+      sharesOutstanding: 15_441_880_000,
+      currency: "USD"
+    })
+    expect(caps.some((cap) => Math.abs((aapl?.marketCap ?? 0) - cap) <= 5_000)).toBe(true)
+    // The unlisted symbol adds no row; every other row is the plain list's.
+    expect(list.some((s) => s.symbol === "ZZZZQ")).toBe(false)
+    expect(list.filter((s) => s.symbol !== "AAPL")).toEqual(plain.filter((s) => s.symbol !== "AAPL"))
+  })
+
+  test('details "all" look up every listed symbol once; a profile of {} adds nothing', async () => {
+    const c = await Effect.runPromise(makeClient(run()))
+    emulator.resetStats()
+    const list = await collectReference(c, "all")
+    expect(emulator.stats().byPath[profilePath]).toBe(listedNow().length)
+    expect(list.map((s) => String(s.symbol))).toEqual(listedNow())
+    expect(list.find((s) => s.symbol === "ZXZZT")).toStrictEqual({
+      symbol: "ZXZZT" as Symbol,
+      currency: "USD",
+      active: true
+    })
+    expect(list.find((s) => s.symbol === "ARM")).toMatchObject({ sector: "Semiconductors", listDate: "2023-09-14" })
+    // SPY has no industry in the register: no sector, and no guess at one.
+    expect(list.find((s) => s.symbol === "SPY")).not.toHaveProperty("sector")
+    expect(list.find((s) => s.symbol === "SPY")).toMatchObject({ sharesOutstanding: 1_010_000_000 })
+  })
+
+  test("5xx answers on the list and the profiles are retried and the result comes through whole", async () => {
+    const clean = await collectReference(await Effect.runPromise(makeClient(run())), symbols(["AAPL", "MSFT"]))
+    await withEmulator({ faults: { error5xxRate: 0.5 } }, async (faulty) => {
+      const c = await Effect.runPromise(makeClient(runOn(faulty, { max_attempts: 12 })))
+      const got = await collectReference(c, symbols(["AAPL", "MSFT"]))
+      // The close behind the market cap is the same dataset's, so only a run across midnight could differ.
+      expect(got.map(({ marketCap: _, ...rest }) => rest)).toEqual(clean.map(({ marketCap: _, ...rest }) => rest))
+      expect(got.find((s) => s.symbol === "MSFT")?.marketCap).toBeGreaterThan(0)
+      expect(faulty.stats().faults.http5xx).toBeGreaterThan(0)
+    })
+  })
+
+  test("a persistent 5xx fails the stream with a ProviderError (not an empty list) that shows no key", async () => {
+    emulator.setFaults({ error5xxRate: 1 })
+    try {
+      const error = await referenceError(await Effect.runPromise(makeClient(run({ max_attempts: 3 }))))
+      expect(error).toMatchObject({ _tag: "ProviderError", exhausted: true })
+      expect(error.message).toMatch(/gave up after 3 tries: HTTP 50\d.*\/stock\/symbol/)
+      expect(error.message.includes(emulator.keys.finnhub)).toBe(false)
+    } finally {
+      emulator.setFaults({})
+    }
+  })
+
+  test("a failing profile fails the whole stream; details are never dropped silently", async () => {
+    const profilesDown: ProviderRoutes = {
+      ...finnhubRoutes,
+      handle: (req, ctx) =>
+        req.path.endsWith("/stock/profile2")
+          ? { status: 503, body: { error: "Service unavailable" } }
+          : finnhubRoutes.handle(req, ctx)
+    }
+    await withEmulator({ routes: [profilesDown] }, async (e) => {
+      const c = await Effect.runPromise(makeClient(runOn(e, { max_attempts: 2 })))
+      const error = await referenceError(c, symbols(["MSFT"]))
+      expect(error).toMatchObject({ _tag: "ProviderError", exhausted: true })
+      expect(error.message).toMatch(/gave up after 2 tries: HTTP 503: Service unavailable.*\/stock\/profile2/)
+      expect(error.message.includes(emulator.keys.finnhub)).toBe(false)
+      // Without details the same emulator's list is fine: it is the profile that failed.
+      expect((await collectReference(c)).length).toBe(listedNow().length)
+    })
+  })
+
+  test("a rejected key stops the reference list with a fatal error that never shows it", async () => {
+    const wrong = "wrong-finnhub-key-456"
+    const error = await referenceError(await Effect.runPromise(makeClient(run({}, wrong))), "all")
+    expect(error).toMatchObject({ _tag: "ProviderError", fatal: true })
+    expect(error.message).toMatch(/Finnhub rejected the API key \(HTTP 401 Invalid API key\.\): check FINNHUB_API_KEY/)
+    expect(error.message.includes(wrong)).toBe(false)
   })
 })

@@ -7,7 +7,9 @@ import fake from "../../plugins/fake/mod.ts"
 import polygon from "../../plugins/polygon/mod.ts"
 import { toBatch } from "../../plugins/polygon/wire.ts"
 import { makePluginHost } from "../../src/providers/host.ts"
+import { makeDataset } from "../emulators/dataset.ts"
 import { polygonRoutes } from "../emulators/polygon.ts"
+import { closeOnOrBefore, listingOf } from "../emulators/reference.ts"
 import { type Emulator, startEmulator } from "../emulators/server.ts"
 import type { EmulatorRequest, ProviderRoutes } from "../emulators/types.ts"
 import { canonicalBars, readFixture } from "../support/canonical.ts"
@@ -50,6 +52,10 @@ const quirkRoutes: ProviderRoutes = {
 
 let emulator: Emulator
 let quirks: Emulator
+
+/** Everything a plugin stream gives, in order (an absent part gives nothing). */
+const drain = async <A>(stream: Stream.Stream<A, unknown> | undefined): Promise<Array<A>> =>
+  Array.from(await Effect.runPromise(Stream.runCollect(stream ?? Stream.empty)))
 const fresh = useTempDirs("mp-polygon-")
 beforeAll(async () => {
   emulator = await startEmulator({ routes: [polygonRoutes] })
@@ -321,18 +327,114 @@ describe("polygon plugin against the emulator", () => {
     expect(fiveMin.results.length).toBe((16 * 60) / 5)
   })
 
-  test("symbols() pages through the reference tickers", async () => {
+  test("reference: the tickers listed as of a past day, paged by next_url, then the ones delisted by then", async () => {
     emulator.resetStats()
-    const c = await Effect.runPromise(makeClient(run()))
-    const list = await Effect.runPromise(Stream.runCollect(c.symbols?.() ?? Stream.empty))
-    expect(list.map((s) => String(s.symbol))).toEqual(["A", "AAPL", "JPM", "MSFT", "SPY"])
-    expect(list.find((s) => s.symbol === "AAPL")).toEqual({
-      symbol: "AAPL" as Symbol,
-      name: "Apple Inc.",
-      exchange: "XNAS",
+    const c = await Effect.runPromise(makeClient(run({ reference_limit: 3 })))
+    const in2019 = await drain(c.reference?.symbols({ asOf: "2019-06-03", details: [] }))
+    expect(in2019.map((m) => String(m.symbol))).toEqual(["A", "AAPL", "FB", "JPM", "MSFT", "SPY", "TWTR", "ZXZZT"])
+    expect(in2019.every((m) => m.active === true && m.delistDate === undefined)).toBe(true)
+    // 8 listed at 3 a page, and one page of none delisted.
+    expect(emulator.stats().byPath["/v3/reference/tickers"]).toBe(4)
+    expect(in2019.find((m) => m.symbol === "SPY")).toEqual({
+      symbol: "SPY" as Symbol,
+      name: "SPDR S&P 500 ETF Trust",
+      exchange: "ARCX",
+      type: "ETF",
+      currency: "USD",
       active: true
     })
-    expect(emulator.stats().byPath["/v3/reference/tickers"]).toBe(2)
+    // A source that leaves fields out: the ticker and what little it has, nothing made up.
+    expect(in2019.find((m) => m.symbol === "ZXZZT")).toEqual({
+      symbol: "ZXZZT" as Symbol,
+      currency: "USD",
+      active: true
+    })
+
+    const in2023 = await drain(c.reference?.symbols({ asOf: "2023-01-03", details: [] }))
+    const listed = in2023.filter((m) => m.active).map((m) => String(m.symbol))
+    expect(listed).toEqual(["A", "AAPL", "JPM", "META", "MSFT", "SPY", "ZXZZT"])
+    // The rename and the delisting: both old tickers are still there, inactive, with the day they stopped.
+    expect(in2023.filter((m) => m.active === false).map((m) => [String(m.symbol), m.delistDate])).toEqual([
+      ["FB", "2022-06-09"],
+      ["TWTR", "2022-11-08"]
+    ])
+  })
+
+  test("reference details: one request per symbol asked, market cap from the day's close, SIC as industry", async () => {
+    emulator.resetStats()
+    const c = await Effect.runPromise(makeClient(run()))
+    const metas = await drain(c.reference?.symbols({ asOf: "2024-03-11", details: ["AAPL" as Symbol] }))
+    expect(emulator.stats().byPath["/v3/reference/tickers/AAPL"]).toBe(1)
+    expect(Object.keys(emulator.stats().byPath).filter((p) => p.startsWith("/v3/reference/tickers/"))).toEqual([
+      "/v3/reference/tickers/AAPL"
+    ])
+    const aapl = metas.find((m) => m.symbol === "AAPL")
+    const apple = listingOf("AAPL")
+    const close = apple === undefined ? undefined : closeOnOrBefore(makeDataset(), apple, "2024-03-11")
+    expect(close).toBeGreaterThan(0)
+    expect(aapl).toMatchObject({
+      sic: "3571",
+      industry: "ELECTRONIC COMPUTERS",
+      sharesOutstanding: 15_441_881_000,
+      listDate: "1980-12-12",
+      active: true
+    })
+    expect(aapl?.marketCap).toBeCloseTo(15_441_881_000 * (close ?? 0), -1)
+    // Not asked, not fetched: the list row alone.
+    expect(metas.find((m) => m.symbol === "MSFT")?.marketCap).toBeUndefined()
+
+    emulator.resetStats()
+    const all = await drain(c.reference?.symbols({ asOf: "2023-01-03", details: "all" }))
+    expect(Object.keys(emulator.stats().byPath).filter((p) => p.startsWith("/v3/reference/tickers/")).length).toBe(9)
+    // Details never turn a delisted ticker back into a listed one.
+    expect(all.find((m) => m.symbol === "TWTR")).toMatchObject({
+      active: false,
+      delistDate: "2022-11-08",
+      listDate: "2013-11-07"
+    })
+  })
+
+  test("marketDay: one grouped-daily request gives every listed ticker's day; a holiday gives none", async () => {
+    emulator.resetStats()
+    const c = await Effect.runPromise(makeClient(run()))
+    const day = await drain(c.reference?.marketDay?.("2024-03-08"))
+    expect(emulator.stats().byPath["/v2/aggs/grouped/locale/us/market/stocks/2024-03-08"]).toBe(1)
+    expect(day.map((b) => String(b.symbol))).toEqual(["A", "AAPL", "ARM", "JPM", "META", "MSFT", "SPY", "ZXZZT"])
+    const minutes = makeDataset().bars(
+      "MSFT",
+      Date.parse("2024-03-08T14:30:00Z"),
+      Date.parse("2024-03-08T21:00:00Z"),
+      false
+    )
+    const msft = day.find((b) => b.symbol === "MSFT")
+    expect(msft?.close).toBe(minutes.at(-1)?.c as number)
+    expect(msft?.volume).toBe(minutes.reduce((sum, b) => sum + b.v, 0))
+    expect(await drain(c.reference?.marketDay?.("2024-03-29"))).toEqual([])
+  })
+
+  test("a reference page that keeps failing fails the list with a retried, key-free ProviderError", async () => {
+    const failing = await startEmulator({ routes: [polygonRoutes], faults: { error5xxRate: 1 } })
+    try {
+      const c = await Effect.runPromise(makeClient(run({ max_attempts: 2, retry_base_ms: 1 }, {}, failing.url)))
+      const exit = await Effect.runPromiseExit(
+        Stream.runCollect(c.reference?.symbols({ asOf: "2024-03-11", details: [] }) ?? Stream.empty)
+      )
+      expect(exit._tag).toBe("Failure")
+      const text = JSON.stringify(exit)
+      expect(text).toContain("ProviderError")
+      expect(text).not.toContain(emulator.keys.polygon)
+      expect(failing.stats().byPath["/v3/reference/tickers"]).toBe(2)
+    } finally {
+      await failing.stop()
+    }
+  })
+
+  test("symbols() (contract v1) is the list as it is now, without details", async () => {
+    const c = await Effect.runPromise(makeClient(run()))
+    const now = await drain(c.symbols?.())
+    expect(now.filter((m) => m.active).map((m) => m.symbol)).toContain("META" as Symbol)
+    expect(now.find((m) => m.symbol === "TWTR")).toMatchObject({ active: false, delistDate: "2022-11-08" })
+    expect(now.some((m) => m.marketCap !== undefined)).toBe(false)
   })
 
   test("capabilities: single ticker, 50,000 bars a page, the free plan's 5 requests a minute", () => {

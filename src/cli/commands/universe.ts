@@ -4,10 +4,9 @@
  */
 import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { resolve } from "node:path"
-import { Clock, Effect, Option } from "effect"
+import { Effect, Option } from "effect"
 import { readInputFile } from "../../config/input-file.ts"
 import { UsageError } from "../../domain/errors.ts"
-import { tradingDayOf } from "../../domain/partition.ts"
 import type { SymbolMeta } from "../../domain/symbol-meta.ts"
 import { tempPathFor } from "../../lake/atomic-file.ts"
 import { readStorageLayer, storageLayer } from "../../pipeline/context.ts"
@@ -18,11 +17,10 @@ import { hasSymbolHeader, parseUniverse, UNIVERSE_MAX_BYTES } from "../../univer
 import { selectSymbols } from "../../universe/filters.ts"
 import { loadFilters } from "../../universe/load-filters.ts"
 import { metadataAsOf } from "../../universe/merge-meta.ts"
-import { parseSymbolDirectory } from "../../universe/nasdaq-trader.ts"
 import { universeFromCsv, universeToCsv } from "../../universe/universe-csv.ts"
-import { type App, type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
-import { parseDay } from "../inputs.ts"
+import { type App, type CommonFlags, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { makeOutput, table } from "../output.ts"
+import { providerSnapshots, type ReferenceFlags, referenceOptions, storeSnapshots } from "./universe-refresh.ts"
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/u
 
@@ -153,81 +151,42 @@ export const universeListMain = (flags: CommonFlags, environment: Environment = 
     )
   })
 
-/** `universe refresh --nasdaq FILE…`: a snapshot per directory file, dated by the file's footer. */
-export const universeRefreshMain = (
-  flags: CommonFlags & { readonly nasdaq: ReadonlyArray<string> },
-  environment: Environment = currentEnvironment()
-) =>
-  Effect.gen(function* () {
-    if (flags.nasdaq.length === 0) {
-      return yield* new UsageError({
-        field: "--nasdaq",
-        reason: "name at least one Nasdaq Trader directory file (nasdaqlisted.txt, otherlisted.txt)"
-      })
-    }
-    // Every file is read and checked before anything is stored: a bad second file leaves no first snapshot behind.
-    const read = yield* Effect.forEach(flags.nasdaq, (file) =>
-      Effect.try({
-        try: () => {
-          const path = resolve(environment.cwd, file)
-          const parsed = parseSymbolDirectory(readInputFile(path, UNIVERSE_MAX_BYTES, "--nasdaq", "directory file"))
-          if (typeof parsed === "string") throw new UsageError({ field: "--nasdaq", reason: `${path}: ${parsed}` })
-          return { path, parsed }
-        },
-        catch: (e) => (e instanceof UsageError ? e : new UsageError({ field: "--nasdaq", reason: String(e) }))
-      })
-    )
-    const byDate = new Map<string, Array<SymbolMeta>>()
-    for (const { parsed } of read) {
-      const asOf = parsed.createdAt.slice(0, 10)
-      byDate.set(asOf, [...(byDate.get(asOf) ?? []), ...parsed.symbols])
-    }
-    const app = yield* loadApp(flags, environment)
-    const stored = yield* SymbolSnapshots.use((s) =>
-      Effect.forEach([...byDate], ([asOf, members]) =>
-        Effect.map(s.record("nasdaqtrader", asOf, members), (n) => ({ asOf, n }))
-      )
-    ).pipe(Effect.provide(storageLayer(app)))
-    const out = makeOutput({ json: flags.json, tty: false })
-    if (flags.json) return out.result(JSON.stringify({ source: "nasdaqtrader", snapshots: stored }))
-    for (const { path, parsed } of read) {
-      out.notice(
-        `${path}: ${parsed.symbols.length} symbols as of ${parsed.createdAt}, ${parsed.testIssues} test issues left out${parsed.unreadable.length > 0 ? `, ${parsed.unreadable.length} unreadable rows (lines ${parsed.unreadable.slice(0, 10).join(", ")})` : ""}`
-      )
-    }
-    out.result(stored.map((s) => `snapshot nasdaqtrader ${s.asOf}: ${s.n} symbols`).join("\n"))
-  })
-
-/** `universe build --filters F --name N [--as-of D] [--export OUT]`: the filters over what was known on the date. */
+/**
+ * `universe build --filters F --name N [--provider P…] [--as-of D] [--export OUT]`: the filters over what was known on
+ * the date; with `--provider`, a snapshot of that provider as of the date is taken first (so a past date works before
+ * any snapshot history exists).
+ */
 export const universeBuildMain = (
-  flags: CommonFlags & {
-    readonly filters: string
-    readonly name: string
-    readonly asOf: Option.Option<string>
-    readonly export: Option.Option<string>
-  },
+  flags: CommonFlags &
+    ReferenceFlags & {
+      readonly filters: string
+      readonly name: string
+      readonly export: Option.Option<string>
+    },
   environment: Environment = currentEnvironment()
 ) =>
   Effect.gen(function* () {
     const name = yield* checkName(flags.name, "--name")
     const filters = yield* loadFilters(resolve(environment.cwd, flags.filters))
-    const now = yield* Clock.currentTimeMillis
-    const given = Option.getOrUndefined(flags.asOf)
-    const asOf = given === undefined ? tradingDayOf(now) : yield* checkInput(() => parseDay("--as-of", given))
+    const options = yield* referenceOptions(flags)
+    const asOf = options.asOf
     const app = yield* loadApp(flags, environment)
     const storage = storageLayer(app)
+    const out = makeOutput({ json: flags.json, tty: false })
+    if (flags.provider.length > 0) {
+      yield* storeSnapshots(app, yield* providerSnapshots(app, flags.provider, options), out, flags.json)
+    }
     const known = yield* SymbolSnapshots.use((s) => s.newestUpTo(asOf)).pipe(Effect.provide(storage))
     if (known.length === 0) {
       return yield* new UsageError({
         field: "--as-of",
-        reason: `no symbol metadata is known as of ${asOf}: take a snapshot first (\`marketpipe universe refresh\`)`
+        reason: `no symbol metadata is known as of ${asOf}: take a snapshot first (\`marketpipe universe refresh --provider NAME\`), or build with --provider`
       })
     }
     const members = selectSymbols(filters, metadataAsOf(known, asOf))
     const saved = yield* Universes.use((u) =>
       u.save({ name, source: `filters ${resolve(environment.cwd, flags.filters)}`, filters, asOf, members })
     ).pipe(Effect.provide(storage))
-    const out = makeOutput({ json: flags.json, tty: false })
     if (Option.isSome(flags.export)) {
       const target = resolve(environment.cwd, flags.export.value)
       yield* writeUniverseCsv(target, members)
