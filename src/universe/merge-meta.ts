@@ -25,6 +25,17 @@ const bySource = (a: string, b: string) => rank(a) - rank(b) || (a < b ? -1 : a 
 
 /** The merged metadata of every symbol listed on `date`, by ticker. */
 export function metadataAsOf(rows: ReadonlyArray<SnapshotRow>, date: string): Array<SymbolMeta> {
+  return mergedAsOf(rows, date).filter(
+    (meta) =>
+      !(meta.listDate !== undefined && meta.listDate > date) && !(meta.delistDate !== undefined && meta.delistDate <= date)
+  )
+}
+
+/**
+ * Every symbol the sources' newest snapshots on or before `date` name, merged, by ticker: those listed then, and
+ * those a source already said were delisted (or not yet listed), which `metadataAsOf` leaves out.
+ */
+export function mergedAsOf(rows: ReadonlyArray<SnapshotRow>, date: string): Array<SymbolMeta> {
   // Each source's newest snapshot on or before the date, and its rows.
   const newest = new Map<string, string>()
   for (const r of rows) if (r.asOf <= date && r.asOf > (newest.get(r.source) ?? "")) newest.set(r.source, r.asOf)
@@ -57,9 +68,26 @@ export function metadataAsOf(rows: ReadonlyArray<SnapshotRow>, date: string): Ar
         .at(-1),
       sources
     } as SymbolMeta
-    if (meta.listDate !== undefined && meta.listDate > date) continue
-    if (meta.delistDate !== undefined && meta.delistDate <= date) continue
     out.push(meta)
   }
   return out
+}
+
+/**
+ * Members with the delisting days sources have reported since: a universe as of a past day names symbols that were
+ * trading then, and a backfill over later days must not ask for days after they stopped.
+ */
+export function withLaterDelistings(
+  members: ReadonlyArray<SymbolMeta>,
+  rows: ReadonlyArray<SnapshotRow>
+): Array<SymbolMeta> {
+  const delisted = new Map<string, string>()
+  for (const r of rows) {
+    const day = r.meta.delistDate
+    if (day !== undefined && day < (delisted.get(r.meta.symbol) ?? "9999-12-31")) delisted.set(r.meta.symbol, day)
+  }
+  return members.map((m) => {
+    const day = delisted.get(m.symbol)
+    return m.delistDate !== undefined || day === undefined ? m : { ...m, delistDate: day }
+  })
 }

@@ -172,8 +172,9 @@ describe("universe import, export, show and list", () => {
     expect(before.memberList[0]).toMatchObject({ symbol: "AAPL", source: "nasdaqtrader", asOf: "2024-01-02" })
     const diff = await cli("universe", "diff", "before", "after")
     expect(diff.stdout).toMatch(/^before → after: 1 added, 1 removed, 1 in both$/mu)
-    expect(diff.stdout).toMatch(/^\+ NEWCO {2}\(outside A's sort and limit, or unknown to its metadata\)$/mu)
-    expect(diff.stdout).toMatch(/^- GONE {2}\(outside B's sort and limit, or unknown to its metadata\)$/mu)
+    // Why, from what the sources said as of each universe's date.
+    expect(diff.stdout).toMatch(/^\+ NEWCO {2}\(not listed by any source as of A's 2024-02-01\)$/mu)
+    expect(diff.stdout).toMatch(/^- GONE {2}\(not listed by any source as of B's 2024-04-01\)$/mu)
     const etfs = join(dir, "etfs.yml")
     writeFileSync(etfs, "type: [ETF]\n")
     expect((await build("etfs", "2024-04-01", etfs)).code).toBe(0)

@@ -23,8 +23,10 @@ import {
   resolveProvider
 } from "../../pipeline/provider-choice.ts"
 import type { CoverageStatus } from "../../repository/model.ts"
+import { SymbolSnapshots } from "../../repository/symbol-snapshots.ts"
 import { Universes } from "../../repository/universes.ts"
 import { parseUniverse, UNIVERSE_MAX_BYTES } from "../../universe/file.ts"
+import { withLaterDelistings } from "../../universe/merge-meta.ts"
 import { type App, type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { lookbackStart, parseDay, parseSymbols } from "../inputs.ts"
 import { finishRun } from "../job-summary.ts"
@@ -60,6 +62,9 @@ export function resolveSymbols(flags: Pick<BackfillFlags, "symbols" | "universe"
   return parseUniverse(readInputFile(path, UNIVERSE_MAX_BYTES, "--universe", "universe file"), path)
 }
 
+/** Later than any snapshot: the newest of each source. */
+const LATEST = "9999-12-31"
+
 /** A saved universe's members as the days each was listed (list date on, delist date off); `undefined`: every day. */
 const listedOf = (members: ReadonlyArray<SymbolMeta>): ((symbol: string, day: string) => boolean) | undefined => {
   const dated = members.filter((m) => m.listDate !== undefined || m.delistDate !== undefined)
@@ -74,7 +79,7 @@ const listedOf = (members: ReadonlyArray<SymbolMeta>): ((symbol: string, day: st
 /**
  * `resolveSymbols`, where `--universe` may also name a saved universe (`marketpipe universe list`): a file of that
  * name wins, as it always has. A saved universe also says the days each member was listed, so a delisted symbol is
- * fetched only up to its last trading day (`listed`).
+ * fetched only up to its last trading day (`listed`), by its record or by any snapshot taken since.
  */
 export const symbolsFor = (flags: Pick<BackfillFlags, "symbols" | "universe">, app: App, cwd: string) =>
   Effect.gen(function* () {
@@ -92,7 +97,9 @@ export const symbolsFor = (flags: Pick<BackfillFlags, "symbols" | "universe">, a
     if (saved.memberList.length === 0) {
       return yield* new UsageError({ field: "--universe", reason: `universe ${saved.name} has no members` })
     }
-    return { symbols: saved.memberList.map((m) => m.symbol), listed: listedOf(saved.memberList) }
+    const rows = yield* SymbolSnapshots.use((s) => s.newestUpTo(LATEST)).pipe(Effect.provide(readStorageLayer(app)))
+    const members = withLaterDelistings(saved.memberList, rows)
+    return { symbols: members.map((m) => m.symbol), listed: listedOf(members) }
   })
 
 /** The range from `--from/--to` or `--lookback` (ending `--to`, default today in New York). */

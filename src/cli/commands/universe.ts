@@ -12,11 +12,11 @@ import { tempPathFor } from "../../lake/atomic-file.ts"
 import { readStorageLayer, storageLayer } from "../../pipeline/context.ts"
 import { SymbolSnapshots } from "../../repository/symbol-snapshots.ts"
 import { Universes } from "../../repository/universes.ts"
-import { type DiffEntry, universeDiff } from "../../universe/diff.ts"
+import { type DiffEntry, type Side, universeDiff } from "../../universe/diff.ts"
 import { hasSymbolHeader, parseUniverse, UNIVERSE_MAX_BYTES } from "../../universe/file.ts"
 import { selectSymbols } from "../../universe/filters.ts"
 import { loadFilters } from "../../universe/load-filters.ts"
-import { metadataAsOf } from "../../universe/merge-meta.ts"
+import { mergedAsOf, metadataAsOf } from "../../universe/merge-meta.ts"
 import { universeFromCsv, universeToCsv } from "../../universe/universe-csv.ts"
 import { type App, type CommonFlags, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { makeOutput, table } from "../output.ts"
@@ -195,6 +195,16 @@ export const universeBuildMain = (
     out.result(flags.json ? JSON.stringify(saved) : `universe ${name}: ${saved.members} symbols as of ${asOf}`)
   })
 
+/** A saved universe with what the snapshots said as of its date, for `diff` to say why (none: imported ones). */
+const withKnown = (app: App, universe: Side & { readonly asOf?: string | undefined }) =>
+  Effect.gen(function* () {
+    const asOf = universe.asOf
+    if (asOf === undefined) return universe
+    const rows = yield* SymbolSnapshots.use((s) => s.newestUpTo(asOf)).pipe(Effect.provide(readStorageLayer(app)))
+    if (rows.length === 0) return universe
+    return { ...universe, known: new Map(mergedAsOf(rows, asOf).map((m) => [m.symbol as string, m])) }
+  })
+
 /** `universe diff A B`: what B adds to A and what it drops, each with the filters that say why where there are some. */
 export const universeDiffMain = (
   flags: CommonFlags & { readonly a: string; readonly b: string },
@@ -204,7 +214,7 @@ export const universeDiffMain = (
     const app = yield* loadApp(flags, environment)
     const a = yield* savedUniverse(app, flags.a)
     const b = yield* savedUniverse(app, flags.b)
-    const diff = universeDiff(a, b)
+    const diff = universeDiff(yield* withKnown(app, a), yield* withKnown(app, b))
     const out = makeOutput({ json: flags.json, tty: false })
     if (flags.json) return out.result(JSON.stringify(diff))
     const line = (sign: string) => (e: DiffEntry) => `${sign} ${e.symbol}${e.why === "" ? "" : `  (${e.why})`}`
