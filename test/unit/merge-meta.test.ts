@@ -114,8 +114,10 @@ describe("universe diff, with what was known on each side's date", () => {
       ],
       kept: 1
     })
-    const early = { ...b, memberList: [meta("AAPL"), meta("ARM")], asOf: "2023-01-03" }
-    expect(universeDiff(early, a).removed).toEqual([{ symbol: "ARM", why: "listed 2023-09-14, after B's 2023-01-03" }])
+    const early = { ...b, asOf: "2023-01-03" }
+    expect(universeDiff({ ...a, memberList: [meta("AAPL"), meta("ARM")] }, early).removed).toEqual([
+      { symbol: "ARM", why: "listed 2023-09-14, after B's 2023-01-03" }
+    ])
     const unknown = { ...b, known: new Map<string, SymbolMeta>() }
     expect(universeDiff(a, unknown).removed[0]).toEqual({
       symbol: "TWTR",
