@@ -8,7 +8,7 @@ import { shown, UsageError } from "../domain/errors.ts"
 import { parseSymbol } from "../domain/symbol.ts"
 import { type SecurityType, type SymbolMeta, securityTypes } from "../domain/symbol-meta.ts"
 
-type Kind = "text" | "number" | "boolean" | "date" | "type"
+type Kind = "text" | "number" | "boolean" | "date" | "type" | "sources"
 
 /** Column, field, what it holds; in this order in every file written. */
 const columns = [
@@ -28,22 +28,42 @@ const columns = [
   ["list_date", "listDate", "date"],
   ["delist_date", "delistDate", "date"],
   ["source", "source", "text"],
-  ["as_of", "asOf", "date"]
+  ["as_of", "asOf", "date"],
+  // Per field, the source it came from (`name=polygon;sector=finnhub`); written when any member has one.
+  ["sources", "sources", "sources"]
 ] as const satisfies ReadonlyArray<readonly [string, keyof SymbolMeta, Kind]>
 
 export const universeCsvColumns: ReadonlyArray<string> = columns.map(([c]) => c)
+
+/** The metadata fields by column name, for the `sources` cell, which names fields as the header does. */
+const fieldOfColumn = new Map<string, string>(
+  columns.filter(([c]) => !["symbol", "source", "as_of", "sources"].includes(c)).map(([c, f]) => [c, f])
+)
+const columnOfField = new Map<string, string>([...fieldOfColumn].map(([c, f]) => [f, c]))
+
+const sourcesCell = (sources: Readonly<Record<string, string | undefined>>) =>
+  Object.entries(sources)
+    .flatMap(([field, source]) => {
+      const column = columnOfField.get(field)
+      return column === undefined || source === undefined ? [] : [`${column}=${source}`]
+    })
+    .join(";")
+
+const hasSources = (m: SymbolMeta) => m.sources !== undefined && Object.keys(m.sources).length > 0
 
 const quoted = (s: string) => (/[",\r\n]/u.test(s) || s !== s.trim() ? `"${s.replaceAll('"', '""')}"` : s)
 
 /** The CSV of `members`, header first, `\n` line ends. */
 export function universeToCsv(members: ReadonlyArray<SymbolMeta>): string {
-  const lines = [universeCsvColumns.join(",")]
+  const written = members.some(hasSources) ? columns : columns.filter(([c]) => c !== "sources")
+  const lines = [written.map(([c]) => c).join(",")]
   for (const m of members) {
     lines.push(
-      columns
+      written
         .map(([, field]) => {
           const v = m[field]
-          return v === undefined ? "" : quoted(String(v))
+          if (v === undefined) return ""
+          return quoted(typeof v === "object" ? sourcesCell(v) : String(v))
         })
         .join(",")
     )
@@ -68,9 +88,25 @@ function cellValue(kind: Kind, cell: string): unknown {
       return (securityTypes as ReadonlyArray<string>).includes(cell)
         ? (cell as SecurityType)
         : new Error(`one of ${securityTypes.join(", ")}`)
+    case "sources":
+      return sourcesOf(cell)
     default:
       return cell
   }
+}
+
+/** A `sources` cell as the per-field map; an `Error` says what a part should look like. */
+function sourcesOf(cell: string): Record<string, string> | Error {
+  const out: Record<string, string> = {}
+  for (const part of cell.split(";")) {
+    const m = /^([a-z_]+)=([a-z0-9][a-z0-9_-]{0,31})$/u.exec(part.trim())
+    const field = m === null ? undefined : fieldOfColumn.get(m[1] as string)
+    if (m === null || field === undefined) {
+      return new Error(`column=source pairs separated by ';' (name=polygon;sector=finnhub), columns from the header`)
+    }
+    out[field] = m[2] as string
+  }
+  return out
 }
 
 /** A universe CSV (`file` names it in errors): every row a symbol, every cell what its column holds. */

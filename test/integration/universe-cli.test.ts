@@ -86,7 +86,9 @@ describe("universe import, export, show and list", () => {
       ["symbol,active\nAAPL,yes\n", /column active: 'yes' is not true or false/u],
       ["symbol,list_date\nAAPL,12/12/1980\n", /column list_date: '12\/12\/1980' is not a date as YYYY-MM-DD/u],
       ["symbol\nAAPL\nAAPL\n", /line 3: AAPL is listed twice/u],
-      ["symbol\nAA PL\n", /line 2: .*not a valid symbol/u]
+      ["symbol\nAA PL\n", /line 2: .*not a valid symbol/u],
+      ["symbol,sources\nAAPL,colour=polygon\n", /column sources: 'colour=polygon' is not column=source pairs/u],
+      ["symbol,sources\nAAPL,name polygon\n", /column sources: .* is not column=source pairs/u]
     ]
     for (const [text, message] of bad) {
       const path = join(dir, "bad.csv")

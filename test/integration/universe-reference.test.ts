@@ -192,6 +192,18 @@ describe("universes from providers' reference data", () => {
       sector: "Technology",
       sources: { name: "polygon", exchange: "polygon", industry: "polygon", sector: "finnhub", marketCap: "polygon" }
     })
+    // Round trip: the export carries each field's source, and imports back to the same universe, field for field.
+    const csv = join(dir, "apple.csv")
+    expect((await cli(["universe", "export", "apple", csv])).code).toBe(0)
+    const text = readFileSync(csv, "utf8")
+    expect(text.split("\n")[0]).toEndWith(",source,as_of,sources")
+    expect(text).toContain("sector=finnhub")
+    expect((await cli(["universe", "import", csv, "--name", "apple2"])).code).toBe(0)
+    const again = json<{ memberList: Array<Record<string, unknown>> }>(
+      await cli(["universe", "show", "apple2", "--json"])
+    )
+    expect(again.memberList).toEqual([aapl as Record<string, unknown>])
+    expect((await cli(["universe", "show", "apple2", "--csv"])).stdout).toBe(text)
     // Alpaca and Finnhub list the market only as it is now.
     const past = await cli(["universe", "refresh", "--provider", "alpaca", "--as-of", "2024-03-11"])
     expect(past.code).toBe(2)
