@@ -10,8 +10,22 @@ export const matrixHeader = [
   "history",
   "rate limit",
   "adjustments",
-  "credentials"
+  "credentials",
+  "reference data"
 ] as const
+
+/** What a plugin's reference part can do, in a few words. */
+function referenceCell(p: ProviderPlugin): string {
+  const r = p.capabilities.reference
+  if (r === undefined) return "none"
+  const parts = [
+    r.pointInTime ? "past days" : "today only",
+    ...(r.delisted ? ["delisted"] : []),
+    ...(r.detailFields.length > 0 ? [`details (${r.detailFields.join(", ")})`] : []),
+    ...(r.marketDay ? ["market daily bars"] : [])
+  ]
+  return parts.join("; ")
+}
 
 export function matrixRows(plugins: ReadonlyArray<ProviderPlugin>): Array<Array<string>> {
   return plugins.map((p) => {
@@ -25,7 +39,8 @@ export function matrixRows(plugins: ReadonlyArray<ProviderPlugin>): Array<Array<
       c.historyDays === null ? "unlimited" : `${c.historyDays} days`,
       c.rateLimit === null ? "none" : `${c.rateLimit.requests}/${c.rateLimit.perSeconds}s`,
       c.adjustments.join(", "),
-      c.credentials.length === 0 ? "none" : c.credentials.join(", ")
+      c.credentials.length === 0 ? "none" : c.credentials.join(", "),
+      referenceCell(p)
     ]
   })
 }
@@ -39,6 +54,7 @@ export function matrixMarkdown(plugins: ReadonlyArray<ProviderPlugin>): string {
     "Generated from the plugins' declared capabilities by `npm run docs` (`marketpipe providers matrix --markdown`);",
     "a test fails when this file is out of date. Rate limits are the documented defaults; override them per key",
     "with `providers.<name>.rate_limit` in the config. IEX Cloud shut down on 2024-08-31: use `alpaca` with `--feed iex`.",
+    "Reference data (plugin contract v2) is what `universe refresh --provider` and `universe build --provider` read.",
     "",
     `| ${matrixHeader.join(" | ")} |`,
     `| ${matrixHeader.map(() => "---").join(" | ")} |`,

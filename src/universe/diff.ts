@@ -35,7 +35,8 @@ function notListed(side: Side, symbol: string, label: string): string {
   const then = side.known.get(symbol)
   if (then === undefined) return `not listed by any source as of ${label}'s ${side.asOf}`
   if (then.delistDate !== undefined && then.delistDate <= side.asOf) return `delisted ${then.delistDate}`
-  if (then.listDate !== undefined && then.listDate > side.asOf) return `listed ${then.listDate}, after ${label}'s ${side.asOf}`
+  if (then.listDate !== undefined && then.listDate > side.asOf)
+    return `listed ${then.listDate}, after ${label}'s ${side.asOf}`
   return ""
 }
 

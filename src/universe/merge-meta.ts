@@ -27,7 +27,8 @@ const bySource = (a: string, b: string) => rank(a) - rank(b) || (a < b ? -1 : a 
 export function metadataAsOf(rows: ReadonlyArray<SnapshotRow>, date: string): Array<SymbolMeta> {
   return mergedAsOf(rows, date).filter(
     (meta) =>
-      !(meta.listDate !== undefined && meta.listDate > date) && !(meta.delistDate !== undefined && meta.delistDate <= date)
+      !(meta.listDate !== undefined && meta.listDate > date) &&
+      !(meta.delistDate !== undefined && meta.delistDate <= date)
   )
 }
 

@@ -132,6 +132,14 @@ describe("third-party plugins", () => {
       [
         writePlugin(
           cwd,
+          "badreference.ts",
+          "export default { contractVersion: 2, name: 'x', make() {}, capabilities: { feeds: ['a'], defaultFeed: 'a', timeframes: ['1m'], adjustments: [], credentials: [], maxBarsPerRequest: 1, maxSymbolsPerRequest: 1, reference: { pointInTime: 'yes', delisted: false, marketDay: false, detailFields: [] } } }\n"
+        ),
+        /capabilities.reference.pointInTime must be true or false/
+      ],
+      [
+        writePlugin(
+          cwd,
           "clash.ts",
           `import p from ${JSON.stringify(example)}\nexport default { ...p, name: "alpaca" }\n`
         ),
