@@ -19,27 +19,6 @@ import type {
 } from "../../mod.ts"
 import { referenceSchemas, type TickerRow } from "./wire.ts"
 
-/** Polygon's type codes we keep as they are; any other code is left out rather than guessed. */
-const knownTypes: ReadonlySet<string> = new Set([
-  "CS",
-  "ETF",
-  "ETN",
-  "ETV",
-  "FUND",
-  "ADRC",
-  "ADRP",
-  "ADRR",
-  "GDR",
-  "PFD",
-  "WARRANT",
-  "RIGHT",
-  "UNIT",
-  "BOND",
-  "SP",
-  "OS",
-  "OTHER"
-])
-
 /** A page of items and where the next one is (`next_url`, absent on the last page). */
 export interface Page<A> {
   readonly items: ReadonlyArray<A>
@@ -87,7 +66,8 @@ export function rowMeta(kit: PluginHost["kit"], row: TickerRow): SymbolMeta | un
     symbol,
     ...(name === undefined ? {} : { name }),
     ...(exchange === undefined ? {} : { exchange }),
-    ...(type !== undefined && knownTypes.has(type) ? { type: type as SecurityType } : {}),
+    // Polygon's own codes are the ones we keep; any other is left out rather than guessed.
+    ...(type !== undefined && kit.securityTypes.includes(type as SecurityType) ? { type: type as SecurityType } : {}),
     ...(currency === undefined ? {} : { currency: currency.toUpperCase() }),
     ...(row.active === undefined || row.active === null ? {} : { active: row.active }),
     ...(sic === undefined ? {} : { sic }),

@@ -9,7 +9,7 @@ import type { BarBatch, BatchBuilder } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar } from "../domain/calendar.ts"
 import type { ProviderError } from "../domain/errors.ts"
 import type { Symbol } from "../domain/symbol.ts"
-import type { SymbolMeta } from "../domain/symbol-meta.ts"
+import type { SecurityType, SymbolMeta } from "../domain/symbol-meta.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
 import type { ProviderErrorOptions } from "./kit/errors.ts"
 import type { HttpKitOptions, ProviderHttp } from "./kit/http.ts"
@@ -196,6 +196,8 @@ export interface ProviderKit {
   readonly shownWire: (value: unknown) => string
   /** Validates a raw ticker; `undefined` when it is not a symbol. */
   readonly parseSymbol: (raw: string) => Symbol | undefined
+  /** Contract v2: the security types `SymbolMeta.type` takes (Polygon's codes), for mapping a source's own. */
+  readonly securityTypes: ReadonlyArray<SecurityType>
 }
 
 /** A provider's settings from config and environment (`providers.<name>` plus `MARKETPIPE_<NAME>_BASE_URL`). */

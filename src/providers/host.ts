@@ -8,6 +8,7 @@ import { emptyBatch, makeBatchBuilder } from "../domain/bar.ts"
 import type { TradingCalendar } from "../domain/calendar.ts"
 import { tradingDayOf } from "../domain/partition.ts"
 import { parseSymbol } from "../domain/symbol.ts"
+import { securityTypes } from "../domain/symbol-meta.ts"
 import { Metrics } from "../observability/metrics.ts"
 import type { PluginHost, ProviderErrorOptions } from "./contract.ts"
 import { PageDecoders } from "./kit/decode-pool.ts"
@@ -53,7 +54,8 @@ export const makePluginHost = (provider: string, calendar: TradingCalendar, serv
     emptyBatch,
     batchBuilder: makeBatchBuilder,
     tradingDayOf,
-    parseSymbol
+    parseSymbol,
+    securityTypes
   }
 })
 

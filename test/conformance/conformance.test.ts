@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Stream } from "effect"
-import type { BarBatch, BarsRequest, ProviderPlugin, Symbol } from "../../mod.ts"
+import type { BarBatch, BarsRequest, Symbol } from "../../mod.ts"
 import fake from "../../plugins/fake/mod.ts"
 import { type Emulator, startEmulator } from "../emulators/server.ts"
 import { duckdb, lakeDigest, lakeGlob } from "../support/lake.ts"
-import { calendar, ingestThrough, makeClient, type PluginRun } from "../support/provider-run.ts"
+import { calendar, ingestThrough, makeClient, type PluginRun, unpaced } from "../support/provider-run.ts"
 import { listFiles, useTempDirs } from "../support/temp.ts"
 import { type Conformance, conformance } from "./plugins.ts"
 
@@ -56,15 +56,6 @@ const request = (start: number, end: number): BarsRequest => ({
   adjustment: "raw",
   session: "regular"
 })
-
-/** The plugin with a limit high enough that paging and retries are under test, not the documented pacing (5/min). */
-const unpaced = (run: PluginRun): PluginRun => {
-  const plugin: ProviderPlugin = {
-    ...run.plugin,
-    make: (h, settings) => run.plugin.make(h, { ...settings, rateLimit: { requests: 10_000, perSeconds: 1 } })
-  }
-  return { ...run, plugin }
-}
 
 for (const c of conformance) {
   const name = c.plugin.name

@@ -34,6 +34,15 @@ export const makeClient = (run: PluginRun, services: ReturnType<typeof kitServic
     env: run.env
   })
 
+/** The plugin with a limit high enough that paging and retries are under test, not the documented pacing (5/min). */
+export const unpaced = (run: PluginRun): PluginRun => {
+  const plugin: ProviderPlugin = {
+    ...run.plugin,
+    make: (h, settings) => run.plugin.make(h, { ...settings, rateLimit: { requests: 10_000, perSeconds: 1 } })
+  }
+  return { ...run, plugin }
+}
+
 /** Ingests `symbols` over [from, to] into `dataDir` through `run.plugin`; resolves with the job summary. */
 export const ingestThrough = (
   run: PluginRun,
