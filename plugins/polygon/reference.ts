@@ -128,8 +128,11 @@ export function makeReference(deps: ReferenceDeps): ProviderReference {
     if (wanted !== undefined && wanted.size === 0) return rows
     return rows.pipe(
       Stream.mapEffect(
+        // Details only for the tickers trading on the day: those delisted by then are out of any universe of it.
         (meta) =>
-          wanted === undefined || wanted.has(meta.symbol) ? withDetails(meta, request.asOf) : Effect.succeed(meta),
+          meta.active !== false && (wanted === undefined || wanted.has(meta.symbol))
+            ? withDetails(meta, request.asOf)
+            : Effect.succeed(meta),
         { concurrency: 4 }
       )
     )

@@ -343,6 +343,12 @@ const universeCommand = Command.make("universe").pipe(
         "Build a universe from the filters over the metadata snapshots (with --provider, take that provider's snapshot first)"
       )
     ),
+    Command.make("snapshots", { ...commonFlags }, (flags) =>
+      handle(
+        () => import("./commands/universe.ts"),
+        (c) => c.universeSnapshotsMain(flags)
+      )
+    ).pipe(Command.withDescription("List the symbol metadata snapshots kept, by source and date")),
     Command.make(
       "diff",
       {

@@ -150,6 +150,7 @@ describe("universes from providers' reference data", () => {
     expect(failed.errors).not.toContain(emulator.keys.polygon)
     const filters = join(dir, "all.yml")
     writeFileSync(filters, "filters_version: 1\n")
+    expect((await cli(["universe", "snapshots"])).stdout).toContain("no snapshots yet")
     const build = await cli(["universe", "build", "--filters", filters, "--name", "x", "--as-of", "2024-03-11"])
     expect(build.code).toBe(2)
     expect(build.errors).toContain("no symbol metadata is known as of 2024-03-11")
@@ -157,6 +158,16 @@ describe("universes from providers' reference data", () => {
     const ok = await cli(["universe", "refresh", "--nasdaq", nasdaq, "--provider", "polygon", "--as-of", "2024-03-11"])
     expect(ok.code).toBe(0)
     expect(ok.stdout).toMatch(/snapshot nasdaqtrader 2024-03-11: \d+ symbols\nsnapshot polygon 2024-03-11: 10 symbols/u)
+    const kept = json<Array<{ source: string; asOf: string; symbols: number }>>(
+      await cli(["universe", "snapshots", "--json"])
+    )
+    expect(kept.map((k) => [k.source, k.asOf, k.symbols])).toEqual(
+      expect.arrayContaining([
+        ["polygon", "2024-03-11", 10],
+        ["nasdaqtrader", "2024-03-11", expect.any(Number)]
+      ])
+    )
+    expect(kept).toHaveLength(2)
   })
 
   test("snapshots from polygon, finnhub and alpaca merge field by field in the documented precedence", async () => {

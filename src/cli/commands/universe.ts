@@ -195,6 +195,24 @@ export const universeBuildMain = (
     out.result(flags.json ? JSON.stringify(saved) : `universe ${name}: ${saved.members} symbols as of ${asOf}`)
   })
 
+/** `universe snapshots`: the metadata snapshots kept, newest first: which sources were read as of which days. */
+export const universeSnapshotsMain = (flags: CommonFlags, environment: Environment = currentEnvironment()) =>
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    const all = yield* SymbolSnapshots.use((s) => s.list()).pipe(Effect.provide(readStorageLayer(app)))
+    const out = makeOutput({ json: flags.json, tty: false })
+    if (flags.json) return out.result(JSON.stringify(all))
+    if (all.length === 0) {
+      return out.result("no snapshots yet; `marketpipe universe refresh --provider NAME` takes one")
+    }
+    out.result(
+      table(
+        ["source", "as of", "symbols"],
+        all.map((s) => [s.source, s.asOf, s.symbols])
+      )
+    )
+  })
+
 /** A saved universe with what the snapshots said as of its date, for `diff` to say why (none: imported ones). */
 const withKnown = (app: App, universe: Side & { readonly asOf?: string | undefined }) =>
   Effect.gen(function* () {
