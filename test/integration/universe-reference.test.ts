@@ -148,9 +148,17 @@ describe("universes from providers' reference data", () => {
     expect(failed.code).not.toBe(0)
     expect(failed.errors).toMatch(/provider polygon: .*MSFT|ticker MSFT/u)
     expect(failed.errors).not.toContain(emulator.keys.polygon)
+    expect(failed.code).not.toBe(2)
     const filters = join(dir, "all.yml")
     writeFileSync(filters, "filters_version: 1\n")
     expect((await cli(["universe", "snapshots"])).stdout).toContain("no snapshots yet")
+    // Nor a universe built from it.
+    const built = await cli(
+      ["universe", "build", "--filters", filters, "--name", "x", "--provider", "polygon", "--as-of", "2024-03-11"],
+      brokenDetails
+    )
+    expect(built.code).toBe(failed.code)
+    expect((await cli(["universe", "list", "--json"])).stdout.trim()).toBe("[]")
     const build = await cli(["universe", "build", "--filters", filters, "--name", "x", "--as-of", "2024-03-11"])
     expect(build.code).toBe(2)
     expect(build.errors).toContain("no symbol metadata is known as of 2024-03-11")
