@@ -175,7 +175,8 @@ export function symbolMeta(kit: PluginHost["kit"], row: SymbolRowWire): SymbolMe
   return {
     symbol,
     ...(present(row.description) ? { name: row.description } : {}),
-    ...(present(row.mic) ? { exchange: row.mic } : {}),
+    // A MIC is four letters or digits (ISO 10383); anything else is left out, not stored as an exchange.
+    ...(present(row.mic) && /^[A-Z0-9]{4}$/u.test(row.mic) ? { exchange: row.mic } : {}),
     ...(type === undefined ? {} : { type }),
     ...(present(row.currency) ? { currency: row.currency } : {}),
     active: true

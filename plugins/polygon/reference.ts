@@ -53,7 +53,8 @@ export function rowMeta(kit: PluginHost["kit"], row: TickerRow): SymbolMeta | un
   const symbol = kit.parseSymbol(row.ticker)
   if (symbol === undefined) return undefined
   const name = text(row.name)
-  const exchange = text(row.primary_exchange)
+  // A MIC is four letters or digits (ISO 10383); anything else is left out, not stored as an exchange.
+  const exchange = text(row.primary_exchange)?.match(/^[A-Z0-9]{4}$/u)?.[0]
   const type = text(row.type)
   const currency = text(row.currency_name)
   const delistDate = dayIn(row.delisted_utc)

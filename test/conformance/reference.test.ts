@@ -6,10 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Effect, Stream } from "effect"
-import type { SymbolMeta } from "../../mod.ts"
 import { parseSymbol } from "../../src/domain/symbol.ts"
-import { securityTypes } from "../../src/domain/symbol-meta.ts"
 import { type Emulator, startEmulator } from "../emulators/server.ts"
+import { malformedMeta } from "../support/meta-checks.ts"
 import { makeClient, unpaced } from "../support/provider-run.ts"
 import { conformance } from "./plugins.ts"
 
@@ -20,21 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator.stop()
 })
-
-const day = /^\d{4}-\d{2}-\d{2}$/u
-
-/** What is wrong with one record, or nothing. */
-function malformed(m: SymbolMeta): string | undefined {
-  if (parseSymbol(m.symbol) !== m.symbol) return `ticker ${m.symbol}`
-  for (const [k, v] of Object.entries(m)) {
-    if (v === undefined || v === "" || (typeof v === "number" && !(Number.isFinite(v) && v >= 0))) return `${k}=${v}`
-  }
-  if (m.type !== undefined && !securityTypes.includes(m.type)) return `type ${m.type}`
-  if (m.exchange !== undefined && !/^[A-Z]{4}$/u.test(m.exchange)) return `exchange ${m.exchange}`
-  for (const d of [m.listDate, m.delistDate]) if (d !== undefined && !day.test(d)) return `date ${d}`
-  if (m.source !== undefined || m.asOf !== undefined || m.sources !== undefined) return "source/asOf set by the plugin"
-  return undefined
-}
 
 const withReference = conformance.filter((c) => c.plugin.capabilities.reference !== undefined)
 
@@ -59,7 +43,7 @@ describe("reference data conformance", () => {
 
       test("lists the register as well-formed SymbolMeta, each ticker once", async () => {
         const metas = await list([])
-        expect(metas.map(malformed).filter((p) => p !== undefined)).toEqual([])
+        expect(metas.map(malformedMeta).filter((p) => p !== undefined)).toEqual([])
         expect(new Set(metas.map((m) => m.symbol)).size).toBe(metas.length)
         expect(metas.map((m) => m.symbol)).toEqual(expect.arrayContaining(["AAPL", "MSFT", "SPY"]))
         const twtr = metas.find((m) => m.symbol === "TWTR")
@@ -69,7 +53,7 @@ describe("reference data conformance", () => {
 
       test("details deliver every field the plugin declares", async () => {
         const metas = await list("all")
-        expect(metas.map(malformed).filter((p) => p !== undefined)).toEqual([])
+        expect(metas.map(malformedMeta).filter((p) => p !== undefined)).toEqual([])
         const aapl = metas.find((m) => m.symbol === "AAPL") as Record<string, unknown> | undefined
         for (const field of caps.detailFields)
           expect({ field, value: typeof aapl?.[field] }).not.toEqual({ field, value: "undefined" })
