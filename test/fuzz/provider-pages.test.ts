@@ -15,12 +15,11 @@
 import { describe, expect, test } from "bun:test"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { Arbitrary, Cause, Effect, Exit, Schema, Stream } from "effect"
+import { Arbitrary, Effect, Exit, Schema, Stream } from "effect"
 import { FetchHttpClient } from "effect/http"
 import {
   type BarBatch,
   type BarsRequest,
-  makeCalendar,
   type ProviderClient,
   type ProviderPlugin,
   type Symbol,
@@ -37,7 +36,6 @@ import yahoo from "../../plugins/yahoo/mod.ts"
 import { chartSchemas as yahooSchemas } from "../../plugins/yahoo/wire.ts"
 import { ProviderError } from "../../src/domain/errors.ts"
 import { makePluginHost } from "../../src/providers/host.ts"
-import { kitServices } from "../support/run-services.ts"
 import {
   hostileStrings,
   hostileValue,
@@ -49,23 +47,14 @@ import {
   textMutations,
   toJsonText
 } from "./mutate.ts"
+import { calendar, fuzzClient, SECRETS, services, typedFailure } from "./plugin-client.ts"
 import { anyIndex, checkProperty, constant, int, label, oneOf, union } from "./runs.ts"
 
-/** One registry for every fuzzed client (a registry per case would only cost time). */
-const services = kitServices()
-
-const calendar = makeCalendar()
 const MIN = 60_000
 /** Bar starts the lake can file under a day (4-digit years): anything else breaks partitioning downstream. */
 const FIRST_TIME = Date.parse("0001-01-01T00:00:00Z")
 const LAST_TIME = Date.parse("9999-12-31T00:00:00Z")
 
-const SECRETS = {
-  ALPACA_KEY: "fuzz-alpaca-key-0123456789",
-  ALPACA_SECRET: "fuzz-alpaca-secret-0123456789",
-  POLYGON_API_KEY: "fuzz-polygon-key-0123456789",
-  FINNHUB_API_KEY: "fuzz-finnhub-key-0123456789"
-}
 /** A body string the server replaces with the plugin's credential: an echoed key must never reach an error. */
 const SECRET_MARKER = "\u0000secret"
 
@@ -507,26 +496,7 @@ function badBatch(request: BarsRequest, batches: ReadonlyArray<BarBatch>, window
   return undefined
 }
 
-/** The typed failure in `cause`, or what else is in it. */
-function typedFailure(cause: Cause.Cause<unknown>): { readonly error: unknown } | string {
-  if (Cause.hasDies(cause) || Cause.hasInterrupts(cause) || !Cause.hasFails(cause)) {
-    return `not a typed failure:\n${Cause.pretty(cause)}`
-  }
-  const found = Cause.findErrorOption(cause)
-  return found._tag === "Some" ? { error: found.value } : Cause.pretty(cause)
-}
-
-const clientOf = (h: Harness): Promise<ProviderClient> =>
-  Effect.runPromise(
-    h.plugin.make(makePluginHost(h.plugin.name, calendar, services), {
-      name: h.plugin.name,
-      baseUrl: "http://fuzz.invalid",
-      feed: undefined,
-      rateLimit: { requests: 1_000_000_000, perSeconds: 1 },
-      options: { retry_base_ms: 0, max_attempts: 2, ...h.options },
-      env: SECRETS
-    })
-  )
+const clientOf = (h: Harness): Promise<ProviderClient> => fuzzClient(h.plugin, h.options)
 
 const casePreview = (c: Case) => ({
   request: {

@@ -10,16 +10,14 @@
 import { describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { Arbitrary, Cause, Effect, Exit, Stream } from "effect"
+import { Arbitrary, Effect, Exit, Stream } from "effect"
 import { FetchHttpClient } from "effect/http"
-import { makeCalendar, type ProviderPlugin } from "../../mod.ts"
+import type { ProviderPlugin } from "../../mod.ts"
 import alpaca from "../../plugins/alpaca/mod.ts"
 import finnhub from "../../plugins/finnhub/mod.ts"
 import polygon from "../../plugins/polygon/mod.ts"
 import { ProviderError } from "../../src/domain/errors.ts"
-import { makePluginHost } from "../../src/providers/host.ts"
 import { malformedMeta } from "../support/meta-checks.ts"
-import { kitServices } from "../support/run-services.ts"
 import {
   type JsonMutation,
   jsonMutations,
@@ -29,19 +27,11 @@ import {
   textMutations,
   toJsonText
 } from "./mutate.ts"
+import { fuzzClient, SECRETS, typedFailure } from "./plugin-client.ts"
 import { checkProperty, label, oneOf, union } from "./runs.ts"
 
-const services = kitServices()
-const calendar = makeCalendar()
 const fixtures = join(import.meta.dir, "../fixtures/providers")
 const fixture = (file: string): unknown => JSON.parse(readFileSync(join(fixtures, file), "utf8"))
-
-const SECRETS = {
-  ALPACA_KEY: "fuzz-alpaca-key-0123456789",
-  ALPACA_SECRET: "fuzz-alpaca-secret-0123456789",
-  POLYGON_API_KEY: "fuzz-polygon-key-0123456789",
-  FINNHUB_API_KEY: "fuzz-finnhub-key-0123456789"
-}
 
 interface Target {
   readonly plugin: ProviderPlugin
@@ -162,22 +152,10 @@ function makeServer(t: Target, spoils: ReadonlyArray<Spoil>) {
   return { fetch, requests: () => requests }
 }
 
-const clientOf = (t: Target) =>
-  Effect.runPromise(
-    t.plugin.make(makePluginHost(t.plugin.name, calendar, services), {
-      name: t.plugin.name,
-      baseUrl: "http://fuzz.invalid",
-      feed: undefined,
-      rateLimit: { requests: 1_000_000_000, perSeconds: 1 },
-      options: { retry_base_ms: 0, max_attempts: 2 },
-      env: SECRETS
-    })
-  )
-
 describe("fuzz: reference data decoders", () => {
   for (const t of targets) {
     test(`${t.plugin.name}: mutated reference pages give well-formed SymbolMeta or a ProviderError`, async () => {
-      const client = await clientOf(t)
+      const client = await fuzzClient(t.plugin)
       const reference = client.reference
       if (reference === undefined) throw new Error(`${t.plugin.name} has no reference part`)
       const runs = await checkProperty(
@@ -198,17 +176,15 @@ describe("fuzz: reference data decoders", () => {
               label(metas.length === 0 ? "no symbols" : "symbols")
               return
             }
-            if (Cause.hasDies(exit.cause) || Cause.hasInterrupts(exit.cause)) {
-              return yield* Effect.fail(`not a typed failure:\n${Cause.pretty(exit.cause)}`)
-            }
-            const e = Cause.findErrorOption(exit.cause)
-            if (e._tag === "None" || !(e.value instanceof ProviderError)) {
-              return yield* Effect.fail(`failed with ${Cause.pretty(exit.cause)}, not a ProviderError`)
-            }
-            label(`error: ${e.value.reason.replace(/[0-9]+/gu, "#").slice(0, 50)}`)
-            if (e.value.provider !== t.plugin.name) return yield* Effect.fail(`error from ${e.value.provider}`)
-            const leaked = t.secrets.find((s) => e.value.reason.includes(s))
-            if (leaked !== undefined) return yield* Effect.fail(`the error shows a credential: ${e.value.reason}`)
+            const failure = typedFailure(exit.cause)
+            if (typeof failure === "string") return yield* Effect.fail(failure)
+            const e = failure.error
+            if (!(e instanceof ProviderError))
+              return yield* Effect.fail(`failed with ${String(e)}, not a ProviderError`)
+            label(`error: ${e.reason.replace(/[0-9]+/gu, "#").slice(0, 50)}`)
+            if (e.provider !== t.plugin.name) return yield* Effect.fail(`error from ${e.provider}`)
+            const leaked = t.secrets.find((s) => e.reason.includes(s))
+            if (leaked !== undefined) return yield* Effect.fail(`the error shows a credential: ${e.reason}`)
           }),
         { ciRuns: 200, show: (s) => s }
       )
