@@ -9,6 +9,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { timeframes } from "../domain/timeframe.ts"
 import { defaultMetricsHost, defaultMetricsPort } from "../observability/server-address.ts"
 import { commonFlags } from "./commands/common.ts"
+import { configCommand } from "./config-tree.ts"
 import { metricsPortFlag } from "./job-flags.ts"
 import { handle, handleCounted } from "./lazy-handler.ts"
 import { ohlcvCommand } from "./ohlcv-tree.ts"
@@ -371,6 +372,7 @@ export const rootCommand = Command.make("marketpipe").pipe(
   ),
   Command.withSubcommands([
     ohlcvCommand,
+    configCommand,
     jobsCommand,
     ledgerCommand,
     metricsCommand,

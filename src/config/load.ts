@@ -11,8 +11,11 @@ import { UsageError } from "../domain/errors.ts"
 import { checkDatabaseUrl } from "./database-url.ts"
 import { expandEnv } from "./expand.ts"
 import { readInputFile } from "./input-file.ts"
+import { configVersions } from "./json-schema.ts"
+import { upgradeData } from "./migrate.ts"
 import { ConfigV1, CURRENT_CONFIG_VERSION } from "./schema.ts"
 import { unknownKeyError, usageErrorOf } from "./schema-issues.ts"
+import { Config } from "./schema-v2.ts"
 import { parseConfigYaml } from "./yaml.ts"
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -33,7 +36,7 @@ export interface LoadedConfig {
    * it being found in the working directory. Only a chosen config's plugins are loaded: a plugin is code.
    */
   readonly trusted: boolean
-  readonly config: ConfigV1
+  readonly config: Config
   readonly dataDir: string
   readonly databaseUrl: string
   /** Environment after `.env` (process variables win over the file). */
@@ -90,31 +93,7 @@ function load(source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> {
     }
   }
   const record = raw as Record<string, unknown>
-  const version = record.config_version
-  let strict = true
-  if (version === undefined) {
-    if (file !== undefined) notices.push(`${file}: no config_version; reading it as version ${CURRENT_CONFIG_VERSION}`)
-  } else if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
-    throw new UsageError({
-      field: "config config_version",
-      reason: `${JSON.stringify(version)} is not supported; supported versions: ${CURRENT_CONFIG_VERSION}`
-    })
-  } else if (version > CURRENT_CONFIG_VERSION) {
-    strict = false
-    notices.push(
-      `config_version ${version} is newer than this build knows (${CURRENT_CONFIG_VERSION}); reading it best-effort and ignoring unknown keys — upgrade MarketPipe`
-    )
-  }
-  const expanded = expandEnv(record, env, "") as Record<string, unknown>
-  if (strict) {
-    const hint = unknownKeyError(expanded, Object.keys(ConfigV1.fields), "config")
-    if (hint !== undefined) throw hint
-  }
-  return Schema.decodeUnknownEffect(ConfigV1)(expanded, {
-    onExcessProperty: strict ? "error" : "ignore",
-    errors: "all"
-  }).pipe(
-    Effect.mapError((e) => usageErrorOf(e, "config")),
+  return decodeVersioned(record, env, file, notices).pipe(
     Effect.flatMap((config) =>
       checkInput(() => {
         const dataDir = resolve(source.cwd, source.dataDir ?? env.MARKETPIPE_DATA_DIR ?? config.data_dir ?? "data")
@@ -142,6 +121,53 @@ function load(source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> {
       })
     )
   )
+}
+
+/**
+ * A config file's data decoded by its `config_version`: a version-1 file by the v1 Schema (strictly), then
+ * upgraded to the current shape (`migrate.ts`); the current version strictly; a newer one best-effort, ignoring
+ * keys this build does not know. `${VAR}`s are expanded from `env` first.
+ */
+export function decodeVersioned(
+  record: Readonly<Record<string, unknown>>,
+  env: Env,
+  file: string | undefined,
+  notices: Array<string>
+): Effect.Effect<Config, UsageError> {
+  const version = record.config_version
+  let strict = true
+  if (version === undefined) {
+    if (file !== undefined) notices.push(`${file}: no config_version; reading it as version ${CURRENT_CONFIG_VERSION}`)
+  } else if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
+    return Effect.fail(
+      new UsageError({
+        field: "config config_version",
+        reason: `${JSON.stringify(version)} is not supported; supported versions: ${configVersions.join(", ")}`
+      })
+    )
+  } else if (version > CURRENT_CONFIG_VERSION) {
+    strict = false
+    notices.push(
+      `config_version ${version} is newer than this build knows (${CURRENT_CONFIG_VERSION}); reading it best-effort and ignoring unknown keys — upgrade MarketPipe`
+    )
+  }
+  const expanded = expandEnv(record, env, "") as Record<string, unknown>
+  const decode = <S extends typeof ConfigV1 | typeof Config>(schema: S, data: Record<string, unknown>) => {
+    if (strict) {
+      const hint = unknownKeyError(data, Object.keys(schema.fields), "config")
+      if (hint !== undefined) return Effect.fail(hint)
+    }
+    return Schema.decodeUnknownEffect(schema)(data, {
+      onExcessProperty: strict ? "error" : "ignore",
+      errors: "all"
+    }).pipe(Effect.mapError((e) => usageErrorOf(e, "config")))
+  }
+  if (version === 1) {
+    return Effect.flatMap(decode(ConfigV1, expanded), () =>
+      decode(Config, upgradeData(expanded, 1, CURRENT_CONFIG_VERSION))
+    )
+  }
+  return decode(Config, expanded)
 }
 
 /** `providers.<name>.base_url`, overridden by `MARKETPIPE_<NAME>_BASE_URL`. */

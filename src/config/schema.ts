@@ -1,12 +1,14 @@
 /**
- * Config file schema, version 1. This `Schema` is the one source of truth: `schemas/config.v1.json` is generated
- * from it (`npm run schemas`) and a test keeps the two in step.
+ * Config file schema, version 1, and the parts later versions share. This `Schema` is the one source of truth:
+ * `schemas/config.v1.json` is generated from it (`npm run schemas`, `json-schema.ts`), a test keeps the two in step,
+ * and `schemas/lock.json` keeps a released version's file from changing at all.
  */
 import { Schema } from "effect"
 import { TradingDay } from "../domain/calendar.ts"
 import { aggregatedFrames, Timeframe } from "../domain/timeframe.ts"
 
-export const CURRENT_CONFIG_VERSION = 1
+/** The newest config version this build writes and reads natively (`schema-v2.ts`). */
+export const CURRENT_CONFIG_VERSION = 2
 
 const NonEmpty = Schema.String.check(Schema.isMinLength(1, { expected: "a non-empty string" }))
 const Url = Schema.String.check(Schema.isPattern(/^https?:\/\/\S+$/u, { expected: "an http(s) URL" }))
@@ -141,30 +143,3 @@ export const ConfigV1 = Schema.Struct({
   metrics: Schema.optionalKey(Section)
 }).annotate({ identifier: "MarketPipeConfigV1", description: "MarketPipe configuration, version 1" })
 export type ConfigV1 = typeof ConfigV1.Type
-
-/** The JSON Schema document checked in as `schemas/config.v1.json`. */
-export const configV1JsonSchema = (): unknown => {
-  const doc = Schema.toJsonSchemaDocument(ConfigV1)
-  // Decoding rejects unknown keys everywhere except under a provider (plugin options); say so to editors too.
-  const defs = doc.definitions as Record<string, Record<string, unknown>>
-  for (const name of [
-    "MarketPipeConfigV1",
-    "IngestConfig",
-    "CalendarConfig",
-    "RateLimit",
-    "AggregationConfig",
-    "QueryConfig",
-    "ValidationConfig",
-    "RuleSeverities"
-  ]) {
-    const def = defs[name]
-    if (def !== undefined) def.additionalProperties = false
-  }
-  return {
-    $schema: "https://json-schema.org/draft/2020-12/schema",
-    $id: "https://marketpipe.dev/schemas/config.v1.json",
-    title: "MarketPipe config v1",
-    ...doc.schema,
-    $defs: doc.definitions
-  }
-}

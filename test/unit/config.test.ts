@@ -3,8 +3,8 @@ import { spawnSync } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Effect, Exit } from "effect"
+import { configJsonSchema } from "../../src/config/json-schema.ts"
 import { loadConfig, providerBaseUrl } from "../../src/config/load.ts"
-import { configV1JsonSchema } from "../../src/config/schema.ts"
 import { listFiles, removeDir, tempDir } from "../support/temp.ts"
 
 let dir = ""
@@ -43,19 +43,19 @@ describe("config v1", () => {
     expect(listFiles(dir)).toEqual([])
   })
 
-  test("a file without config_version is read as version 1 with a notice", async () => {
+  test("a file without config_version is read as the newest version (2) with a notice", async () => {
     const cfg = await valueOf("data_dir: lake\n")
     expect(cfg.dataDir).toBe(join(dir, "lake"))
-    expect(cfg.notices.join()).toMatch(/no config_version; reading it as version 1/)
+    expect(cfg.notices.join()).toMatch(/no config_version; reading it as version 2/)
   })
 
   test("unsupported versions fail and name the field", async () => {
-    expect(await errorOf("config_version: 0\n")).toMatch(/config_version: 0 is not supported; supported versions: 1/)
+    expect(await errorOf("config_version: 0\n")).toMatch(/config_version: 0 is not supported; supported versions: 1, 2/)
     expect(await errorOf("config_version: one\n")).toMatch(/config_version: "one" is not supported/)
   })
 
   test("a newer version warns and parses best-effort, ignoring keys it does not know", async () => {
-    const cfg = await valueOf("config_version: 2\ndata_dir: d2\nsomething_new: {a: 1}\n")
+    const cfg = await valueOf("config_version: 3\ndata_dir: d2\nsomething_new: {a: 1}\n")
     expect(cfg.dataDir).toBe(join(dir, "d2"))
     expect(cfg.notices.join()).toMatch(/newer than this build knows/)
   })
@@ -146,6 +146,6 @@ describe("config v1", () => {
 
   test("schemas/config.v1.json is exactly what the Schema generates", () => {
     const checkedIn = JSON.parse(readFileSync(resolve(import.meta.dir, "../../schemas/config.v1.json"), "utf8"))
-    expect(checkedIn).toEqual(JSON.parse(JSON.stringify(configV1JsonSchema())))
+    expect(checkedIn).toEqual(JSON.parse(JSON.stringify(configJsonSchema(1))))
   })
 })
