@@ -10,9 +10,11 @@ import { timeframes } from "../domain/timeframe.ts"
 import { defaultMetricsHost, defaultMetricsPort } from "../observability/server-address.ts"
 import { commonFlags } from "./commands/common.ts"
 import { configCommand } from "./config-tree.ts"
+import { doctorCommand } from "./doctor-tree.ts"
 import { metricsPortFlag } from "./job-flags.ts"
 import { handle, handleCounted } from "./lazy-handler.ts"
 import { ohlcvCommand } from "./ohlcv-tree.ts"
+import { pruneCommand } from "./prune-tree.ts"
 
 /** `query` prints at most this many rows unless `--limit` says otherwise. */
 const DEFAULT_LIMIT = 1000
@@ -373,10 +375,12 @@ export const rootCommand = Command.make("marketpipe").pipe(
   Command.withSubcommands([
     ohlcvCommand,
     configCommand,
+    doctorCommand,
     jobsCommand,
     ledgerCommand,
     metricsCommand,
     providersCommand,
+    pruneCommand,
     queryCommand,
     universeCommand,
     workerCommand

@@ -9,6 +9,7 @@ import { Reactivity } from "effect/reactivity"
 import { SqlClient } from "effect/sql"
 import { ALLOWED_DATABASE_URLS, maskedUrl, sqlitePath } from "../config/database-url.ts"
 import { RepositoryError, shown } from "../domain/errors.ts"
+import * as HistoryRetentionSql from "./history-retention.ts"
 import { DatabaseName } from "./internal/database.ts"
 import * as JobsSql from "./jobs.ts"
 import * as LedgerSql from "./ledger.ts"
@@ -32,6 +33,7 @@ export type Repository =
   | MetricHistorySql.MetricHistory
   | UniversesSql.Universes
   | SymbolSnapshotsSql.SymbolSnapshots
+  | HistoryRetentionSql.HistoryRetention
 
 /** The services over a migrated client, named for error messages. */
 export const servicesLayer: Layer.Layer<Repository, never, SqlClient.SqlClient | DatabaseName> = Layer.mergeAll(
@@ -41,7 +43,8 @@ export const servicesLayer: Layer.Layer<Repository, never, SqlClient.SqlClient |
   ValidationRunsSql.layer,
   MetricHistorySql.layer,
   UniversesSql.layer,
-  SymbolSnapshotsSql.layer
+  SymbolSnapshotsSql.layer,
+  HistoryRetentionSql.layer
 )
 
 const connected = (database: string, client: Layer.Layer<SqlClient.SqlClient, RepositoryError>) =>

@@ -35,6 +35,12 @@ export interface LedgerShape {
    * reason, so the next backfill fetches them and aggregation rebuilds derived days.
    */
   readonly markMissing: (refs: ReadonlyArray<PartitionRef>, reason: string) => Effect.Effect<void, RepositoryError>
+  /**
+   * Drops the ledger rows of days the lake no longer keeps (`prune parquet`): not missing, not wanted. Call it
+   * before the bars go (a crash between leaves bars the ledger does not claim, never the reverse) and again under the
+   * file's lock once they are gone, for a day a writer recorded in between.
+   */
+  readonly forget: (refs: ReadonlyArray<PartitionRef>) => Effect.Effect<number, RepositoryError>
   readonly coverage: (query: {
     readonly frame: string
     readonly symbols: ReadonlyArray<string>
@@ -155,6 +161,27 @@ export const make = Effect.gen(function* () {
               content_hash = NULL, error = ${reason}, updated_at = ${at}
               FROM ${keyed.from} WHERE ${keyed.matches("coverage")}`
           }
+        })
+      ),
+
+    forget: (refs) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const bySymbol = new Map<string, Array<string>>()
+          for (const r of refs) {
+            const k = `${r.frame}|${r.symbol}`
+            bySymbol.set(k, [...(bySymbol.get(k) ?? []), r.day])
+          }
+          let removed = 0
+          for (const [k, days] of bySymbol) {
+            const [frame, symbol] = k.split("|") as [string, string]
+            for (const part of chunks(days, ROWS_PER_STATEMENT)) {
+              const gone = yield* sql<{ n: number }>`DELETE FROM coverage
+                WHERE frame = ${frame} AND symbol = ${symbol} AND day IN ${sql.in(part)} RETURNING 1 AS n`
+              removed += gone.length
+            }
+          }
+          return removed
         })
       ),
 
