@@ -269,6 +269,26 @@ describe("printing and writing", () => {
     expect(text.stderr).toContain("sudo systemctl enable --now mp-test.timer")
   })
 
+  test("a config here gives the schedule defaults (config_version 2) and the data dir; flags win", async () => {
+    const dir = fresh()
+    mkdirSync(join(dir, "conf"))
+    writeFileSync(
+      join(dir, "conf", "mp.yaml"),
+      "config_version: 2\ndata_dir: /srv/mp/data\nschedule: { on_calendar: 'Sat 06:00 America/New_York', randomized_delay: 2min, env_file: /etc/mp/keys.env, user: mpuser }\n"
+    )
+    const unitsOf = async (over: Partial<ScheduleGenerateFlags>) =>
+      JSON.parse((await generate(flagsFor(dir, { json: true, dataDir: none, ...over }), environmentOf(dir))).stdout)
+        .files as Array<{ content: string }>
+    const [service, timer] = await unitsOf({ config: Option.some("conf/mp.yaml"), onCalendar: none })
+    expect(timer?.content).toContain("OnCalendar=Sat 06:00 America/New_York\n")
+    expect(timer?.content).toContain("RandomizedDelaySec=2min\n")
+    expect(service?.content).toContain("EnvironmentFile=-/etc/mp/keys.env\n")
+    expect(service?.content).toContain("User=mpuser\n")
+    expect(service?.content).toContain("ReadWritePaths=/srv/mp/data\n")
+    const [, flagged] = await unitsOf({ config: Option.some("conf/mp.yaml") })
+    expect(flagged?.content).toContain("OnCalendar=Mon..Fri 18:30 America/New_York\n")
+  })
+
   test("cron --out writes NAME.cron; --json gives the block and its path", async () => {
     const dir = fresh()
     const out = join(dir, "cron")

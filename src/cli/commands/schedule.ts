@@ -1,13 +1,16 @@
 /**
  * `marketpipe schedule generate`: a marketpipe command as systemd units or a crontab block (`src/schedule/`), printed
- * or written into `--out`. It reads no config and touches no data: a schedule is text for the machine that runs it,
- * so every path in it is made absolute here, and every flag is checked before anything is written.
+ * or written into `--out`. It touches no data: a schedule is text for the machine that runs it, so every path in it is
+ * made absolute here, and every flag is checked before anything is written. With `--config` (when it exists here), its
+ * `schedule` section (config_version 2) gives the defaults of `--on-calendar`, `--randomized-delay`, `--env-file`
+ * and `--user`, and its data dir that of `--data-dir`; flags win.
  */
 import { spawnSync } from "node:child_process"
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { delimiter, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect, Option } from "effect"
+import { loadConfig } from "../../config/load.ts"
 import { shown, UsageError } from "../../domain/errors.ts"
 import { tempPathFor } from "../../lake/atomic-file.ts"
 import { marketpipeBinary } from "../../schedule/binary.ts"
@@ -103,12 +106,25 @@ export const scheduleGenerateMain = (flags: ScheduleGenerateFlags, environment: 
   Effect.gen(function* () {
     const absolute = (path: Option.Option<string>) =>
       Option.getOrUndefined(Option.map(path, (p) => resolve(environment.cwd, p)))
+    // The config may be a path on the machine the schedule is for: read for defaults only when it is here.
+    const loaded =
+      Option.isSome(flags.config) && existsSync(resolve(environment.cwd, flags.config.value))
+        ? yield* loadConfig({
+            path: flags.config.value,
+            dataDir: Option.getOrUndefined(flags.dataDir),
+            env: environment.env,
+            cwd: environment.cwd
+          })
+        : undefined
+    const defaults = loaded?.config.schedule ?? {}
+    const or = (flag: Option.Option<string>, fallback: string | undefined) =>
+      Option.isSome(flag) ? flag : Option.fromUndefinedOr(fallback)
     const job = yield* checkInput(() =>
       scheduleJob({
         kind: flags.kind,
         name: flags.name,
         command: flags.command,
-        onCalendar: Option.getOrUndefined(flags.onCalendar),
+        onCalendar: Option.getOrUndefined(or(flags.onCalendar, defaults.on_calendar)),
         binary: marketpipeBinary({
           explicit: Option.getOrUndefined(flags.binary),
           execPath: process.execPath,
@@ -116,14 +132,16 @@ export const scheduleGenerateMain = (flags: ScheduleGenerateFlags, environment: 
           isFile
         }),
         config: absolute(flags.config),
-        dataDir: resolve(
-          environment.cwd,
-          Option.getOrElse(flags.dataDir, () => environment.env.MARKETPIPE_DATA_DIR ?? "data")
-        ),
-        envFile: absolute(flags.envFile),
-        user: Option.getOrUndefined(flags.user),
+        dataDir:
+          loaded?.dataDir ??
+          resolve(
+            environment.cwd,
+            Option.getOrElse(flags.dataDir, () => environment.env.MARKETPIPE_DATA_DIR ?? "data")
+          ),
+        envFile: absolute(or(flags.envFile, defaults.env_file)),
+        user: Option.getOrUndefined(or(flags.user, defaults.user)),
         workingDirectory: absolute(flags.workingDir),
-        randomizedDelay: Option.getOrUndefined(flags.randomizedDelay),
+        randomizedDelay: Option.getOrUndefined(or(flags.randomizedDelay, defaults.randomized_delay)),
         log: absolute(flags.log)
       })
     )
