@@ -29,6 +29,10 @@ export function printSummary(out: Output, { summary: s, aggregation }: RunOutcom
     `  partitions: ${j.partitionsDone} done, ${j.partitionsFailed} failed of ${j.partitionsTotal}${s.plan.covered > 0 ? `; ${s.plan.covered} skipped (already in the ledger)` : ""}`,
     `  bars: ${j.barsWritten} written, ${j.barsRejected} rejected`
   ]
+  if (j.state === "cancelled") {
+    const unrun = j.partitionsTotal - j.partitionsDone - j.partitionsFailed
+    lines.push(`  cancelled (jobs cancel): ${unrun} partition(s) not run; \`marketpipe jobs retry ${j.id}\` runs them`)
+  }
   if (s.tradingDays === 0) lines.push("  no trading days in this range (weekends and holidays only)")
   if (s.plan.notClosed.length > 0)
     lines.push(`  left for later (session not closed yet): ${s.plan.notClosed.join(", ")}`)

@@ -118,7 +118,7 @@ export const knownLabelValues = {
   partitionStates: ["done", "failed"] satisfies ReadonlyArray<PartitionState>,
   /** Jobs counted when they finish (ingest and backfill; aggregation and revalidation are not counted). */
   jobKinds: ["ingest", "backfill"] satisfies ReadonlyArray<JobKind>,
-  jobStates: ["succeeded", "partial", "failed"] satisfies ReadonlyArray<JobState>,
+  jobStates: ["succeeded", "partial", "failed", "cancelled"] satisfies ReadonlyArray<JobState>,
   /** Any rule may be configured as an error; structural rules always are. */
   quarantineRules: [...configurableRules, ...structuralRules],
   warningRules: [...configurableRules]

@@ -2,7 +2,8 @@
  * The ingest stream: plan (calendar × symbols × range − ledger) → provider pages → column batches → core validation
  * → split by trading day → Parquet sink → repository. Units run with bounded concurrency; a unit that fails is
  * recorded as failed partitions and the job goes on, so one bad symbol never costs the others their data. A
- * partition reaches the ledger only after its file has been atomically replaced.
+ * partition reaches the ledger only after its file has been atomically replaced. `jobs cancel` is heeded between
+ * units: the units in flight finish, the rest are left unrun and the job ends `cancelled`.
  */
 import { Effect, Stream } from "effect"
 import type { Finding } from "../domain/validation.ts"
@@ -16,8 +17,8 @@ import {
   type IngestSummary,
   type UnitFailure
 } from "./ingest-types.ts"
-import { planWork } from "./plan.ts"
-import { makeUnitRunner, partitionRefs } from "./unit-runner.ts"
+import { planWork, type WorkUnit } from "./plan.ts"
+import { makeUnitRunner, partitionRefs, type SymbolOutcome } from "./unit-runner.ts"
 
 export * from "./ingest-types.ts"
 
@@ -74,7 +75,14 @@ export const runIngest = (
       barsWritten: 0,
       barsRejected: 0
     }
-    const processUnit = yield* makeUnitRunner(request, job.id)
+    const runUnit = yield* makeUnitRunner(request, job.id)
+    // Asked before each unit starts; once cancelled, the units left are skipped without asking again.
+    let cancelled = false
+    const processUnit = (u: WorkUnit) =>
+      Effect.flatMap(cancelled ? Effect.succeed(true) : jobs.cancelRequested(job.id), (stop) => {
+        cancelled = stop
+        return stop ? Effect.succeed<ReadonlyArray<SymbolOutcome>>([]) : runUnit(u)
+      })
     const metrics = yield* Metrics
     if (request.kind === "backfill") {
       metrics.gapsFound.inc({ provider: request.provider, feed: request.feed, frame: request.frame }, plan.partitions)

@@ -1,7 +1,8 @@
 /**
  * `prune`: the lake's bars and the repository's history past their retention. Lake files go through the sink like any
  * write (under the file's lock, atomically), with the ledger rows of the removed days dropped before the bars go and
- * again under the lock after, so the ledger never claims a bar the lake no longer holds.
+ * again under the lock after, so the ledger never claims a bar the lake no longer holds. `jobs cleanup` removes old
+ * jobs of chosen states the same way `prune db` removes history.
  */
 import { Effect } from "effect"
 import type { Timeframe } from "../domain/timeframe.ts"
@@ -9,6 +10,7 @@ import { ParquetSink } from "../lake/parquet-sink.ts"
 import { clearing, type FilePrune, measuredSize, type PruneTarget, planPrune, sizeNow } from "../lake/prune.ts"
 import { HistoryRetention } from "../repository/history-retention.ts"
 import { Ledger } from "../repository/ledger.ts"
+import type { JobState } from "../repository/model.ts"
 
 export interface FramePruned {
   readonly frame: Timeframe
@@ -53,3 +55,10 @@ export const pruneLake = (dataDir: string, targets: ReadonlyArray<PruneTarget>, 
 /** Prunes the repository's history recorded before the day `cutoff` (New York days are close enough here). */
 export const pruneHistory = (cutoff: string, dryRun: boolean) =>
   HistoryRetention.use((h) => h.prune(`${cutoff}T00:00:00.000Z`, dryRun))
+
+/**
+ * Removes the jobs in one of `states` that finished before the day `cutoff`, with their partitions, work units and
+ * validation runs (`jobs cleanup`); the ledger stays.
+ */
+export const pruneJobs = (cutoff: string, states: ReadonlyArray<Exclude<JobState, "running">>, dryRun: boolean) =>
+  HistoryRetention.use((h) => h.pruneJobs(`${cutoff}T00:00:00.000Z`, states, dryRun))

@@ -3,7 +3,8 @@
  * `marketpipe worker` processes — on one machine or many, sharing one Postgres and one lake — claim units with leases,
  * process them with the same unit runner as a local run, and renew the lease while they work. A worker that dies
  * stops renewing; its units become claimable when the lease runs out, and another worker redoes them (writes are
- * whole-day atomic replacements, so a redo never duplicates).
+ * whole-day atomic replacements, so a redo never duplicates). A job `jobs cancel` stopped has its unclaimed units
+ * failed (`WorkQueue.claim`) and is closed `cancelled` once the units being worked on are finished.
  */
 import { hostname } from "node:os"
 import { Effect, Schedule } from "effect"
@@ -53,21 +54,24 @@ export interface WorkerOptions {
 
 export const workerHolder = (): string => `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
 
-/** Marks jobs whose units are all finished as finished, with totals from their partitions; returns them. */
-const closeDrainedJobs = Effect.gen(function* () {
-  const jobs = yield* Jobs
-  const queue = yield* WorkQueue
-  const closed: Array<JobRecord> = []
-  for (const id of yield* queue.drainedJobs()) {
+/** Closes a job nobody runs in one process (queued, or cancelled) with totals counted from its partitions. */
+export const finishFromPartitions = (id: number) =>
+  Effect.gen(function* () {
+    const jobs = yield* Jobs
     const parts = yield* jobs.partitions(id)
-    const job = yield* jobs.finish(id, {
+    return yield* jobs.finish(id, {
       partitionsDone: parts.filter((p) => p.state === "done").length,
       partitionsFailed: parts.filter((p) => p.state === "failed").length,
       barsWritten: parts.reduce((n, p) => n + (p.rows ?? 0), 0),
       barsRejected: parts.reduce((n, p) => n + (p.rejected ?? 0), 0)
     })
-    closed.push(job)
-  }
+  })
+
+/** Marks jobs whose units are all finished as finished, with totals from their partitions; returns them. */
+const closeDrainedJobs = Effect.gen(function* () {
+  const queue = yield* WorkQueue
+  const closed: Array<JobRecord> = []
+  for (const id of yield* queue.drainedJobs()) closed.push(yield* finishFromPartitions(id))
   return closed
 })
 

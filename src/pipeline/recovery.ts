@@ -13,20 +13,31 @@ import { removeOrphanSpools } from "../validation/findings-spool.ts"
 
 export const processOwner = (): string => `${hostname()}:${process.pid}`
 
-/** Whether the process named `host:pid` may still be running (unknown hosts are assumed alive). */
-export function isOwnerAlive(owner: string): boolean {
+/**
+ * What this machine can tell of the process named `host:pid`: on this host it is alive or gone; another host's
+ * process cannot be judged from here.
+ */
+export type OwnerState =
+  | { readonly state: "alive" | "gone"; readonly host: string; readonly pid: number }
+  | { readonly state: "elsewhere"; readonly host: string }
+
+export function ownerState(owner: string): OwnerState {
   const at = owner.lastIndexOf(":")
   const host = owner.slice(0, at)
   const pid = Number(owner.slice(at + 1))
-  if (at < 0 || host !== hostname() || !Number.isInteger(pid) || pid <= 0) return host !== hostname()
-  if (pid === process.pid) return true
+  if (host !== hostname()) return { state: "elsewhere", host }
+  if (at < 0 || !Number.isInteger(pid) || pid <= 0) return { state: "gone", host, pid }
+  if (pid === process.pid) return { state: "alive", host, pid }
   try {
     process.kill(pid, 0)
-    return true
+    return { state: "alive", host, pid }
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
+    return { state: (e as NodeJS.ErrnoException).code === "EPERM" ? "alive" : "gone", host, pid }
   }
 }
+
+/** Whether the process named `host:pid` may still be running (unknown hosts are assumed alive). */
+export const isOwnerAlive = (owner: string): boolean => ownerState(owner).state !== "gone"
 
 export interface Recovered {
   readonly abandonedJobs: ReadonlyArray<number>

@@ -1,6 +1,7 @@
 /**
- * The `Jobs` service: a run's job record and its partitions (frame, symbol, day), from planned to finished, and the
- * closing of jobs whose process died. The ledger (what the lake holds) is `Ledger`; queued work is `WorkQueue`.
+ * The `Jobs` service: a run's job record and its partitions (frame, symbol, day), from planned to finished, the
+ * closing of jobs whose process died, and `jobs cancel`'s request that a run stop at its next unit. The ledger (what
+ * the lake holds) is `Ledger`; queued work is `WorkQueue`.
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
@@ -8,22 +9,46 @@ import type { RepositoryError } from "../domain/errors.ts"
 import { Count, IdRow } from "./internal/columns.ts"
 import { chunks, DatabaseName, decodeRows, finish, type Raw } from "./internal/database.ts"
 import { nonEmpty, nowIso, partitionKeys, ROWS_PER_STATEMENT } from "./internal/statements.ts"
-import { JobRecord, type JobSpec, type JobTotals, PartitionRecord, type PartitionRef } from "./model.ts"
+import {
+  type JobKind,
+  JobRecord,
+  type JobSpec,
+  type JobState,
+  type JobTotals,
+  PartitionRecord,
+  type PartitionRef
+} from "./model.ts"
+
+/** Which jobs `list` returns: any of these states and any of these kinds (absent or empty: all). */
+export interface JobFilter {
+  readonly states?: ReadonlyArray<JobState>
+  readonly kinds?: ReadonlyArray<JobKind>
+}
 
 export interface JobsShape {
   /** Creates a running job and its pending partitions. */
   readonly create: (spec: JobSpec, partitions: ReadonlyArray<PartitionRef>) => Effect.Effect<JobRecord, RepositoryError>
   /** The partitions a unit is about to fetch: running, one more attempt. */
   readonly markRunning: (jobId: number, partitions: ReadonlyArray<PartitionRef>) => Effect.Effect<void, RepositoryError>
-  /** Closes a job with its totals: succeeded, partial (some partitions failed), or failed (`error`, or none done). */
+  /**
+   * Closes a job with its totals: succeeded, partial (some partitions failed), or failed (`error`, or none done);
+   * cancelled when `jobs cancel` asked it to stop and some partitions were left unrun.
+   */
   readonly finish: (jobId: number, totals: JobTotals, error?: string) => Effect.Effect<JobRecord, RepositoryError>
   /**
    * Jobs left `running` by a process that is gone (crash, kill -9, power loss) become `abandoned` and their
    * unfinished partitions `failed`, so the ledger-driven plan redoes them. Returns the jobs it closed.
    */
   readonly abandonStale: (isAlive: (owner: string) => boolean) => Effect.Effect<ReadonlyArray<number>, RepositoryError>
+  /** Closes one running job as `abandonStale` does (`jobs fail`); false when it was not running. */
+  readonly abandon: (id: number) => Effect.Effect<boolean, RepositoryError>
+  /** Asks a running job to stop at its next unit boundary (`jobs cancel`); false when it is not running. */
+  readonly requestCancel: (id: number) => Effect.Effect<boolean, RepositoryError>
+  /** Whether `jobs cancel` asked the job to stop: its runners check between units. */
+  readonly cancelRequested: (id: number) => Effect.Effect<boolean, RepositoryError>
   readonly get: (id: number) => Effect.Effect<JobRecord | undefined, RepositoryError>
-  readonly list: (limit: number) => Effect.Effect<ReadonlyArray<JobRecord>, RepositoryError>
+  /** The newest `limit` jobs that pass `filter`, newest first. */
+  readonly list: (limit: number, filter?: JobFilter) => Effect.Effect<ReadonlyArray<JobRecord>, RepositoryError>
   readonly partitions: (jobId: number) => Effect.Effect<ReadonlyArray<PartitionRecord>, RepositoryError>
 }
 
@@ -33,6 +58,7 @@ const jobRows = decodeRows(JobRecord)
 const partitionRows = decodeRows(PartitionRecord)
 const idRows = decodeRows(IdRow)
 const ownerRows = decodeRows(Schema.Struct({ id: Count, owner: Schema.NullOr(Schema.String) }))
+const countRows = decodeRows(Schema.Struct({ n: Count }))
 
 /** Sets the state of some of a job's partitions (a few statements, whatever their number). */
 export const setPartitions = (
@@ -57,6 +83,21 @@ export const make = Effect.gen(function* () {
 
   const get = (id: number) =>
     Effect.map(Effect.flatMap(sql`SELECT * FROM jobs WHERE id = ${id}`, jobRows), (rows) => rows[0])
+
+  /** A running job closed as abandoned, its unfinished partitions failed so the ledger-driven plan redoes them. */
+  const abandon = (id: number) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const at = yield* nowIso
+        const closed = yield* sql`UPDATE jobs SET state = 'abandoned', finished_at = ${at},
+          error = 'the process running it stopped before it finished (crash or kill)'
+          WHERE id = ${id} AND state = 'running' RETURNING id`
+        if (closed.length === 0) return false
+        yield* sql`UPDATE partitions SET state = 'failed', error = 'abandoned: the process running it stopped',
+          updated_at = ${at} WHERE job_id = ${id} AND state IN ('pending', 'running')`
+        return true
+      })
+    )
 
   const raw: Raw<JobsShape> = {
     create: (spec, partitions) =>
@@ -100,6 +141,7 @@ export const make = Effect.gen(function* () {
     finish: (jobId, totals, error) =>
       Effect.gen(function* () {
         const at = yield* nowIso
+        const finished = totals.partitionsDone + totals.partitionsFailed
         const state =
           error !== undefined
             ? "failed"
@@ -108,7 +150,9 @@ export const make = Effect.gen(function* () {
               : totals.partitionsDone === 0
                 ? "failed"
                 : "partial"
-        yield* sql`UPDATE jobs SET state = ${state}, finished_at = ${at},
+        // A cancel that came after the last unit had started stopped nothing: the job ends as it ran.
+        yield* sql`UPDATE jobs SET state = CASE WHEN cancel_requested_at IS NOT NULL
+            AND partitions_total > ${finished} THEN 'cancelled' ELSE ${state} END, finished_at = ${at},
           partitions_done = ${totals.partitionsDone}, partitions_failed = ${totals.partitionsFailed},
           bars_written = ${totals.barsWritten}, bars_rejected = ${totals.barsRejected}, error = ${error ?? null}
           WHERE id = ${jobId}`
@@ -119,23 +163,41 @@ export const make = Effect.gen(function* () {
       Effect.gen(function* () {
         const running = yield* Effect.flatMap(sql`SELECT id, owner FROM jobs WHERE state = 'running'`, ownerRows)
         const stale = running.filter((r) => r.owner !== null && !isAlive(r.owner)).map((r) => r.id)
-        const at = yield* nowIso
-        for (const id of stale) {
-          yield* sql.withTransaction(
-            Effect.gen(function* () {
-              yield* sql`UPDATE partitions SET state = 'failed', error = 'abandoned: the process running it stopped',
-                updated_at = ${at} WHERE job_id = ${id} AND state IN ('pending', 'running')`
-              yield* sql`UPDATE jobs SET state = 'abandoned', finished_at = ${at},
-                error = 'the process running it stopped before it finished (crash or kill)' WHERE id = ${id}`
-            })
-          )
-        }
+        for (const id of stale) yield* abandon(id)
         return stale
       }),
 
+    abandon,
+
+    requestCancel: (id) =>
+      Effect.gen(function* () {
+        const at = yield* nowIso
+        const rows = yield* sql`UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ${at})
+          WHERE id = ${id} AND state = 'running' RETURNING id`
+        return rows.length > 0
+      }),
+
+    cancelRequested: (id) =>
+      Effect.map(
+        Effect.flatMap(
+          sql`SELECT count(*) AS n FROM jobs WHERE id = ${id} AND cancel_requested_at IS NOT NULL`,
+          countRows
+        ),
+        (rows) => (rows[0]?.n ?? 0) > 0
+      ),
+
     get,
 
-    list: (limit) => Effect.flatMap(sql`SELECT * FROM jobs ORDER BY id DESC LIMIT ${limit}`, jobRows),
+    list: (limit, filter = {}) =>
+      Effect.flatMap(
+        sql`SELECT * FROM jobs WHERE ${sql.and([
+          ...(filter.states === undefined || filter.states.length === 0
+            ? []
+            : [sql`state IN ${sql.in(filter.states)}`]),
+          ...(filter.kinds === undefined || filter.kinds.length === 0 ? [] : [sql`kind IN ${sql.in(filter.kinds)}`])
+        ])} ORDER BY id DESC LIMIT ${limit}`,
+        jobRows
+      ),
 
     partitions: (jobId) =>
       Effect.flatMap(sql`SELECT * FROM partitions WHERE job_id = ${jobId} ORDER BY symbol, day`, partitionRows)

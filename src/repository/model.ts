@@ -7,15 +7,21 @@ import { Schema } from "effect"
 import type { SessionKind } from "../domain/calendar.ts"
 import { Symbol } from "../domain/symbol.ts"
 import { Timeframe } from "../domain/timeframe.ts"
-import { Count, CountOrZero, Day, Instant, Json, OptionalText } from "./internal/columns.ts"
+import { Count, CountOrZero, Day, Instant, Json, OptionalInstant, OptionalText } from "./internal/columns.ts"
 
-export type JobKind = "ingest" | "backfill" | "aggregate" | "validate"
-export type JobState = "running" | "succeeded" | "failed" | "partial" | "abandoned"
+export const jobKinds = ["ingest", "backfill", "aggregate", "validate"] as const
+/**
+ * `running` until it ends: `succeeded`, `partial` (some partitions failed), `failed`, `abandoned` (its process
+ * died, or `jobs fail`) or `cancelled` (`jobs cancel` stopped it at a unit boundary with partitions left unrun).
+ */
+export const jobStates = ["running", "succeeded", "failed", "partial", "abandoned", "cancelled"] as const
+export type JobKind = (typeof jobKinds)[number]
+export type JobState = (typeof jobStates)[number]
 export type PartitionState = "pending" | "running" | "done" | "failed"
 export type CoverageStatus = "complete" | "partial" | "empty" | "missing" | "invalid"
 
-const JobKind = Schema.Literals(["ingest", "backfill", "aggregate", "validate"])
-const JobState = Schema.Literals(["running", "succeeded", "failed", "partial", "abandoned"])
+const JobKind = Schema.Literals(jobKinds)
+const JobState = Schema.Literals(jobStates)
 const PartitionState = Schema.Literals(["pending", "running", "done", "failed"])
 const CoverageStatus = Schema.Literals(["complete", "partial", "empty", "missing", "invalid"])
 const Session = Schema.Literals(["regular", "extended"])
@@ -62,7 +68,9 @@ export const JobRecord = Schema.Struct({
   partitionsFailed: Count,
   barsWritten: Count,
   barsRejected: Count,
-  error: NullText
+  error: NullText,
+  /** When `jobs cancel` asked the job to stop (absent: never asked). */
+  cancelRequestedAt: OptionalInstant
 }).pipe(
   Schema.encodeKeys({
     startDay: "start_day",
@@ -73,7 +81,8 @@ export const JobRecord = Schema.Struct({
     partitionsDone: "partitions_done",
     partitionsFailed: "partitions_failed",
     barsWritten: "bars_written",
-    barsRejected: "bars_rejected"
+    barsRejected: "bars_rejected",
+    cancelRequestedAt: "cancel_requested_at"
   })
 )
 export type JobRecord = typeof JobRecord.Type

@@ -1,7 +1,7 @@
 /**
  * The `WorkQueue` service: the units `backfill --enqueue` plans, shared by any number of `marketpipe worker`
  * processes through leases. Exactly one worker holds a unit at a time; a dead worker's lease runs out and another
- * takes the unit over.
+ * takes the unit over. A cancelled job's units are never claimed again: those no live worker holds become failed.
  */
 import { Clock, Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
@@ -17,8 +17,14 @@ export interface WorkQueueShape {
   /**
    * Claims one unit no live worker holds (pending, or running with an expired lease), leased to `holder` until
    * `now + leaseMs`. Exactly one worker gets each unit (`FOR UPDATE SKIP LOCKED` on Postgres, the write lock on SQLite).
+   * Units of a job `jobs cancel` stopped are not claimed; first they are failed (`cancelUnits`), so nobody waits on them.
    */
   readonly claim: (holder: string, leaseMs: number) => Effect.Effect<QueuedUnit | undefined, RepositoryError>
+  /**
+   * The units of a cancelled job that no live worker holds (pending, or leased with the lease run out) become failed
+   * with error `cancelled`; units being worked on finish. How many were failed; nothing when the job was not cancelled.
+   */
+  readonly cancelUnits: (jobId: number) => Effect.Effect<number, RepositoryError>
   /** Extends a lease; false when the unit is no longer ours (expired and taken over). */
   readonly renew: (unitId: number, holder: string, leaseMs: number) => Effect.Effect<boolean, RepositoryError>
   readonly finish: (
@@ -41,6 +47,19 @@ const idRows = decodeRows(IdRow)
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const database = yield* DatabaseName
+
+  /** Running jobs `jobs cancel` asked to stop. */
+  const cancelledJobs = sql`SELECT id FROM jobs WHERE state = 'running' AND cancel_requested_at IS NOT NULL`
+
+  /** Fails the unheld units of cancelled jobs (of one job, or of all); returns their ids. */
+  const failCancelled = (jobId: number | undefined) =>
+    Effect.gen(function* () {
+      const at = yield* nowIso
+      const ms = yield* Clock.currentTimeMillis
+      return yield* sql`UPDATE work_units SET state = 'failed', error = 'cancelled', lease_expires_ms = NULL,
+        updated_at = ${at} WHERE (state = 'pending' OR (state = 'running' AND lease_expires_ms < ${ms}))
+        AND job_id IN (${cancelledJobs}) ${jobId === undefined ? sql`` : sql`AND job_id = ${jobId}`} RETURNING id`
+    })
 
   const raw: Raw<WorkQueueShape> = {
     enqueue: (jobId, units) =>
@@ -69,20 +88,22 @@ export const make = Effect.gen(function* () {
 
     claim: (holder, leaseMs) =>
       Effect.gen(function* () {
+        yield* failCancelled(undefined)
         const at = yield* nowIso
         const ms = yield* Clock.currentTimeMillis
+        const claimable = sql`(state = 'pending' OR (state = 'running' AND lease_expires_ms < ${ms}))
+          AND job_id NOT IN (${cancelledJobs})`
         const pick = sql.onDialectOrElse({
-          pg: () => sql`SELECT id FROM work_units WHERE state = 'pending' OR (state = 'running' AND lease_expires_ms < ${ms})
-            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-          orElse:
-            () => sql`SELECT id FROM work_units WHERE state = 'pending' OR (state = 'running' AND lease_expires_ms < ${ms})
-            ORDER BY id LIMIT 1`
+          pg: () => sql`SELECT id FROM work_units WHERE ${claimable} ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+          orElse: () => sql`SELECT id FROM work_units WHERE ${claimable} ORDER BY id LIMIT 1`
         })
         const rows = yield* sql`UPDATE work_units SET state = 'running', lease_holder = ${holder},
           lease_expires_ms = ${ms + leaseMs}, attempts = attempts + 1, updated_at = ${at}
           WHERE id = (${pick}) RETURNING *`
         return (yield* unitRows(rows))[0]
       }),
+
+    cancelUnits: (jobId) => Effect.map(failCancelled(jobId), (rows) => rows.length),
 
     renew: (unitId, holder, leaseMs) =>
       Effect.gen(function* () {

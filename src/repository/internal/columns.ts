@@ -42,13 +42,20 @@ export const CountOrZero = Schema.NullOr(Count).pipe(
 /** JSON stored as text (SQLite) or `jsonb` (Postgres, parsed by the driver). */
 export const Json = <S extends Schema.Top>(schema: S) => Schema.Union([schema, Schema.fromJsonString(schema)])
 
-/** A nullable column whose value is left out of the record when it is NULL. */
-export const OptionalText = Schema.optionalKey(Schema.String).pipe(
-  Schema.encodeTo(Schema.NullOr(Schema.String), {
-    decode: SchemaGetter.transformOptional(Option.filter((v: string | null): v is string => v !== null)),
-    encode: SchemaGetter.transformOptional((o) => o)
-  })
-)
+/** A nullable column of `column` (text on both sides) whose value is left out of the record when it is NULL. */
+const absentWhenNull = <C extends Schema.Codec<string, unknown>>(column: C) =>
+  Schema.optionalKey(Schema.String).pipe(
+    Schema.encodeTo(Schema.NullOr(column), {
+      decode: SchemaGetter.transformOptional(Option.filter((v: string | null): v is string => v !== null)),
+      encode: SchemaGetter.transformOptional((o) => o)
+    })
+  )
+
+/** A nullable text column whose value is left out of the record when it is NULL. */
+export const OptionalText = absentWhenNull(Schema.String)
+
+/** A nullable instant column (`Instant`), left out of the record when it is NULL. */
+export const OptionalInstant = absentWhenNull(Instant)
 
 /** A row that is only an id (`RETURNING id`, `SELECT id`). */
 export const IdRow = Schema.Struct({ id: Count })

@@ -155,7 +155,10 @@ export const postgresMigrations = Migrator.fromRecord({
       PRIMARY KEY (source, as_of, symbol)
     )`,
     "CREATE INDEX symbol_snapshots_symbol ON symbol_snapshots (symbol, as_of)"
-  ])
+  ]),
+  // `jobs cancel`: a running job asked to stop. Its local run or its workers stop at the next unit boundary, its
+  // queued units are no longer claimed, and it ends `cancelled`.
+  "9_job_cancel": run(["ALTER TABLE jobs ADD COLUMN cancel_requested_at TIMESTAMPTZ"])
 })
 
 export const migratePostgres = Migrator.make({})({ loader: postgresMigrations, table: "schema_migrations" })
