@@ -4,17 +4,16 @@
  * left undone. Whether a job's process still runs is judged here (`ownerState`, as recovery does), never in the
  * repository; another host's process cannot be judged from this one.
  */
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect } from "effect"
 import type { TradingDay } from "../domain/calendar.ts"
 import { UsageError } from "../domain/errors.ts"
 import type { Symbol } from "../domain/symbol.ts"
-import type { Timeframe } from "../domain/timeframe.ts"
 import { Jobs } from "../repository/jobs.ts"
 import type { JobRecord, PartitionRecord } from "../repository/model.ts"
 import { WorkQueue } from "../repository/work-queue.ts"
 import { ledgerCovers } from "./backfill-plan.ts"
 import type { RunContext } from "./context.ts"
-import { type ResolvedProvider, requestFor, resolveProvider } from "./provider-choice.ts"
+import { type ResolvedProvider, requestFor, resolveJobProvider } from "./provider-choice.ts"
 import { finishFromPartitions } from "./queue.ts"
 import { type OwnerState, ownerState } from "./recovery.ts"
 
@@ -142,16 +141,7 @@ export const retryTarget = (id: number, ctx: RunContext) =>
       const refusal = stillRun(job, `cancel it (\`marketpipe jobs cancel ${id}\`) and retry it once it has stopped`)
       if (refusal !== undefined) return yield* refusal
     }
-    const resolved = yield* resolveProvider(
-      {
-        provider: Option.some(job.provider),
-        frame: Option.some(job.frame as Timeframe),
-        feed: Option.some(job.feed),
-        session: Option.some(job.session),
-        concurrency: Option.none()
-      },
-      ctx
-    )
+    const resolved = yield* resolveJobProvider(job, ctx)
     const resumed = job.state === "running" && (yield* jobs.abandon(id))
     const partitions = (yield* jobs.partitions(id)).filter((p) => p.state !== "done")
     return { job: (yield* jobs.get(id)) ?? job, partitions, resumed, resolved } satisfies RetryTarget

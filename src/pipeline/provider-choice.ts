@@ -75,6 +75,22 @@ export const resolveProvider = (choice: ProviderChoice, ctx: RunContext) =>
     } satisfies ResolvedProvider
   })
 
+/** The provider settings a recorded job ran with, checked against this process's config (keys, base URLs). */
+export const resolveJobProvider = (
+  job: { readonly provider: string; readonly frame: string; readonly feed: string; readonly session: SessionKind },
+  ctx: RunContext
+) =>
+  resolveProvider(
+    {
+      provider: Option.some(job.provider),
+      frame: Option.some(job.frame as Timeframe),
+      feed: Option.some(job.feed),
+      session: Option.some(job.session),
+      concurrency: Option.none()
+    },
+    ctx
+  )
+
 /** Builds the plugin's client; a plugin that refuses its settings (missing key, bad option) is a usage error. */
 export const connectProvider = (resolved: ResolvedProvider, ctx: RunContext) =>
   pluginHost(resolved.plugin.name, ctx.calendar).pipe(

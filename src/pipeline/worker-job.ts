@@ -3,8 +3,7 @@
  * unit runner as a local run (which builds the higher frames of the days each unit writes), and the worker's metrics
  * left in the repository at the end.
  */
-import { Effect, Option } from "effect"
-import type { Timeframe } from "../domain/timeframe.ts"
+import { Effect } from "effect"
 import { persistRun } from "../observability/history.ts"
 import { Metrics } from "../observability/metrics.ts"
 import { RateLimiters } from "../providers/kit/rate-limiter.ts"
@@ -12,7 +11,7 @@ import type { JobRecord, QueuedUnit } from "../repository/model.ts"
 import { ruleSettings } from "../validation/settings.ts"
 import { type RunContext, storageLayer } from "./context.ts"
 import { derivationFor } from "./job.ts"
-import { connectProvider, requestFor, resolveProvider } from "./provider-choice.ts"
+import { connectProvider, requestFor, resolveJobProvider } from "./provider-choice.ts"
 import { runWorker } from "./queue.ts"
 import { recover } from "./recovery.ts"
 
@@ -21,16 +20,7 @@ export { workerHolder } from "./queue.ts"
 /** What a queued job's units need, from the job record and this worker's config (keys, base URLs). */
 const requestForJob = (ctx: RunContext) => (job: JobRecord) =>
   Effect.gen(function* () {
-    const resolved = yield* resolveProvider(
-      {
-        provider: Option.some(job.provider),
-        frame: Option.some(job.frame as Timeframe),
-        feed: Option.some(job.feed),
-        session: Option.some(job.session),
-        concurrency: Option.none()
-      },
-      ctx
-    )
+    const resolved = yield* resolveJobProvider(job, ctx)
     const client = yield* connectProvider(resolved, ctx)
     // Like a local run, a queued 1m job's units build the higher frames of the days they write.
     const aggregation = derivationFor(ctx.loaded.config, { frame: job.frame, session: job.session })

@@ -1,32 +1,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { join } from "node:path"
-import { Effect, type Layer, ManagedRuntime } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import { TestClock } from "effect/testing"
 import type { TradingDay } from "../../src/domain/calendar.ts"
 import type { RepositoryError } from "../../src/domain/errors.ts"
 import type { Symbol } from "../../src/domain/symbol.ts"
 import { pruneHistory } from "../../src/pipeline/prune.ts"
 import { Jobs } from "../../src/repository/jobs.ts"
-import { postgresLayer, type Repository, sqliteLayer } from "../../src/repository/layer.ts"
+import type { Repository } from "../../src/repository/layer.ts"
 import { Ledger } from "../../src/repository/ledger.ts"
 import { MetricHistory } from "../../src/repository/metric-history.ts"
 import { WorkQueue } from "../../src/repository/work-queue.ts"
-import { startPostgres, type TestPostgres } from "../support/postgres.ts"
+import { useBackends } from "../support/backends.ts"
 import { removeDir, tempDir } from "../support/temp.ts"
 
 const dir = tempDir("mp-prune-db-")
-let postgres: TestPostgres | undefined
-const backends: Array<[string, () => Promise<Layer.Layer<Repository, RepositoryError>>]> = [
-  ["SQLite", async () => sqliteLayer(join(dir, "mp.db"))],
-  ["PostgreSQL", async () => postgresLayer(await (postgres as TestPostgres).newDatabase())]
-]
-beforeAll(async () => {
-  postgres = await startPostgres()
-}, 60_000)
-afterAll(() => {
-  postgres?.stop()
-  removeDir(dir)
-})
+const backends = useBackends(dir)
+afterAll(() => removeDir(dir))
 
 const spec = (symbol: string) => ({
   kind: "ingest" as const,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
-import { Effect, type Layer, ManagedRuntime, Schema } from "effect"
+import { Effect, ManagedRuntime, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { TradingDay } from "../../src/domain/calendar.ts"
 import type { RepositoryError } from "../../src/domain/errors.ts"
@@ -12,23 +12,13 @@ import { SymbolSnapshots } from "../../src/repository/symbol-snapshots.ts"
 import { Universes } from "../../src/repository/universes.ts"
 import { ValidationRuns } from "../../src/repository/validation-runs.ts"
 import { WorkQueue } from "../../src/repository/work-queue.ts"
-import { startPostgres, type TestPostgres } from "../support/postgres.ts"
+import { useBackends } from "../support/backends.ts"
 import { removeDir, tempDir } from "../support/temp.ts"
 
 // One suite, two backends: SQLite on a temp file, PostgreSQL started by the harness (or DATABASE_URL).
 const dir = tempDir()
-let postgres: TestPostgres | undefined
-const backends: Array<[string, () => Promise<Layer.Layer<Repository, RepositoryError>>]> = [
-  ["SQLite", async () => sqliteLayer(join(dir, "nested", "mp.db"))],
-  ["PostgreSQL", async () => postgresLayer(await (postgres as TestPostgres).newDatabase())]
-]
-beforeAll(async () => {
-  postgres = await startPostgres()
-}, 60_000)
-afterAll(() => {
-  postgres?.stop()
-  removeDir(dir)
-})
+const backends = useBackends(dir, join("nested", "mp.db"))
+afterAll(() => removeDir(dir))
 
 for (const [backend, makeLayer] of backends) {
   describe(`${backend} repository`, () => {
