@@ -9,7 +9,7 @@ import type { App } from "./app.ts"
 import { PartitionsFailed } from "./exit-codes.ts"
 import { type Output, table } from "./output.ts"
 
-const summaryJson = (s: IngestSummary) => ({
+export const summaryJson = (s: IngestSummary) => ({
   job: s.job,
   trading_days: s.tradingDays,
   plan: s.plan,

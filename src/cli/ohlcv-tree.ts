@@ -58,7 +58,7 @@ const backfillCommand = Command.make(
     ),
     refetch: Flag.String("refetch").pipe(
       Flag.withDescription(
-        "ask again for days the ledger has with these statuses: partial, empty, invalid, complete, all"
+        "ask again for days the ledger has with these statuses: partial, empty, invalid, complete, all; secondary: the days a provider further down providers_chain filled"
       ),
       Flag.optional
     ),

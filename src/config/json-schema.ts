@@ -6,6 +6,7 @@
 import { Schema } from "effect"
 import { ConfigV1 } from "./schema.ts"
 import { ConfigV2 } from "./schema-v2.ts"
+import { ConfigV3 } from "./schema-v3.ts"
 
 const v1Closed = [
   "MarketPipeConfigV1",
@@ -18,13 +19,19 @@ const v1Closed = [
   "RuleSeverities"
 ]
 
+const v2Closed = [...v1Closed, "MarketPipeConfigV2", "RetentionConfig", "ScheduleConfig"]
+
 const versions = {
   1: { schema: ConfigV1, closed: v1Closed },
-  2: { schema: ConfigV2, closed: [...v1Closed, "MarketPipeConfigV2", "RetentionConfig", "ScheduleConfig"] }
+  2: { schema: ConfigV2, closed: v2Closed },
+  3: { schema: ConfigV3, closed: [...v2Closed, "MarketPipeConfigV3", "ProviderChainsByFrame"] }
 } as const
 
 export type ConfigVersion = keyof typeof versions
-export const configVersions: ReadonlyArray<ConfigVersion> = [1, 2]
+export const configVersions: ReadonlyArray<ConfigVersion> = [1, 2, 3]
+
+/** The Schema a file of `version` is decoded with before it is upgraded to the current one. */
+export const configSchemaOf = (version: ConfigVersion) => versions[version].schema
 
 export const isConfigVersion = (n: number): n is ConfigVersion => Object.hasOwn(versions, n)
 

@@ -11,11 +11,11 @@ import { UsageError } from "../domain/errors.ts"
 import { checkDatabaseUrl } from "./database-url.ts"
 import { expandEnv } from "./expand.ts"
 import { readInputFile } from "./input-file.ts"
-import { configVersions } from "./json-schema.ts"
+import { configSchemaOf, configVersions, isConfigVersion } from "./json-schema.ts"
 import { upgradeData } from "./migrate.ts"
-import { ConfigV1, CURRENT_CONFIG_VERSION } from "./schema.ts"
+import { CURRENT_CONFIG_VERSION } from "./schema.ts"
 import { unknownKeyError, usageErrorOf } from "./schema-issues.ts"
-import { Config } from "./schema-v2.ts"
+import { Config } from "./schema-v3.ts"
 import { parseConfigYaml } from "./yaml.ts"
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -152,7 +152,7 @@ export function decodeVersioned(
     )
   }
   const expanded = expandEnv(record, env, "") as Record<string, unknown>
-  const decode = <S extends typeof ConfigV1 | typeof Config>(schema: S, data: Record<string, unknown>) => {
+  const decode = <S extends ReturnType<typeof configSchemaOf>>(schema: S, data: Record<string, unknown>) => {
     if (strict) {
       const hint = unknownKeyError(data, Object.keys(schema.fields), "config")
       if (hint !== undefined) return Effect.fail(hint)
@@ -162,9 +162,10 @@ export function decodeVersioned(
       errors: "all"
     }).pipe(Effect.mapError((e) => usageErrorOf(e, "config")))
   }
-  if (version === 1) {
-    return Effect.flatMap(decode(ConfigV1, expanded), () =>
-      decode(Config, upgradeData(expanded, 1, CURRENT_CONFIG_VERSION))
+  // An older file is judged by its own version's Schema, then read as the current one.
+  if (typeof version === "number" && version < CURRENT_CONFIG_VERSION && isConfigVersion(version)) {
+    return Effect.flatMap(decode(configSchemaOf(version), expanded), () =>
+      decode(Config, upgradeData(expanded, version, CURRENT_CONFIG_VERSION))
     )
   }
   return decode(Config, expanded)

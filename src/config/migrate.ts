@@ -2,7 +2,8 @@
  * Config migrations, one step per version. Each step says how a file of version N becomes version N+1, on the data
  * (how an old file is read) and on the YAML document (`config migrate`, which keeps comments and layout where the
  * step leaves them alone). v1 → v2: only the version changes; v1's free-form `retention` is read by v2's typed one,
- * so a v1 `retention` that v2 does not accept fails naming its key (a migration never guesses a retention).
+ * so a v1 `retention` that v2 does not accept fails naming its key (a migration never guesses a retention). v2 → v3:
+ * only the version changes.
  */
 import { type Document, isMap, parseDocument, type Scalar } from "yaml"
 import { UsageError } from "../domain/errors.ts"
@@ -30,6 +31,11 @@ const steps: Readonly<Record<number, Step>> = {
   1: {
     data: (data) => ({ ...data, config_version: 2 }),
     document: (doc) => setVersion(doc, 2)
+  },
+  // v2 → v3 adds `providers_chain`; nothing of v2 changes.
+  2: {
+    data: (data) => ({ ...data, config_version: 3 }),
+    document: (doc) => setVersion(doc, 3)
   }
 }
 

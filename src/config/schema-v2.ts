@@ -48,7 +48,3 @@ export const ConfigV2 = Schema.Struct({
   schedule: Schema.optionalKey(ScheduleConfig)
 }).annotate({ identifier: "MarketPipeConfigV2", description: "MarketPipe configuration, version 2" })
 export type ConfigV2 = typeof ConfigV2.Type
-
-/** The config as the rest of MarketPipe reads it: the newest version (older files are upgraded when loaded). */
-export const Config = ConfigV2
-export type Config = ConfigV2

@@ -23,6 +23,8 @@ export interface CoverageQuery {
   readonly to: TradingDay
   /** Statuses to ask for again although the ledger has them. */
   readonly refetch: ReadonlySet<CoverageStatus>
+  /** Ask again for the days a provider further down `providers_chain` filled (`--refetch secondary`). */
+  readonly refetchFilled?: boolean | undefined
 }
 
 /**
@@ -38,7 +40,13 @@ export const ledgerCovers = (ctx: RunContext, q: CoverageQuery) =>
         )
         const have = new Set(
           records
-            .filter((r) => r.session === q.session && r.status !== "missing" && !q.refetch.has(r.status))
+            .filter(
+              (r) =>
+                r.session === q.session &&
+                r.status !== "missing" &&
+                !q.refetch.has(r.status) &&
+                !(q.refetchFilled === true && r.filledFor !== null)
+            )
             .map((r) => `${r.symbol}|${r.day}`)
         )
         return (symbol: string, day: string) => have.has(`${symbol}|${day}`)

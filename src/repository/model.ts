@@ -138,8 +138,12 @@ export const CoverageRecord = Schema.Struct({
   jobId: Count,
   updatedAt: Instant,
   /** Why the last fetch failed (status `missing`). */
-  error: NullText
-}).pipe(Schema.encodeKeys({ contentHash: "content_hash", jobId: "job_id", updatedAt: "updated_at" }))
+  error: NullText,
+  /** Set when a provider after the first of `providers_chain` filled the day: why the one before did not. */
+  filledFor: NullText
+}).pipe(
+  Schema.encodeKeys({ contentHash: "content_hash", jobId: "job_id", updatedAt: "updated_at", filledFor: "filled_for" })
+)
 export type CoverageRecord = typeof CoverageRecord.Type
 
 export const ValidationTotal = Schema.Struct({ rule: Schema.String, severity: Schema.String, count: Count })

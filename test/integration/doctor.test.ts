@@ -3,6 +3,7 @@
  * harness's, plugins and DuckDB, with the clock set by `TestClock` (no result depends on today's date). The exit code
  * is the one `main.ts` gives the run's outcome; the environment is the test's own, never the process's.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
@@ -15,6 +16,7 @@ import type { Environment } from "../../src/cli/app.ts"
 import { doctorMain } from "../../src/cli/commands/doctor.ts"
 import { doctorCommand } from "../../src/cli/doctor-tree.ts"
 import { exitCodeOf } from "../../src/cli/main.ts"
+import { CURRENT_CONFIG_VERSION } from "../../src/config/schema.ts"
 import { postgresLayer, sqliteLayer } from "../../src/repository/layer.ts"
 import { capture } from "../support/capture.ts"
 import { startPostgres, type TestPostgres } from "../support/postgres.ts"
@@ -281,15 +283,15 @@ describe("config versions", () => {
   test("the file's own version: current passes, older says how to migrate, newer warns, none is read as current", async () => {
     const cwd = fresh()
     const file = join(cwd, "c.yaml")
-    writeFileSync(file, "config_version: 2\n")
+    writeFileSync(file, `config_version: ${CURRENT_CONFIG_VERSION}\n`)
     expect(check(await doctor(cwd, {}, { config: file }), "config")).toEqual({
       name: "config",
       status: "pass",
-      detail: `${file} parses (config_version 2)`
+      detail: `${file} parses (config_version ${CURRENT_CONFIG_VERSION})`
     })
     writeFileSync(file, "config_version: 1\n")
     expect(check(await doctor(cwd, {}, { config: file }), "config").detail).toBe(
-      `${file} parses (config_version 1, read as 2; \`marketpipe config migrate ${file}\` rewrites it)`
+      `${file} parses (config_version 1, read as ${CURRENT_CONFIG_VERSION}; \`marketpipe config migrate ${file}\` rewrites it)`
     )
     writeFileSync(file, "config_version: 9\n")
     const newer = check(await doctor(cwd, {}, { config: file }), "config")
@@ -297,7 +299,7 @@ describe("config versions", () => {
     expect(newer.detail).toContain("config_version 9 is newer than this build knows")
     writeFileSync(file, "data_dir: lake\n")
     expect(check(await doctor(cwd, {}, { config: file }), "config").detail).toBe(
-      `${file} parses (no config_version: read as version 2)`
+      `${file} parses (no config_version: read as version ${CURRENT_CONFIG_VERSION})`
     )
   })
 })
@@ -431,7 +433,7 @@ describe("the doctor command", () => {
     const keys = ["MARKETPIPE_CONFIG", "MARKETPIPE_DATA_DIR", "DATABASE_URL", "MARKETPIPE_METRICS_HOST"] as const
     const saved = keys.map((k) => [k, process.env[k]] as const)
     const file = join(cwd, "c.yaml")
-    writeFileSync(file, "config_version: 2\n")
+    writeFileSync(file, `config_version: ${CURRENT_CONFIG_VERSION}\n`)
     process.env.MARKETPIPE_CONFIG = file
     process.env.DATABASE_URL = `sqlite:${join(cwd, "x.db")}`
     delete process.env.MARKETPIPE_METRICS_HOST
@@ -439,7 +441,7 @@ describe("the doctor command", () => {
       const r = await cli(["doctor", "--json", "--data-dir", join(cwd, "data")])
       const doc = JSON.parse(r.stdout)
       expect(doc.checks.find((c: { name: string }) => c.name === "config").detail).toBe(
-        `${file} parses (config_version 2)`
+        `${file} parses (config_version ${CURRENT_CONFIG_VERSION})`
       )
       expect(doc.checks.find((c: { name: string }) => c.name === "data dir").detail).toContain(join(cwd, "data"))
       expect(existsSync(join(cwd, "x.db"))).toBe(false)

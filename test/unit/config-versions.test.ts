@@ -72,23 +72,39 @@ describe("config versions", () => {
     )
   })
 
-  test("migrate v1 → v2 keeps every comment and line but the version, and reads back to the same config", async () => {
+  test("a v3 file takes providers_chain, for every frame or per frame; a v2 file does not", async () => {
+    const flat = await loaded("config_version: 3\nproviders_chain: [alpaca, polygon]\n")
+    if (Exit.isFailure(flat)) throw new Error(messageOf(flat))
+    expect(flat.value.config.providers_chain).toEqual(["alpaca", "polygon"])
+    const perFrame = await loaded("config_version: 3\nproviders_chain: { default: [polygon], 1m: [alpaca, polygon] }\n")
+    if (Exit.isFailure(perFrame)) throw new Error(messageOf(perFrame))
+    expect(perFrame.value.config.providers_chain).toEqual({ default: ["polygon"], "1m": ["alpaca", "polygon"] })
+    expect(messageOf(await loaded("config_version: 3\nproviders_chain: [alpaca, alpaca]\n"))).toMatch(
+      /providers_chain.*a provider appears twice/su
+    )
+    expect(messageOf(await loaded("config_version: 2\nproviders_chain: [alpaca]\n"))).toMatch(
+      /config providers_chain: unknown key/u
+    )
+  })
+
+  test("migrate v1 → v2 → v3 keeps every comment and line but the version, and reads back to the same config", async () => {
+    expect(migrateText(v1File, 2).text).toContain("config_version: 2\n")
     const migrated = migrateText(v1File)
-    expect(migrated).toMatchObject({ from: 1, to: 2 })
+    expect(migrated).toMatchObject({ from: 1, to: 3 })
     const before = v1File.split("\n")
     const after = migrated.text.split("\n")
     expect(after.filter((l) => !l.startsWith("config_version"))).toEqual(
       before.filter((l) => !l.startsWith("config_version"))
     )
-    expect(after).toContain("config_version: 2")
+    expect(after).toContain("config_version: 3")
     const a = await loaded(v1File)
     const b = await loaded(migrated.text)
     if (Exit.isFailure(a) || Exit.isFailure(b)) throw new Error("expected both to load")
     // A v1 file is read upgraded: the same config as its migrated copy, version and all.
     expect(b.value.config).toEqual(a.value.config)
     // No version at all is version 1; the version goes first.
-    expect(migrateText("data_dir: x\n").text).toBe("config_version: 2\ndata_dir: x\n")
-    expect(migrateText(migrated.text)).toMatchObject({ from: 2, to: 2, text: migrated.text })
+    expect(migrateText("data_dir: x\n").text).toBe("config_version: 3\ndata_dir: x\n")
+    expect(migrateText(migrated.text)).toMatchObject({ from: 3, to: 3, text: migrated.text })
     expect(() => migrateText(migrated.text, 1)).toThrow(/migrations only go forward/u)
     expect(() => migrateText(v1File, 7)).toThrow(/--to: 7 is not a config version/u)
   })
@@ -149,11 +165,11 @@ describe("marketpipe config", () => {
     return { code: value, stdout, errors: `${printed.join("\n")}${stderr}` }
   }
 
-  test("validate names every problem (exit 2); migrate writes a v2 copy; schema prints a version", async () => {
+  test("validate names every problem (exit 2); migrate writes a current copy; schema prints a version", async () => {
     const v1 = join(dir, "v1.yaml")
     writeFileSync(v1, v1File)
     expect(await cli("config", "validate", v1)).toMatchObject({ code: 0 })
-    expect((await cli("config", "validate", v1)).stdout).toContain("valid, config_version 1 (read as version 2")
+    expect((await cli("config", "validate", v1)).stdout).toContain("valid, config_version 1 (read as version 3")
     const bad = join(dir, "bad.yaml")
     writeFileSync(bad, "config_version: 2\ningest: { concurrency: 0, frame: 2m }\n")
     const invalid = await cli("config", "validate", bad)
@@ -163,9 +179,9 @@ describe("marketpipe config", () => {
     const out = join(dir, "v2.yaml")
     const migrated = await cli("config", "migrate", v1, "--out", out)
     expect(migrated.code).toBe(0)
-    expect(migrated.errors).toContain("migrated from version 1 to 2")
+    expect(migrated.errors).toContain("migrated from version 1 to 3")
     expect(readFileSync(out, "utf8")).toBe(migrateText(v1File).text)
-    expect((await cli("config", "validate", out)).stdout).toContain("valid, config_version 2")
+    expect((await cli("config", "validate", out)).stdout).toContain("valid, config_version 3")
     expect((await cli("config", "migrate", v1)).stdout).toBe(migrateText(v1File).text)
     // A v1 file whose retention v2 refuses is not migrated: nothing is written.
     const refused = join(dir, "refused.yaml")
@@ -176,7 +192,7 @@ describe("marketpipe config", () => {
 
     const schema = JSON.parse((await cli("config", "schema", "--version", "1")).stdout)
     expect(schema.title).toBe("MarketPipe config v1")
-    expect(JSON.parse((await cli("config", "schema")).stdout).title).toBe("MarketPipe config v2")
-    expect((await cli("config", "schema", "--version", "3")).code).toBe(2)
+    expect(JSON.parse((await cli("config", "schema")).stdout).title).toBe("MarketPipe config v3")
+    expect((await cli("config", "schema", "--version", "4")).code).toBe(2)
   })
 })

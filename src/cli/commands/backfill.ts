@@ -28,6 +28,8 @@ import { Universes } from "../../repository/universes.ts"
 import { parseUniverse, UNIVERSE_MAX_BYTES } from "../../universe/file.ts"
 import { withLaterDelistings } from "../../universe/merge-meta.ts"
 import { type App, type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
+import { chainOf } from "../chain-of.ts"
+import { runChain } from "../chain-run.ts"
 import { lookbackStart, parseDay, parseSymbols } from "../inputs.ts"
 import { finishRun } from "../job-summary.ts"
 import { makeOutput, type Output } from "../output.ts"
@@ -118,22 +120,28 @@ export function resolveRange(flags: Pick<BackfillFlags, "from" | "to" | "lookbac
   return { from: start, to }
 }
 
-export function parseRefetch(raw: string | undefined): ReadonlySet<CoverageStatus> {
-  if (raw === undefined) return new Set()
-  const out = new Set<CoverageStatus>()
+/** `--refetch partial,empty|secondary|all`: the ledger statuses to fetch again, and whether days a secondary filled. */
+export function parseRefetch(raw: string | undefined): {
+  readonly statuses: ReadonlySet<CoverageStatus>
+  readonly filled: boolean
+} {
+  const statuses = new Set<CoverageStatus>()
+  let filled = false
+  if (raw === undefined) return { statuses, filled }
   for (const part of raw
     .split(",")
     .map((p) => p.trim())
     .filter((p) => p !== "")) {
-    if (part === "all") for (const status of refetchable) out.add(status)
-    else if ((refetchable as ReadonlyArray<string>).includes(part)) out.add(part as CoverageStatus)
+    if (part === "all") for (const status of refetchable) statuses.add(status)
+    else if (part === "secondary") filled = true
+    else if ((refetchable as ReadonlyArray<string>).includes(part)) statuses.add(part as CoverageStatus)
     else
       throw new UsageError({
         field: "--refetch",
-        reason: `'${part}' is not a ledger status to refetch; use ${refetchable.join(", ")} or all`
+        reason: `'${part}' is not a ledger status to refetch; use ${refetchable.join(", ")}, secondary (days a provider further down providers_chain filled) or all`
       })
   }
-  return out
+  return { statuses, filled }
 }
 
 function printPlan(
@@ -181,14 +189,19 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
     const { symbols, listed } = yield* symbolsFor(flags, app, environment.cwd)
     const range = yield* checkInput(() => resolveRange(flags, tradingDayOf(now)))
     const refetch = yield* checkInput(() => parseRefetch(Option.getOrUndefined(flags.refetch)))
-    const resolved = yield* resolveProvider(flags, app)
+    const chain = chainOf(flags, app)
+    const resolved = yield* resolveProvider(
+      chain === undefined ? flags : { ...flags, provider: Option.some(chain[0] as string) },
+      app
+    )
     const covered = yield* ledgerCovers(app, {
       frame: resolved.frame,
       session: resolved.session,
       symbols,
       from: range.from,
       to: range.to,
-      refetch
+      refetch: refetch.statuses,
+      refetchFilled: refetch.filled
     })
     const request = {
       ...requestFor(resolved, app),
@@ -206,6 +219,11 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       return undefined
     }
     if (flags.enqueue) {
+      if (chain !== undefined && chain.length > 1) {
+        out.notice(
+          `notice: queued work is fetched by ${chain[0]} alone (providers_chain applies to local runs); a backfill without --enqueue fills what it leaves`
+        )
+      }
       // Plan into the shared queue; `marketpipe worker` processes fetch. Nothing is fetched here.
       const queued = yield* enqueueJob(app, { ...request, kind: "backfill" })
       out.result(
@@ -214,6 +232,11 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
           : `job ${queued.job.id} queued: ${queued.units} unit(s), ${queued.plan.partitions} partition(s) (${queued.plan.covered} already in the ledger); run \`marketpipe worker\` to process it`
       )
       return undefined
+    }
+    if (chain !== undefined) {
+      return yield* runChain(chain, flags, { ...request, kind: "backfill" }, app, out, flags.json).pipe(
+        withMetricsPort(flags.metricsPort, app, out)
+      )
     }
     const client = yield* connectProvider(resolved, app)
     return yield* finishRun({ ...request, kind: "backfill", client }, app, out, flags.json).pipe(

@@ -96,7 +96,7 @@ export const ledgerMain = (flags: LedgerFlags, environment: Environment = curren
             `${r.observed}/${r.expected}`,
             `${r.provider}/${r.feed}`,
             r.file ?? "",
-            r.error ?? ""
+            r.error ?? (r.filledFor === null ? "" : `filled: ${r.filledFor}`)
           ])
         )
       )

@@ -158,7 +158,9 @@ export const postgresMigrations = Migrator.fromRecord({
   ]),
   // `jobs cancel`: a running job asked to stop. Its local run or its workers stop at the next unit boundary, its
   // queued units are no longer claimed, and it ends `cancelled`.
-  "9_job_cancel": run(["ALTER TABLE jobs ADD COLUMN cancel_requested_at TIMESTAMPTZ"])
+  "9_job_cancel": run(["ALTER TABLE jobs ADD COLUMN cancel_requested_at TIMESTAMPTZ"]),
+  // Why a day came from a provider further down `providers_chain` than the first (what the one before did).
+  "10_ledger_filled_for": run(["ALTER TABLE coverage ADD COLUMN filled_for TEXT"])
 })
 
 export const migratePostgres = Migrator.make({})({ loader: postgresMigrations, table: "schema_migrations" })
