@@ -15,6 +15,7 @@ import { metricsPortFlag } from "./job-flags.ts"
 import { handle, handleCounted } from "./lazy-handler.ts"
 import { ohlcvCommand } from "./ohlcv-tree.ts"
 import { pruneCommand } from "./prune-tree.ts"
+import { reconcileCommand } from "./reconcile-tree.ts"
 import { scheduleCommand } from "./schedule-tree.ts"
 
 /** `query` prints at most this many rows unless `--limit` says otherwise. */
@@ -465,6 +466,7 @@ export const rootCommand = Command.make("marketpipe").pipe(
     providersCommand,
     pruneCommand,
     queryCommand,
+    reconcileCommand,
     scheduleCommand,
     universeCommand,
     workerCommand

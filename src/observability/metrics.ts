@@ -28,6 +28,7 @@ export const metricNames = {
   gapsFound: "marketpipe_backfill_gaps_found_total",
   gapsFilled: "marketpipe_backfill_gaps_filled_total",
   jobs: "marketpipe_jobs_total",
+  reconcileDifferences: "marketpipe_reconcile_differences_total",
   completeness: "marketpipe_ledger_completeness_ratio",
   freshness: "marketpipe_data_freshness_seconds",
   eventLoopLag: "event_loop_lag_seconds",
@@ -71,6 +72,11 @@ export function makeMetrics() {
     gapsFound: counter(metricNames.gapsFound, "Partitions a backfill found missing from the ledger", framed),
     gapsFilled: counter(metricNames.gapsFilled, "Partitions a backfill filled", framed),
     jobs: counter(metricNames.jobs, "Jobs finished, by kind and state", ["kind", "state"]),
+    reconcileDifferences: counter(
+      metricNames.reconcileDifferences,
+      "Differences `reconcile` found between two sources, by class",
+      ["class", "provider_a", "provider_b"]
+    ),
     completeness: gauge(metricNames.completeness, "Observed over expected bars in the ledger", framed),
     freshness: gauge(metricNames.freshness, "Seconds since the end of the newest complete bar", framed),
     eventLoopLag: gauge(metricNames.eventLoopLag, "Event loop lag (delay of a timer due now)", []),
@@ -100,7 +106,8 @@ export const persistedCounters = (m: MetricsShape) => [
   m.partitions,
   m.gapsFound,
   m.gapsFilled,
-  m.jobs
+  m.jobs,
+  m.reconcileDifferences
 ]
 
 /** Histograms that persist across runs: bucket counts, sum and count per label set. */
@@ -121,7 +128,9 @@ export const knownLabelValues = {
   jobStates: ["succeeded", "partial", "failed", "cancelled"] satisfies ReadonlyArray<JobState>,
   /** Any rule may be configured as an error; structural rules always are. */
   quarantineRules: [...configurableRules, ...structuralRules],
-  warningRules: [...configurableRules]
+  warningRules: [...configurableRules],
+  /** What `reconcile` classifies a difference as (`reconcile/compare.ts`). */
+  reconcileClasses: ["missing_a", "missing_b", "price", "volume", "shift"]
 } as const
 
 export interface Source {
@@ -133,29 +142,43 @@ export interface FramedSource extends Source {
   readonly frame: string
 }
 
-/** Provider/feed pairs and provider/feed/frame triples whose series should exist. */
+/** The two providers a `reconcile` run compared (`provider_a`, `provider_b`). */
+export interface ProviderPair {
+  readonly providerA: string
+  readonly providerB: string
+}
+
+/** Provider/feed pairs and provider/feed/frame triples whose series should exist, and the pairs reconciled. */
 export interface KnownSeries {
   readonly sources: ReadonlyArray<Source>
   readonly framed: ReadonlyArray<FramedSource>
+  readonly reconciled?: ReadonlyArray<ProviderPair>
 }
 
 const uniqueBy = <A>(items: Iterable<A>, key: (a: A) => string): Array<A> => [
   ...new Map([...items].map((a) => [key(a), a])).values()
 ]
 
-/** The provider/feed(/frame) label sets that samples carry (a sample without provider and feed adds nothing). */
+/**
+ * The provider/feed(/frame) label sets that samples carry (a sample without provider and feed adds nothing), and the
+ * provider pairs of reconcile samples.
+ */
 export function knownFromLabels(
   labelSets: Iterable<Readonly<Record<string, string | number | undefined>>>
 ): KnownSeries {
   const sources: Array<Source> = []
   const framed: Array<FramedSource> = []
+  const reconciled: Array<ProviderPair> = []
   for (const l of labelSets) {
+    if (l.provider_a !== undefined && l.provider_b !== undefined) {
+      reconciled.push({ providerA: String(l.provider_a), providerB: String(l.provider_b) })
+    }
     if (l.provider === undefined || l.feed === undefined) continue
     const s = { provider: String(l.provider), feed: String(l.feed) }
     sources.push(s)
     if (l.frame !== undefined) framed.push({ ...s, frame: String(l.frame) })
   }
-  return { sources, framed }
+  return { sources, framed, reconciled }
 }
 
 /** The union of several `KnownSeries`, without repeats. */
@@ -167,6 +190,10 @@ export const mergeKnown = (...all: ReadonlyArray<KnownSeries>): KnownSeries => (
   framed: uniqueBy(
     all.flatMap((k) => k.framed).map((s) => ({ provider: s.provider, feed: s.feed, frame: s.frame })),
     (s) => `${s.provider}\u0000${s.feed}\u0000${s.frame}`
+  ),
+  reconciled: uniqueBy(
+    all.flatMap((k) => k.reconciled ?? []),
+    (p) => `${p.providerA}\u0000${p.providerB}`
   )
 })
 
@@ -183,8 +210,9 @@ export async function knownFromRegistry(m: MetricsShape): Promise<KnownSeries> {
  * Makes every series the dashboard and the alerts select exist, at zero where nothing was counted yet: request,
  * error (per status class), retry, rate-limit and latency series per provider and feed (a feed only counted through
  * its bars, like the fake provider's, gets them too, and so appears in the dashboard's provider list); bars, gaps,
- * partitions (per state) and validation series (per rule) per provider, feed and frame; jobs per kind and state.
- * Adding zero never changes a value, so this can run as often as wanted.
+ * partitions (per state) and validation series (per rule) per provider, feed and frame; jobs per kind and state;
+ * reconcile differences per class for every provider pair reconciled. Adding zero never changes a value, so this can
+ * run as often as wanted.
  */
 export function initialiseKnownSeries(m: MetricsShape, known: KnownSeries): void {
   const k = mergeKnown(known)
@@ -208,5 +236,10 @@ export function initialiseKnownSeries(m: MetricsShape, known: KnownSeries): void
   }
   for (const kind of knownLabelValues.jobKinds) {
     for (const state of knownLabelValues.jobStates) m.jobs.inc({ kind, state }, 0)
+  }
+  for (const p of k.reconciled ?? []) {
+    for (const c of knownLabelValues.reconcileClasses) {
+      m.reconcileDifferences.inc({ class: c, provider_a: p.providerA, provider_b: p.providerB }, 0)
+    }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Alpaca Market Data v2 bars (multi- and single-symbol, `page_token` pagination with `limit` counted across
  * symbols), as described in `test/fixtures/providers/alpaca`, and Trading API assets from the company register
- * (`reference.ts`) as it stands on the emulator's today.
+ * (`reference.ts`) as it stands on the emulator's today. The `iex` feed serves the `sip` feed's bars, except that with
+ * `iexVolumeShare` set its volumes are that share of them, as IEX sees only its own part of the trading.
  */
 import { createHash } from "node:crypto"
 import { tradingDayOf } from "../../src/domain/partition.ts"
@@ -59,10 +60,13 @@ function bars(req: EmulatorRequest, ctx: EmulatorContext, single: string | undef
   let left = limit
   let next: string | null = null
   const ordered = [...symbols].sort()
+  const share = feed === "iex" ? ctx.iexVolumeShare : undefined
+  const onFeed = (minutes: ReadonlyArray<EmulatedBar>) =>
+    share === undefined ? minutes : minutes.map((b) => ({ ...b, v: Math.round(b.v * share) }))
   for (const symbol of ordered) {
     if (resume !== undefined && symbol < resume.symbol) continue
     // `end` is inclusive on Alpaca.
-    const all = rollUp(ctx.dataset.bars(symbol, start, end + 1, true), (t) =>
+    const all = rollUp(onFeed(ctx.dataset.bars(symbol, start, end + 1, true)), (t) =>
       minutes === 1440 ? t - ((t - 5 * 3_600_000) % 86_400_000) : t - (t % (minutes * 60_000))
     )
     const from = resume !== undefined && symbol === resume.symbol ? all.findIndex((b) => b.t > resume.afterMs) : 0

@@ -23,7 +23,16 @@ export interface Dataset {
   readonly bars: (symbol: string, startMs: number, endMs: number, extended: boolean) => ReadonlyArray<EmulatedBar>
 }
 
-export function makeDataset(options: { readonly seed?: string; readonly missingRate?: number } = {}): Dataset {
+/**
+ * Changes one trading day's minute bars of a symbol (04:00–20:00 ET, sorted by `t`) before any route sees them: a test
+ * plants differences in what one provider answers (bars dropped, prices moved, a bar shifted). It sees whole days,
+ * so every page, range and frame of that provider agrees; what it returns is sorted again.
+ */
+export type AlterDay = (symbol: string, bars: ReadonlyArray<EmulatedBar>) => ReadonlyArray<EmulatedBar>
+
+export function makeDataset(
+  options: { readonly seed?: string; readonly missingRate?: number; readonly alter?: AlterDay } = {}
+): Dataset {
   const calendar = makeCalendar()
   const cache = new Map<string, ReadonlyArray<EmulatedBar>>()
   const gen = { seed: options.seed ?? "marketpipe", missingRate: options.missingRate ?? 0, invalidEvery: 0 }
@@ -61,9 +70,10 @@ export function makeDataset(options: { readonly seed?: string; readonly missingR
       }
       rows.sort((a, b) => a.t - b.t)
     }
+    const kept = options.alter === undefined ? rows : [...options.alter(symbol, rows)].sort((a, b) => a.t - b.t)
     if (cache.size > 50_000) cache.clear()
-    cache.set(key, rows)
-    return rows
+    cache.set(key, kept)
+    return kept
   }
   return {
     bars: (symbol, startMs, endMs, extended) => {

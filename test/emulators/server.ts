@@ -2,13 +2,14 @@
  * One loopback HTTP server that speaks Alpaca, Polygon/Massive, Finnhub and Yahoo from one dataset, with each
  * provider's pagination, empty results and auth errors, its documented rate limit (per key, with Alpaca's
  * `X-Ratelimit-*` headers), and switchable faults: 5xx, 429, dropped connections, truncated bodies, latency.
- * Control: `GET /_emulator/stats`, `POST /_emulator/faults` (JSON `Faults`), `POST /_emulator/reset`.
+ * Control: `GET /_emulator/stats`, `POST /_emulator/faults` (JSON `Faults`), `POST /_emulator/reset`. A test can
+ * make one provider's answers differ from the others' (`alter`, `iexVolumeShare`), as real sources do.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { resolve } from "node:path"
 import { hash32, prng } from "../../plugins/fake/generate.ts"
-import { makeDataset } from "./dataset.ts"
+import { type Dataset, type EmulatedBar, makeDataset } from "./dataset.ts"
 import type {
   EmulatorContext,
   EmulatorKeys,
@@ -43,6 +44,22 @@ export interface EmulatorOptions {
   readonly seed?: string
   readonly missingRate?: number
   readonly routes?: ReadonlyArray<ProviderRoutes>
+  /**
+   * Plants differences in one provider's answers, leaving the others' alone: called once per symbol and trading day
+   * with that day's minute bars (04:00–20:00 ET, sorted) as `provider` would serve them; what it returns is what that
+   * provider serves from then on, in every page, range and frame. Unset: every provider serves the same market.
+   */
+  readonly alter?: (
+    provider: ProviderName,
+    symbol: string,
+    bars: ReadonlyArray<EmulatedBar>
+  ) => ReadonlyArray<EmulatedBar>
+  /**
+   * Alpaca's `iex` feed sees only the trades on IEX, a few percent of the consolidated volume the `sip` feed (and
+   * the other providers) report: with a share set, each iex minute's volume is `round(v × share)`. Unset, both feeds
+   * serve the same volumes.
+   */
+  readonly iexVolumeShare?: number
 }
 
 export interface EmulatorStats {
@@ -79,14 +96,34 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const windows = new Map<string, { start: number; count: number }>()
   const dataset = makeDataset({ seed: options.seed ?? "marketpipe", missingRate: options.missingRate ?? 0 })
   let origin = ""
-  const ctx: EmulatorContext = {
-    dataset,
+  const contextOver = (own: Dataset): EmulatorContext => ({
+    dataset: own,
     keys,
     get origin() {
       return origin
     },
     fixtures: resolve(import.meta.dir, "../fixtures/providers"),
-    now: () => Date.now()
+    now: () => Date.now(),
+    ...(options.iexVolumeShare === undefined ? {} : { iexVolumeShare: options.iexVolumeShare })
+  })
+  const ctx = contextOver(dataset)
+  // With `alter`, each provider serves a dataset of its own, made the first time that provider is asked.
+  const contexts = new Map<ProviderName, EmulatorContext>()
+  const contextFor = (provider: ProviderName): EmulatorContext => {
+    const alter = options.alter
+    if (alter === undefined) return ctx
+    let own = contexts.get(provider)
+    if (own === undefined) {
+      own = contextOver(
+        makeDataset({
+          seed: options.seed ?? "marketpipe",
+          missingRate: options.missingRate ?? 0,
+          alter: (symbol, bars) => alter(provider, symbol, bars)
+        })
+      )
+      contexts.set(provider, own)
+    }
+    return own
   }
 
   const send = (res: ServerResponse, r: EmulatorResponse, truncate = false) => {
@@ -185,7 +222,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         stats.faults.http429 = (stats.faults.http429 ?? 0) + 1
         return send(res, route.tooManyRequests(Math.floor(now / 1000), 0))
       }
-      const answer = route.handle(request, ctx)
+      const answer = route.handle(request, contextFor(route.provider))
       const withHeaders =
         rate.headers === undefined ? answer : { ...answer, headers: { ...rate.headers, ...answer.headers } }
       edge += faults.truncateRate

@@ -34,6 +34,8 @@ export interface EmulatorContext {
   readonly fixtures: string
   /** Milliseconds since the epoch, as the emulator sees it. */
   readonly now: () => number
+  /** Share of the consolidated volume Alpaca's `iex` feed reports (`EmulatorOptions.iexVolumeShare`); unset: all of it. */
+  readonly iexVolumeShare?: number
 }
 
 export interface ProviderRoutes {
