@@ -5,7 +5,7 @@
  */
 import { Effect, Option } from "effect"
 import { storageLayer } from "../pipeline/context.ts"
-import { type DayToFill, daysToFill, noteFills } from "../pipeline/failover.ts"
+import { type DayToFill, daysToFill, fillReasons } from "../pipeline/failover.ts"
 import type { IngestRequest, IngestSummary } from "../pipeline/ingest.ts"
 import { type RunOutcome, runJob } from "../pipeline/job.ts"
 import { connectProvider, type ProviderChoice, requestFor, resolveProvider } from "../pipeline/provider-choice.ts"
@@ -15,7 +15,10 @@ import { printSummary, summaryJson } from "./job-summary.ts"
 import type { Output } from "./output.ts"
 
 /** The request without its provider's parts: what to fetch, and how much the ledger already covers. */
-export type ChainRequest = Pick<IngestRequest, "kind" | "symbols" | "from" | "to" | "covered" | "listed" | "now">
+export type ChainRequest = Pick<
+  IngestRequest,
+  "kind" | "symbols" | "from" | "to" | "covered" | "listed" | "now" | "filling"
+>
 
 /** The request narrowed to exactly the days left to fill: everything else counts as covered. */
 function fillRequest(base: ChainRequest, fills: ReadonlyArray<DayToFill>): ChainRequest {
@@ -57,7 +60,7 @@ export const runChain = (
       const before = outcomes.at(-1)
       const fills = before === undefined ? [] : yield* daysToFill(before.summary.job).pipe(Effect.provide(storage))
       if (before !== undefined && fills.length === 0) break
-      const request = before === undefined ? base : fillRequest(base, fills)
+      const request = before === undefined ? base : { ...fillRequest(base, fills), filling: fillReasons(fills, name) }
       if (before !== undefined && !json) {
         out.notice(
           `${name} fills ${fills.length} day(s) ${before.summary.job.provider} left (${fills[0]?.why}${fills.length > 1 ? ", …" : ""})`
@@ -68,7 +71,6 @@ export const runChain = (
       const outcome = yield* runJob({ ...request, ...requestFor(resolved, app), client }, app, hooksFor(out))
       outcomes.push(outcome)
       if (!json) printSummary(out, outcome, false)
-      if (before !== undefined) yield* noteFills(outcome.summary.job, fills).pipe(Effect.provide(storage))
     }
     if (json) out.result(JSON.stringify({ chain: outcomes.map((o) => summaryJson(o.summary)) }))
     const last = outcomes.at(-1)?.summary as IngestSummary

@@ -2,7 +2,8 @@
  * Failover along `providers_chain`: after a provider's job, the days the next provider should fill — partitions that
  * failed after their retries, and session days the provider answered with no bars at all — and the chain that applies
  * to a frame. The fill is an ordinary job of the next provider over exactly those days, so its bars keep their real
- * provenance and reach the ledger like any others; `Ledger.noteFilled` then says why each day came from it.
+ * provenance and reach the ledger like any others, each with why it came from there (`filled_for`), written in the
+ * same transaction as the day.
  */
 import { Effect } from "effect"
 import type { ProvidersChainConfig } from "../config/schema-v3.ts"
@@ -42,25 +43,29 @@ export const daysToFill = (job: JobRecord) =>
     const coverage = yield* Ledger.use((l) =>
       l.coverage({ frame: job.frame, symbols: job.symbols, from: job.startDay, to: job.endDay })
     )
+    // Empty days of this provider in the job's window, this job's or an earlier one's (a run killed before its fill
+    // left them, and the ledger's covering them keeps this job from asking again).
+    const asked = new Set(job.symbols)
     const empty = coverage
-      .filter((r) => r.jobId === job.id && r.status === "empty" && r.expected > 0)
+      .filter(
+        (r) =>
+          asked.has(r.symbol) &&
+          r.status === "empty" &&
+          r.expected > 0 &&
+          r.provider === job.provider &&
+          r.session === job.session
+      )
       .map((r): DayToFill => ({ symbol: r.symbol, day: r.day, why: `${job.provider} returned no bars` }))
     return [...failed, ...empty].sort((a, b) =>
       a.symbol === b.symbol ? (a.day < b.day ? -1 : 1) : a.symbol < b.symbol ? -1 : 1
     )
   })
 
-/** Notes on the ledger which of `fills` job `job` filled (recorded done with bars), and why. */
-export const noteFills = (job: JobRecord, fills: ReadonlyArray<DayToFill>) =>
-  Effect.gen(function* () {
-    const done = new Set(
-      (yield* Jobs.use((j) => j.partitions(job.id)))
-        .filter((p) => p.state === "done")
-        .map((p) => `${p.symbol}|${p.day}`)
-    )
-    const filled = fills
-      .filter((f) => done.has(`${f.symbol}|${f.day}`))
-      .map((f) => ({ frame: job.frame, symbol: f.symbol, day: f.day, why: `${f.why}; filled by ${job.provider}` }))
-    yield* Ledger.use((l) => l.noteFilled(filled))
-    return filled.length
-  })
+/** The reason to record with each day the next provider fills: what the one before did, and who filled it. */
+export function fillReasons(
+  fills: ReadonlyArray<DayToFill>,
+  filler: string
+): (symbol: string, day: string) => string | undefined {
+  const why = new Map(fills.map((f) => [`${f.symbol}|${f.day}`, `${f.why}; filled by ${filler}`]))
+  return (symbol, day) => why.get(`${symbol}|${day}`)
+}

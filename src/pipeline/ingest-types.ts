@@ -21,6 +21,11 @@ export interface IngestRequest {
   readonly frame: Timeframe
   readonly feed: string
   readonly session: SessionKind
+  /**
+   * A fill along `providers_chain`: why the day is asked of this provider (`…; filled by <provider>`), recorded with
+   * the day in one transaction, so a crash never leaves a filled day without its reason.
+   */
+  readonly filling?: ((symbol: string, day: string) => string | undefined) | undefined
   readonly adjustment: string
   readonly concurrency: number
   /** The provider's request limits, for grouping symbols (defaults: one symbol per request). */

@@ -213,7 +213,9 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
               status: coverageStatus(rows, expected, dayRejected),
               hash,
               contentHash: hash,
-              file: written.file
+              file: written.file,
+              // A fill along providers_chain says why, in the same transaction as the day itself.
+              ...(rows > 0 && request.filling !== undefined ? { filledFor: request.filling(symbol, s.day) } : {})
             }
           })
         const derived: Record<string, number> = {}

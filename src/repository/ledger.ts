@@ -41,13 +41,6 @@ export interface LedgerShape {
    * file's lock once they are gone, for a day a writer recorded in between.
    */
   readonly forget: (refs: ReadonlyArray<PartitionRef>) => Effect.Effect<number, RepositoryError>
-  /**
-   * Notes why days came from a provider further down `providers_chain` (`filled_for`, shown by `ledger --days`);
-   * a later write of the day clears it. Call it after the days were recorded done.
-   */
-  readonly noteFilled: (
-    fills: ReadonlyArray<PartitionRef & { readonly why: string }>
-  ) => Effect.Effect<void, RepositoryError>
   readonly coverage: (query: {
     readonly frame: string
     readonly symbols: ReadonlyArray<string>
@@ -107,7 +100,8 @@ export const make = Effect.gen(function* () {
               hash: r.hash,
               content_hash: r.contentHash,
               job_id: jobId,
-              updated_at: at
+              updated_at: at,
+              filled_for: r.filledFor ?? null
             }))
           )
           if (rows === undefined) continue
@@ -115,7 +109,7 @@ export const make = Effect.gen(function* () {
               session = excluded.session, expected = excluded.expected, observed = excluded.observed,
               status = excluded.status, provider = excluded.provider, feed = excluded.feed, file = excluded.file,
               hash = excluded.hash, content_hash = excluded.content_hash, job_id = excluded.job_id,
-              updated_at = excluded.updated_at, error = NULL, filled_for = NULL`
+              updated_at = excluded.updated_at, error = NULL, filled_for = excluded.filled_for`
         }
       }
     })
@@ -169,17 +163,6 @@ export const make = Effect.gen(function* () {
               FROM ${keyed.from} WHERE ${keyed.matches("coverage")}`
           }
         })
-      ),
-
-    noteFilled: (fills) =>
-      sql.withTransaction(
-        Effect.forEach(
-          fills,
-          (f) =>
-            sql`UPDATE coverage SET filled_for = ${f.why}
-              WHERE frame = ${f.frame} AND symbol = ${f.symbol} AND day = ${f.day} AND status NOT IN ('missing', 'empty')`,
-          { discard: true }
-        )
       ),
 
     forget: (refs) =>

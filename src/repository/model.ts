@@ -119,6 +119,8 @@ export interface PartitionResult extends PartitionRef {
   /** The hash of the rows the file holds for the day, as written. */
   readonly contentHash: string
   readonly file: string
+  /** Why a provider further down `providers_chain` filled the day; absent for every other write. */
+  readonly filledFor?: string | undefined
 }
 
 export const CoverageRecord = Schema.Struct({

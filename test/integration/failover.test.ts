@@ -1,9 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test"
+import { spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { runMain } from "../../src/cli/main.ts"
 import { type Emulator, startEmulator } from "../emulators/server.ts"
 import { capture } from "../support/capture.ts"
+import { bunBin, mainTs } from "../support/cli.ts"
+import { lakeDigest } from "../support/lake.ts"
 import { removeDir, tempDir } from "../support/temp.ts"
 
 let emulator: Emulator
@@ -147,5 +150,63 @@ describe("providers_chain", () => {
     )
     expect(alone.code).toBe(3)
     expect(JSON.parse(alone.stdout)).toMatchObject({ job: { provider: "fake", partitionsFailed: 1 } })
+  })
+
+  test("kill -9 during a fill, then resume: the same lake and ledger as a run never interrupted", async () => {
+    const range = ["--symbols", "AAPL,MSFT", "--from", "2024-03-04", "--to", "2024-03-08"]
+    const fake = "{ fail_days: [2024-03-06], empty_days: [2024-03-07] }"
+    const outcome = async (file: string) => ({
+      lake: await lakeDigest(join(dir, "data")),
+      days: (await days(file)).map((d) => [d.symbol, d.day, d.status, d.provider, d.filledFor]),
+      verify: (await cli(file, "ledger", "verify", "--json")).code
+    })
+    dir = tempDir("mp-failover-")
+    const clean = config(fake)
+    expect((await cli(clean, "ohlcv", "backfill", ...range)).code).toBe(0)
+    const expected = await outcome(clean)
+    removeDir(dir)
+
+    // The first provider's job renames fewer than 30 files here (its units, split around the failing day, and the
+    // derived frames of each); killing after the 30th, 34th or 40th rename lands inside Polygon's fill, right after a
+    // file is in place and before its ledger rows are. The jobs list below proves where each kill landed.
+    for (const renames of [30, 34, 40]) {
+      dir = tempDir("mp-failover-")
+      const file = config(fake)
+      const killed = await new Promise<string>((resolve) => {
+        const child = spawn(
+          bunBin,
+          [mainTs, "ohlcv", "backfill", ...range, "--config", file, "--data-dir", join(dir, "data")],
+          {
+            cwd: dir,
+            env: {
+              PATH: process.env.PATH ?? "",
+              HOME: dir,
+              MARKETPIPE_POLYGON_BASE_URL: emulator.url,
+              POLYGON_API_KEY: emulator.keys.polygon,
+              MARKETPIPE_FAULT_KILL_AFTER_RENAMES: String(renames)
+            },
+            stdio: "ignore"
+          }
+        )
+        child.on("exit", (code, signal) => resolve(signal ?? `exit ${code}`))
+      })
+      expect({ renames, killed }).toEqual({ renames, killed: "SIGKILL" })
+      // It died in Polygon's job: the first provider's had finished.
+      const jobs = JSON.parse((await cli(file, "jobs", "list", "--json")).stdout) as Array<{
+        provider: string
+        state: string
+      }>
+      expect(jobs.map((j) => j.provider).sort()).toEqual(["fake", "polygon"])
+      expect(jobs.find((j) => j.provider === "fake")?.state).not.toBe("running")
+      // The ledger may lag the lake after the kill (a day it still calls empty the fill has just written), never
+      // lead it: no claim of a bar the file does not hold.
+      const verified = JSON.parse((await cli(file, "ledger", "verify", "--json")).stdout) as {
+        problems: Array<{ claimed: number; found: number | null }>
+      }
+      expect(verified.problems.filter((p) => (p.found ?? 0) < p.claimed)).toEqual([])
+      expect((await cli(file, "ohlcv", "backfill", ...range)).code).toBe(0)
+      expect({ renames, ...(await outcome(file)) }).toEqual({ renames, ...expected })
+      removeDir(dir)
+    }
   })
 })
