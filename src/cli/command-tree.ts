@@ -2,7 +2,8 @@
  * The command tree: every command's flags, arguments and descriptions, which is all `--help`, `--version` and the
  * parser need. A command's handler module (`commands/*.ts`, with the pipeline, the repository, the lake and their
  * libraries behind it) is imported only when that command runs, so starting the CLI costs the declarations alone.
- * The `ohlcv` group is in `ohlcv-tree.ts`. Keep these files' imports light for the same reason: the constants a
+ * The `ohlcv`, `jobs`, `universe`, `config`, `prune`, `schedule`, `reconcile` and `doctor` groups have their own
+ * `*-tree.ts`. Keep these files' imports light for the same reason: the constants a
  * description shows live in small modules (`domain/timeframe.ts`, `observability/server-address.ts`).
  */
 import { Argument, Command, Flag } from "effect/cli"
@@ -12,120 +13,16 @@ import { commonFlags } from "./commands/common.ts"
 import { configCommand } from "./config-tree.ts"
 import { doctorCommand } from "./doctor-tree.ts"
 import { metricsPortFlag } from "./job-flags.ts"
+import { jobsCommand } from "./jobs-tree.ts"
 import { handle, handleCounted } from "./lazy-handler.ts"
 import { ohlcvCommand } from "./ohlcv-tree.ts"
 import { pruneCommand } from "./prune-tree.ts"
 import { reconcileCommand } from "./reconcile-tree.ts"
 import { scheduleCommand } from "./schedule-tree.ts"
+import { universeCommand } from "./universe-tree.ts"
 
 /** `query` prints at most this many rows unless `--limit` says otherwise. */
 const DEFAULT_LIMIT = 1000
-
-const jobId = Argument.Int("ID").pipe(Argument.withDescription("job id (see jobs list)"))
-const jobsCommand = Command.make("jobs").pipe(
-  Command.withDescription("Jobs recorded in the repository: list, show, cancel, fail, retry, clean up"),
-  Command.withSubcommands([
-    Command.make(
-      "list",
-      {
-        limit: Flag.Int("limit").pipe(Flag.withDescription("how many recent jobs"), Flag.withDefault(20)),
-        states: Flag.String("state").pipe(
-          Flag.withDescription(
-            "only jobs in this state: running, succeeded, failed, partial, abandoned, cancelled (repeatable, or a comma list)"
-          ),
-          Flag.atLeast(0)
-        ),
-        kinds: Flag.String("kind").pipe(
-          Flag.withDescription(
-            "only jobs of this kind: ingest, backfill, aggregate, validate (repeatable, or a comma list)"
-          ),
-          Flag.atLeast(0)
-        ),
-        ...commonFlags
-      },
-      (flags) =>
-        handle(
-          () => import("./commands/jobs.ts"),
-          (c) => c.jobsListMain(flags)
-        )
-    ).pipe(
-      Command.withDescription(
-        "List recent jobs, newest first; a running job whose process on this host is gone shows as running (owner gone)"
-      )
-    ),
-    Command.make("show", { id: jobId, ...commonFlags }, (flags) =>
-      handle(
-        () => import("./commands/jobs.ts"),
-        (c) => c.jobsShowMain(flags)
-      )
-    ).pipe(Command.withDescription("Show one job, its queue status and its failed partitions")),
-    Command.make("cancel", { id: jobId, ...commonFlags }, (flags) =>
-      handle(
-        () => import("./commands/jobs.ts"),
-        (c) => c.jobsCancelMain(flags)
-      )
-    ).pipe(
-      Command.withDescription(
-        "Stop a running or queued job at its next unit boundary; finished partitions stay, the job ends cancelled"
-      )
-    ),
-    Command.make("fail", { id: jobId, ...commonFlags }, (flags) =>
-      handle(
-        () => import("./commands/jobs.ts"),
-        (c) => c.jobsFailMain(flags)
-      )
-    ).pipe(Command.withDescription("Close a running job whose process on this host is gone as abandoned")),
-    Command.make(
-      "retry",
-      {
-        id: jobId,
-        enqueue: Flag.Boolean("enqueue").pipe(
-          Flag.withDescription("plan the retry into the shared queue for `marketpipe worker` instead of running it"),
-          Flag.withDefault(false)
-        ),
-        ...commonFlags
-      },
-      (flags) =>
-        handleCounted(
-          () => import("./commands/jobs.ts"),
-          (c) => c.jobsRetryMain(flags)
-        )
-    ).pipe(
-      Command.withDescription(
-        "Run a new job over the partitions a job left failed or unrun (a job whose process is gone: abandoned, then resumed)"
-      )
-    ),
-    Command.make(
-      "cleanup",
-      {
-        olderThan: Flag.String("older-than").pipe(
-          Flag.withDescription("remove jobs that finished longer ago than this: 30d, 18m, 2y"),
-          Flag.optional
-        ),
-        states: Flag.String("state").pipe(
-          Flag.withDescription(
-            "remove jobs in this state: succeeded, failed, partial, abandoned, cancelled (repeatable, or a comma list)"
-          ),
-          Flag.atLeast(0)
-        ),
-        dryRun: Flag.Boolean("dry-run").pipe(
-          Flag.withDescription("report exactly what would be removed; remove nothing"),
-          Flag.withDefault(false)
-        ),
-        ...commonFlags
-      },
-      (flags) =>
-        handle(
-          () => import("./commands/jobs.ts"),
-          (c) => c.jobsCleanupMain(flags)
-        )
-    ).pipe(
-      Command.withDescription(
-        "Remove old finished jobs of the given states with their partitions, work units and validation runs (never the ledger)"
-      )
-    )
-  ])
-)
 
 const ledgerVerifyCommand = Command.make(
   "verify",
@@ -320,138 +217,6 @@ const workerCommand = Command.make(
       (c) => c.workerMain(flags)
     )
 ).pipe(Command.withDescription("Process queued work (ohlcv backfill --enqueue) until the queue is drained"))
-/** Where `universe refresh` and `universe build` take reference data from, and as of when. */
-const referenceFlags = {
-  provider: Flag.String("provider").pipe(
-    Flag.withDescription("take a snapshot of this provider's reference data (polygon, finnhub, alpaca); repeatable"),
-    Flag.atLeast(0)
-  ),
-  asOf: Flag.String("as-of").pipe(
-    Flag.withDescription("the day the metadata is to describe, YYYY-MM-DD (default: today); past days need polygon"),
-    Flag.optional
-  ),
-  details: Flag.String("details").pipe(
-    Flag.withDescription(
-      "per-symbol details (market cap, shares, sector): all (default), none, or AAPL,MSFT; one request each"
-    ),
-    Flag.optional
-  ),
-  volumeDays: Flag.Int("volume-days").pipe(
-    Flag.withDescription("trading days the average volume is taken over (default 20)"),
-    Flag.optional
-  ),
-  ...commonFlags
-}
-
-const universeName = Argument.String("NAME").pipe(Argument.withDescription("the universe's name"))
-
-const universeCommand = Command.make("universe").pipe(
-  Command.withDescription("Named universes: symbol lists with each member's metadata, for backfills and research"),
-  Command.withSubcommands([
-    Command.make(
-      "import",
-      {
-        file: Argument.String("FILE").pipe(
-          Argument.withDescription("a universe CSV (a symbol column and metadata columns) or one ticker a line")
-        ),
-        name: Flag.String("name").pipe(Flag.withDescription("the name to save it under (replaces one of that name)")),
-        ...commonFlags
-      },
-      (flags) =>
-        handle(
-          () => import("./commands/universe.ts"),
-          (c) => c.universeImportMain(flags)
-        )
-    ).pipe(Command.withDescription("Save a universe from a file")),
-    Command.make(
-      "export",
-      {
-        name: universeName,
-        out: Argument.String("OUT").pipe(Argument.withDescription("the CSV file to write")),
-        ...commonFlags
-      },
-      (flags) =>
-        handle(
-          () => import("./commands/universe.ts"),
-          (c) => c.universeExportMain(flags)
-        )
-    ).pipe(Command.withDescription("Write a universe as CSV, every metadata field a column")),
-    Command.make(
-      "show",
-      {
-        name: universeName,
-        csv: Flag.Boolean("csv").pipe(Flag.withDescription("print the universe CSV"), Flag.withDefault(false)),
-        ...commonFlags
-      },
-      (flags) =>
-        handle(
-          () => import("./commands/universe.ts"),
-          (c) => c.universeShowMain(flags)
-        )
-    ).pipe(Command.withDescription("Show a universe's members")),
-    Command.make("list", { ...commonFlags }, (flags) =>
-      handle(
-        () => import("./commands/universe.ts"),
-        (c) => c.universeListMain(flags)
-      )
-    ).pipe(Command.withDescription("List the saved universes")),
-    Command.make(
-      "refresh",
-      {
-        nasdaq: Flag.String("nasdaq").pipe(
-          Flag.withDescription(
-            "a Nasdaq Trader directory (nasdaqlisted.txt, otherlisted.txt) as a file or an http(s) URL; repeat for both"
-          ),
-          Flag.atLeast(0)
-        ),
-        ...referenceFlags
-      },
-      (flags) =>
-        handleCounted(
-          () => import("./commands/universe-refresh.ts"),
-          (c) => c.universeRefreshMain(flags)
-        )
-    ).pipe(Command.withDescription("Take a snapshot of symbol metadata, kept by date for point-in-time universes")),
-    Command.make(
-      "build",
-      {
-        filters: Flag.String("filters").pipe(Flag.withDescription("a filters.yml (schemas/filters.v1.json)")),
-        name: Flag.String("name").pipe(Flag.withDescription("the name to save it under (replaces one of that name)")),
-        export: Flag.String("export").pipe(Flag.withDescription("also write it as CSV to this file"), Flag.optional),
-        ...referenceFlags
-      },
-      (flags) =>
-        handleCounted(
-          () => import("./commands/universe.ts"),
-          (c) => c.universeBuildMain(flags)
-        )
-    ).pipe(
-      Command.withDescription(
-        "Build a universe from the filters over the metadata snapshots (with --provider, take that provider's snapshot first)"
-      )
-    ),
-    Command.make("snapshots", { ...commonFlags }, (flags) =>
-      handle(
-        () => import("./commands/universe.ts"),
-        (c) => c.universeSnapshotsMain(flags)
-      )
-    ).pipe(Command.withDescription("List the symbol metadata snapshots kept, by source and date")),
-    Command.make(
-      "diff",
-      {
-        a: Argument.String("A").pipe(Argument.withDescription("the universe to compare from")),
-        b: Argument.String("B").pipe(Argument.withDescription("the universe to compare to")),
-        ...commonFlags
-      },
-      (flags) =>
-        handle(
-          () => import("./commands/universe.ts"),
-          (c) => c.universeDiffMain(flags)
-        )
-    ).pipe(Command.withDescription("What B adds to A and drops from it, and why"))
-  ])
-)
-
 export const rootCommand = Command.make("marketpipe").pipe(
   Command.withDescription(
     "Market-data pipeline: OHLCV bars from provider plugins into a validated Parquet lake. Tracing: --trace console|otlp|off, or OTEL_EXPORTER_OTLP_ENDPOINT for OTLP/HTTP"
