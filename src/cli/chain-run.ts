@@ -74,8 +74,8 @@ export const runChain = (
     }
     if (json) out.result(JSON.stringify({ chain: outcomes.map((o) => summaryJson(o.summary)) }))
     const last = outcomes.at(-1)?.summary as IngestSummary
-    const left = yield* daysToFill(last.job).pipe(Effect.provide(storage))
-    const failed = left.filter((d) => d.why.includes(" failed: ")).length
+    // What the last provider failed is what the chain could not fill (its empty days are answers, not failures).
+    const failed = last.job.partitionsFailed
     if (failed > 0) return yield* new PartitionsFailed({ count: failed, jobId: last.job.id })
     return last
   })
