@@ -2,7 +2,7 @@
  * The command tree: every command's flags, arguments and descriptions, which is all `--help`, `--version` and the
  * parser need. A command's handler module (`commands/*.ts`, with the pipeline, the repository, the lake and their
  * libraries behind it) is imported only when that command runs, so starting the CLI costs the declarations alone.
- * The `ohlcv`, `jobs`, `universe`, `config`, `prune`, `schedule`, `reconcile` and `doctor` groups have their own
+ * The `ohlcv`, `jobs`, `universe`, `config`, `prune`, `schedule`, `reconcile`, `revisions` and `doctor` groups have their own
  * `*-tree.ts`. Keep these files' imports light for the same reason: the constants a
  * description shows live in small modules (`domain/timeframe.ts`, `observability/server-address.ts`).
  */
@@ -18,6 +18,7 @@ import { handle, handleCounted } from "./lazy-handler.ts"
 import { ohlcvCommand } from "./ohlcv-tree.ts"
 import { pruneCommand } from "./prune-tree.ts"
 import { reconcileCommand } from "./reconcile-tree.ts"
+import { revisionsCommand } from "./revisions-tree.ts"
 import { scheduleCommand } from "./schedule-tree.ts"
 import { universeCommand } from "./universe-tree.ts"
 
@@ -179,6 +180,12 @@ const queryCommand = Command.make(
       Flag.withDescription("leave unreadable Parquet files out of the views, with a warning naming each"),
       Flag.withDefault(false)
     ),
+    asOf: Flag.String("as-of").pipe(
+      Flag.withDescription(
+        "read the bar views as the lake was then (kept file versions): YYYY-MM-DD, New York YYYY-MM-DDTHH:mm, or ISO with Z"
+      ),
+      Flag.optional
+    ),
     ...commonFlags
   },
   (flags) =>
@@ -232,6 +239,7 @@ export const rootCommand = Command.make("marketpipe").pipe(
     pruneCommand,
     queryCommand,
     reconcileCommand,
+    revisionsCommand,
     scheduleCommand,
     universeCommand,
     workerCommand

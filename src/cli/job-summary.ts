@@ -15,7 +15,8 @@ export const summaryJson = (s: IngestSummary) => ({
   plan: s.plan,
   failures: s.failures,
   rejected_by_rule: s.rejectedByRule,
-  warnings_by_rule: s.warningsByRule
+  warnings_by_rule: s.warningsByRule,
+  ...(s.revalidated === undefined ? {} : { revalidated: s.revalidated })
 })
 
 export function printSummary(out: Output, { summary: s, aggregation }: RunOutcome, json: boolean): void {
@@ -32,6 +33,12 @@ export function printSummary(out: Output, { summary: s, aggregation }: RunOutcom
   if (j.state === "cancelled") {
     const unrun = j.partitionsTotal - j.partitionsDone - j.partitionsFailed
     lines.push(`  cancelled (jobs cancel): ${unrun} partition(s) not run; \`marketpipe jobs retry ${j.id}\` runs them`)
+  }
+  if (s.revalidated !== undefined) {
+    const { revised, unchanged } = s.revalidated
+    lines.push(
+      `  revalidated: ${unchanged} day(s) as the ledger has them, ${revised} rewritten by the provider${revised > 0 ? " (marketpipe revisions list)" : ""}`
+    )
   }
   if (s.tradingDays === 0) lines.push("  no trading days in this range (weekends and holidays only)")
   if (s.plan.notClosed.length > 0)

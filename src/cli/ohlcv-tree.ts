@@ -1,9 +1,9 @@
 /**
- * The `ohlcv` commands' flags and descriptions (ingest, backfill, aggregate, validate); their handlers load when run
+ * The `ohlcv` commands' flags and descriptions (ingest, backfill, aggregate, export, validate); their handlers load when run
  * (see `lazy-handler.ts`). Part of the command tree, `command-tree.ts`.
  */
 import { Argument, Command, Flag } from "effect/cli"
-import { aggregatedFrames } from "../domain/timeframe.ts"
+import { aggregatedFrames, timeframes } from "../domain/timeframe.ts"
 import { commonFlags } from "./commands/common.ts"
 import { confirmFlag, metricsPortFlag, providerChoiceFlags } from "./job-flags.ts"
 import { handle, handleCounted } from "./lazy-handler.ts"
@@ -56,6 +56,12 @@ const backfillCommand = Command.make(
       Flag.withDescription("span ending --to instead of --from: 30d, 12w, 6m, 2y"),
       Flag.optional
     ),
+    revalidate: Flag.String("revalidate").pipe(
+      Flag.withDescription(
+        "fetch this trailing window again (5d, 2w, 1m; off: none; default: config revalidate) and rewrite, with a revisions record, only the days the provider changed"
+      ),
+      Flag.optional
+    ),
     refetch: Flag.String("refetch").pipe(
       Flag.withDescription(
         "ask again for days the ledger has with these statuses: partial, empty, invalid, complete, all; secondary: the days a provider further down providers_chain filled"
@@ -103,6 +109,40 @@ const ingestCommand = Command.make(
   )
 )
 
+const exportCommand = Command.make(
+  "export",
+  {
+    symbols: Flag.String("symbols").pipe(Flag.withDescription("comma-separated tickers")),
+    from: Flag.String("from").pipe(Flag.withDescription("first day, YYYY-MM-DD (New York)")),
+    to: Flag.String("to").pipe(Flag.withDescription("last day, inclusive")),
+    frame: Flag.Literals("frame", timeframes).pipe(Flag.withDescription("timeframe (default 1m)"), Flag.optional),
+    session: Flag.Literals("session", ["all", "regular", "extended"]).pipe(
+      Flag.withDescription("which bars: all stored (default), or those inside the regular or extended session"),
+      Flag.optional
+    ),
+    format: Flag.Literals("format", ["csv", "ndjson"]).pipe(
+      Flag.withDescription("csv (default, with a header) or ndjson (one JSON object per bar)"),
+      Flag.optional
+    ),
+    asOf: Flag.String("as-of").pipe(
+      Flag.withDescription(
+        "the lake as it was then (kept file versions): YYYY-MM-DD, New York YYYY-MM-DDTHH:mm, or ISO with Z"
+      ),
+      Flag.optional
+    ),
+    out: Flag.String("out").pipe(
+      Flag.withDescription("file to write, complete or not at all (default: standard output)"),
+      Flag.optional
+    ),
+    ...commonFlags
+  },
+  (flags) =>
+    handle(
+      () => import("./commands/export.ts"),
+      (c) => c.exportMain(flags)
+    )
+).pipe(Command.withDescription("Bars out of the lake as CSV or NDJSON, as it is or --as-of a past time"))
+
 const validateCommand = Command.make(
   "validate",
   {
@@ -136,5 +176,5 @@ const validateCommand = Command.make(
 
 export const ohlcvCommand = Command.make("ohlcv").pipe(
   Command.withDescription("OHLCV bars: ingest, backfill, aggregate, validate"),
-  Command.withSubcommands([ingestCommand, backfillCommand, aggregateCommand, validateCommand])
+  Command.withSubcommands([ingestCommand, backfillCommand, aggregateCommand, exportCommand, validateCommand])
 )

@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import { ConfigV1 } from "./schema.ts"
 import { ConfigV2 } from "./schema-v2.ts"
 import { ConfigV3 } from "./schema-v3.ts"
+import { ConfigV4 } from "./schema-v4.ts"
 
 const v1Closed = [
   "MarketPipeConfigV1",
@@ -21,14 +22,17 @@ const v1Closed = [
 
 const v2Closed = [...v1Closed, "MarketPipeConfigV2", "RetentionConfig", "ScheduleConfig"]
 
+const v3Closed = [...v2Closed, "MarketPipeConfigV3", "ProviderChainsByFrame"]
+
 const versions = {
   1: { schema: ConfigV1, closed: v1Closed },
   2: { schema: ConfigV2, closed: v2Closed },
-  3: { schema: ConfigV3, closed: [...v2Closed, "MarketPipeConfigV3", "ProviderChainsByFrame"] }
+  3: { schema: ConfigV3, closed: v3Closed },
+  4: { schema: ConfigV4, closed: [...v3Closed, "MarketPipeConfigV4", "RetentionConfigV4"] }
 } as const
 
 export type ConfigVersion = keyof typeof versions
-export const configVersions: ReadonlyArray<ConfigVersion> = [1, 2, 3]
+export const configVersions: ReadonlyArray<ConfigVersion> = [1, 2, 3, 4]
 
 /** The Schema a file of `version` is decoded with before it is upgraded to the current one. */
 export const configSchemaOf = (version: ConfigVersion) => versions[version].schema

@@ -15,7 +15,7 @@ import { configSchemaOf, configVersions, isConfigVersion } from "./json-schema.t
 import { upgradeData } from "./migrate.ts"
 import { CURRENT_CONFIG_VERSION } from "./schema.ts"
 import { unknownKeyError, usageErrorOf } from "./schema-issues.ts"
-import { Config } from "./schema-v3.ts"
+import { Config } from "./schema-v4.ts"
 import { parseConfigYaml } from "./yaml.ts"
 
 export type Env = Readonly<Record<string, string | undefined>>

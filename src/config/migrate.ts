@@ -3,7 +3,7 @@
  * (how an old file is read) and on the YAML document (`config migrate`, which keeps comments and layout where the
  * step leaves them alone). v1 → v2: only the version changes; v1's free-form `retention` is read by v2's typed one,
  * so a v1 `retention` that v2 does not accept fails naming its key (a migration never guesses a retention). v2 → v3:
- * only the version changes.
+ * only the version changes; so does v3 → v4.
  */
 import { type Document, isMap, parseDocument, type Scalar } from "yaml"
 import { UsageError } from "../domain/errors.ts"
@@ -36,6 +36,11 @@ const steps: Readonly<Record<number, Step>> = {
   2: {
     data: (data) => ({ ...data, config_version: 3 }),
     document: (doc) => setVersion(doc, 3)
+  },
+  // v3 → v4 adds `revalidate` and `retention.versions`; nothing of v3 changes.
+  3: {
+    data: (data) => ({ ...data, config_version: 4 }),
+    document: (doc) => setVersion(doc, 4)
   }
 }
 

@@ -39,7 +39,3 @@ export const ConfigV3 = Schema.Struct({
   providers_chain: Schema.optionalKey(ProvidersChainConfig)
 }).annotate({ identifier: "MarketPipeConfigV3", description: "MarketPipe configuration, version 3" })
 export type ConfigV3 = typeof ConfigV3.Type
-
-/** The config as the rest of MarketPipe reads it: the newest version (older files are upgraded when loaded). */
-export const Config = ConfigV3
-export type Config = ConfigV3

@@ -7,8 +7,8 @@ import { Schema } from "effect"
 import { TradingDay } from "../domain/calendar.ts"
 import { aggregatedFrames, Timeframe } from "../domain/timeframe.ts"
 
-/** The newest config version this build writes and reads natively (`schema-v3.ts`). */
-export const CURRENT_CONFIG_VERSION = 3
+/** The newest config version this build writes and reads natively (`schema-v4.ts`). */
+export const CURRENT_CONFIG_VERSION = 4
 
 const NonEmpty = Schema.String.check(Schema.isMinLength(1, { expected: "a non-empty string" }))
 const Url = Schema.String.check(Schema.isPattern(/^https?:\/\/\S+$/u, { expected: "an http(s) URL" }))

@@ -46,6 +46,17 @@ const symbolSegment = (symbol: Symbol) => `symbol=${symbol}`
 export const fileRelativePath = (tree: LakeTree, key: FileKey): string =>
   `${tree}/${frameSegment(key.frame)}/${symbolSegment(key.symbol)}/${key.period}${EXTENSION}`
 
+/**
+ * Where a superseded version of a lake file is kept: `versions/frame=1m/symbol=AAPL/2024-03/v12.parquet`, outside
+ * `ohlcv/`, so DuckDB, polars or pyarrow on the current glob never see it. `name` is the version's id (`v12`), or
+ * `unrecorded` for a file written before versions were kept.
+ */
+export const versionRelativePath = (file: string, name: string): string =>
+  `versions/${file.replace(/^ohlcv\//u, "").slice(0, -EXTENSION.length)}/${name}${EXTENSION}`
+
+/** The directory every kept version lives under. */
+export const versionsRoot = (dataDir: string): string => resolve(dataDir, "versions")
+
 /** The absolute roots of both trees under a data dir: the only directories a query or a reader may open. */
 export const lakeRoots = (dataDir: string): Readonly<Record<LakeTree, string>> => ({
   ohlcv: resolve(dataDir, "ohlcv"),

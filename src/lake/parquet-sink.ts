@@ -3,16 +3,17 @@
  * day again replaces that day only, so re-runs never duplicate bars and the file's other days are never lost. The
  * heavy half of a write (`write-job.ts`) may run on a lake writer thread; the lock, the rename and `after` stay here.
  */
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs"
+import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { Context, Effect, Layer } from "effect"
-import { StorageError } from "../domain/errors.ts"
+import { Context, Effect, Layer, Option } from "effect"
+import { type RepositoryError, StorageError } from "../domain/errors.ts"
 import { commitTempFile, tempPathFor } from "./atomic-file.ts"
 import { batchHash } from "./content-hash.ts"
 import type { DaySlice } from "./file-format.ts"
 import { withFileLock } from "./file-lock.ts"
-import { type FileKey, fileRelativePath } from "./layout.ts"
+import { type FileKey, fileRelativePath, versionRelativePath } from "./layout.ts"
 import { type DecodedFile, readLakeFile } from "./read/decode-file.ts"
+import { LakeVersionLog, type VersionChange, type VersionLog } from "./version-log.ts"
 import {
   LakeWriters,
   type LakeWritersShape,
@@ -27,6 +28,8 @@ export interface WrittenFile {
   readonly rows: number
   /** Content hash of each day written in this call. */
   readonly hashes: ReadonlyMap<string, string>
+  /** The manifest entry for this write (bars tree only, when the sink keeps versions). */
+  readonly version?: VersionChange | undefined
 }
 
 /**
@@ -53,7 +56,7 @@ export interface ParquetSinkShape {
     days: ReadonlyArray<DaySlice>,
     metadata: Readonly<Record<string, string>>,
     after?: AfterWrite<E, R>
-  ) => Effect.Effect<WrittenFile, StorageError | E, R>
+  ) => Effect.Effect<WrittenFile, StorageError | RepositoryError | E, R>
   /**
    * `writeDays` for several files at once: their locks are taken in the order given (keep one order everywhere, so
    * two writers never wait on each other in a cycle), then the files are written side by side, and `after` runs once
@@ -62,8 +65,13 @@ export interface ParquetSinkShape {
   readonly writeFilesTogether: <E = never, R = never>(
     files: ReadonlyArray<FileWrite>,
     after: (written: ReadonlyArray<WrittenFile>) => Effect.Effect<void, E, R>
-  ) => Effect.Effect<ReadonlyArray<WrittenFile>, StorageError | E, R>
+  ) => Effect.Effect<ReadonlyArray<WrittenFile>, StorageError | RepositoryError | E, R>
   readonly readFile: (key: FileKey) => Effect.Effect<DecodedFile | undefined, StorageError>
+  /**
+   * The file as the manifest's current version holds it: its kept copy when a write killed after keeping it (and
+   * before recording the new version) left one, the file itself otherwise. What a revalidation compares against.
+   */
+  readonly readRecorded: (key: FileKey) => Effect.Effect<DecodedFile | undefined, StorageError | RepositoryError>
   /**
    * Moves an unreadable lake file out of the lake into `damaged/` (same layout, the time appended), so the next
    * write starts a fresh file instead of failing on it; returns where it went. Call it inside `locked`.
@@ -84,18 +92,70 @@ export interface ParquetSinkShape {
 
 type Root = "ohlcv" | "quarantine"
 
+/** The job a write belongs to, as its metadata names it (0 for tools that name none). */
+const jobOf = (metadata: Readonly<Record<string, string>>) => Number(metadata["marketpipe.job_id"] ?? 0) || 0
+
 export class ParquetSink extends Context.Service<ParquetSink, ParquetSinkShape>()("marketpipe/ParquetSink") {}
 
 /**
  * The sink over `dataDir`. `writers` runs each write's heavy half: on the calling thread unless given the pool's
  * (`threadedParquetSinkLayer`, what the CLI runs).
  */
-export const makeParquetSink = (dataDir: string, writers: LakeWritersShape = sameThreadWriters): ParquetSinkShape => {
+export const makeParquetSink = (
+  dataDir: string,
+  writers: LakeWritersShape = sameThreadWriters,
+  versions?: VersionLog
+): ParquetSinkShape => {
   const pathOf = (root: Root, key: FileKey) => join(dataDir, fileRelativePath(root, key))
   const fail = (path: string) => (cause: unknown) =>
     new StorageError({ path, reason: cause instanceof Error ? cause.message : String(cause) })
 
   const read = (root: Root, key: FileKey) => readLakeFile(pathOf(root, key), key.symbol)
+
+  /**
+   * Before the new file goes in: when the write revises what the file held, its bytes are linked (copied where links
+   * do not work) to their place under `versions/`, so the rename does not destroy them. The link's name follows from
+   * the version it keeps, so a run killed between the link and its record finds it again and records it.
+   */
+  const keepReplaced = (
+    file: string,
+    path: string,
+    o: { readonly existed: boolean; readonly revised: boolean; readonly daysBefore: ReadonlyArray<string> } & {
+      readonly rows: number
+      readonly daysAfter: ReadonlyArray<string>
+    },
+    replacedId: number | undefined,
+    jobId: number
+  ): VersionChange | undefined => {
+    const next = o.rows === 0 ? undefined : { days: o.daysAfter, rows: o.rows }
+    if (!o.existed) return next === undefined ? undefined : { file, jobId, next }
+    const kept = versionRelativePath(file, replacedId === undefined ? "unrecorded" : `v${replacedId}`)
+    const target = join(dataDir, kept)
+    const keep = o.revised || o.rows === 0 || existsSync(target)
+    if (keep && !existsSync(target)) {
+      mkdirSync(dirname(target), { recursive: true })
+      try {
+        linkSync(path, target)
+      } catch {
+        copyFileSync(path, target)
+      }
+    }
+    return {
+      file,
+      jobId,
+      stored: keep ? kept : undefined,
+      next,
+      ...(replacedId === undefined
+        ? { unrecordedSince: statSync(path).mtime.toISOString(), replacedDays: o.daysBefore }
+        : { replaced: replacedId })
+    }
+  }
+
+  /** The caller's record of the writes (`after`) with their versions, in one transaction when versions are kept. */
+  const recorded = <E, R>(written: ReadonlyArray<WrittenFile>, after: Effect.Effect<void, E, R>) => {
+    const changes = written.flatMap((w) => (w.version === undefined ? [] : [w.version]))
+    return versions === undefined || changes.length === 0 ? after : versions.commit(changes, after)
+  }
 
   /** The write itself, for a caller that holds the file's lock. */
   const writeHeld = (
@@ -107,13 +167,25 @@ export const makeParquetSink = (dataDir: string, writers: LakeWritersShape = sam
     Effect.gen(function* () {
       const path = pathOf(root, key)
       const temp = tempPathFor(path)
+      const relative = fileRelativePath(root, key)
+      const log = root === "ohlcv" ? versions : undefined
+      const replaced = log === undefined ? undefined : (yield* log.current([relative])).get(relative)
+      let version: VersionChange | undefined
       // The heavy half (read, merge, encode, temp file) on a writer thread; the rename stays here, under the lock.
       const outcome = yield* writers.run({ path, temp, symbol: key.symbol, days, metadata }).pipe(
         Effect.tap((o) =>
-          o.rows === 0
-            ? Effect.void
-            : // Once begun, the rename and the directory fsync finish: an interrupt waits for them.
-              Effect.uninterruptible(Effect.tryPromise({ try: () => commitTempFile(temp, path), catch: fail(path) }))
+          Effect.andThen(
+            Effect.try({
+              try: () => {
+                if (log !== undefined) version = keepReplaced(relative, path, o, replaced?.id, jobOf(metadata))
+              },
+              catch: fail(path)
+            }),
+            o.rows === 0
+              ? Effect.void
+              : // Once begun, the rename and the directory fsync finish: an interrupt waits for them.
+                Effect.uninterruptible(Effect.tryPromise({ try: () => commitTempFile(temp, path), catch: fail(path) }))
+          )
         ),
         // Whatever stopped the write (a failed rename, an interrupted caller), no temp file of ours stays behind.
         Effect.ensuring(Effect.sync(() => rmSync(temp, { force: true })))
@@ -124,10 +196,10 @@ export const makeParquetSink = (dataDir: string, writers: LakeWritersShape = sam
       if (outcome.rows === 0) {
         if (outcome.existed) yield* Effect.try({ try: () => rmSync(path, { force: true }), catch: fail(path) })
         yield* Effect.annotateCurrentSpan({ "marketpipe.rows": 0, "marketpipe.removed": outcome.existed })
-        return { file: "", rows: 0, hashes } satisfies WrittenFile
+        return { file: "", rows: 0, hashes, version } satisfies WrittenFile
       }
       yield* Effect.annotateCurrentSpan({ "marketpipe.rows": outcome.rows, "marketpipe.bytes": outcome.bytes })
-      return { file: fileRelativePath(root, key), rows: outcome.rows, hashes } satisfies WrittenFile
+      return { file: relative, rows: outcome.rows, hashes, version } satisfies WrittenFile
     })
 
   const spanOf = (root: Root, key: FileKey, days: ReadonlyArray<DaySlice>) =>
@@ -146,9 +218,9 @@ export const makeParquetSink = (dataDir: string, writers: LakeWritersShape = sam
       days: ReadonlyArray<DaySlice>,
       metadata: Readonly<Record<string, string>>,
       after?: AfterWrite<E, R>
-    ): Effect.Effect<WrittenFile, StorageError | E, R> =>
+    ): Effect.Effect<WrittenFile, StorageError | RepositoryError | E, R> =>
       Effect.tap(writeHeld(root, key, days, metadata), (written) =>
-        after === undefined ? Effect.void : after(written)
+        recorded([written], after === undefined ? Effect.void : after(written))
       ).pipe(
         // Read, merge, rename and the caller's record happen as one step per file across every writer. A call with
         // no rows, no record to make and no file to clear days from (most quarantine writes: nothing was rejected)
@@ -173,7 +245,7 @@ export const makeParquetSink = (dataDir: string, writers: LakeWritersShape = sam
       {
         concurrency: "unbounded"
       }
-    ).pipe(Effect.tap(after))
+    ).pipe(Effect.tap((written) => recorded(written, after(written))))
     // Each lock is taken inside the one before it, in the order given; the writes run once all are held.
     return files.reduceRight<typeof all>(
       (inner, f) => withFileLock(dataDir, fileRelativePath("ohlcv", f.key), inner),
@@ -186,6 +258,13 @@ export const makeParquetSink = (dataDir: string, writers: LakeWritersShape = sam
     writeDays: write("ohlcv"),
     writeFilesTogether,
     readFile: (key) => read("ohlcv", key),
+    readRecorded: (key) =>
+      Effect.gen(function* () {
+        const file = fileRelativePath("ohlcv", key)
+        const current = versions === undefined ? undefined : (yield* versions.current([file])).get(file)
+        const kept = join(dataDir, versionRelativePath(file, current === undefined ? "unrecorded" : `v${current.id}`))
+        return yield* existsSync(kept) ? readLakeFile(kept, key.symbol) : read("ohlcv", key)
+      }),
     locked: (key, body) => withFileLock(dataDir, fileRelativePath("ohlcv", key), body),
     setAside: (key, at) => {
       const stamp = new Date(at).toISOString().replaceAll(":", "")
@@ -199,7 +278,15 @@ export const makeParquetSink = (dataDir: string, writers: LakeWritersShape = sam
         catch: fail(pathOf("ohlcv", key))
       })
     },
-    writeQuarantine: write("quarantine")
+    // The quarantine tree keeps no versions: nothing in its writes reaches the repository.
+    writeQuarantine: (key, days, metadata) =>
+      write("quarantine")(key, days, metadata).pipe(
+        Effect.mapError((e) =>
+          e._tag === "RepositoryError"
+            ? new StorageError({ path: fileRelativePath("quarantine", key), reason: e.reason })
+            : e
+        )
+      )
   }
 }
 
@@ -211,6 +298,7 @@ export const threadedParquetSinkLayer = (dataDir: string, options: WritePoolOpti
   Layer.effect(
     ParquetSink,
     Effect.gen(function* () {
-      return makeParquetSink(dataDir, yield* LakeWriters)
+      const log = yield* Effect.serviceOption(LakeVersionLog)
+      return makeParquetSink(dataDir, yield* LakeWriters, Option.getOrUndefined(log))
     })
   ).pipe(Layer.provide(lakeWritersLayer(options)))

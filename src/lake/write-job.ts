@@ -35,7 +35,15 @@ export const WriteOutcome = Schema.Struct({
   /** Content hash of each day of the job, in the job's order. */
   hashes: Schema.Array(Schema.Tuple([Schema.String, Schema.String])),
   /** The thread that did the work: `main`, or a writer thread's name. */
-  thread: Schema.String
+  thread: Schema.String,
+  /** The days the file held before, and holds after, the write (sorted). */
+  daysBefore: Schema.Array(Schema.String),
+  daysAfter: Schema.Array(Schema.String),
+  /**
+   * The write changed or removed a day the file held (its bars or their provider): the old version is not a part of
+   * the new one, so the sink keeps its bytes for as-of reads.
+   */
+  revised: Schema.Boolean
 })
 export type WriteOutcome = typeof WriteOutcome.Type
 
@@ -51,6 +59,25 @@ function existingSlices(file: DecodedFile): Array<DaySlice> {
   }))
 }
 
+/** Whether writing `days` over a file holding `before` changes or removes one of its days (bars or provenance). */
+function revises(
+  before: ReadonlyArray<DaySlice>,
+  days: ReadonlyArray<DaySlice>,
+  hashes: ReadonlyMap<string, string>
+): boolean {
+  const incoming = new Map(days.map((d) => [d.day as string, d]))
+  return before.some((old) => {
+    const next = incoming.get(old.day)
+    if (next === undefined) return false
+    return (
+      next.batch.ts.length === 0 ||
+      next.provider !== old.provider ||
+      next.feed !== old.feed ||
+      hashes.get(old.day) !== batchHash(old.batch)
+    )
+  })
+}
+
 export const runWriteJob = (job: WriteJob, thread: string): Effect.Effect<WriteOutcome, StorageError> =>
   Effect.gen(function* () {
     const fail = (cause: unknown) =>
@@ -61,11 +88,17 @@ export const runWriteJob = (job: WriteJob, thread: string): Effect.Effect<WriteO
     const merged = [...kept, ...job.days.filter((d) => d.batch.ts.length > 0)].sort((a, b) => (a.day < b.day ? -1 : 1))
     const hashes = job.days.map((d) => [d.day, batchHash(d.batch)] as const)
     const existed = current !== undefined
-    if (merged.length === 0) return { rows: 0, bytes: 0, existed, hashes, thread }
+    const before = current === undefined ? [] : existingSlices(current)
+    const versions = {
+      daysBefore: before.map((s) => s.day as string),
+      daysAfter: merged.map((s) => s.day as string),
+      revised: revises(before, job.days, new Map(hashes))
+    }
+    if (merged.length === 0) return { rows: 0, bytes: 0, existed, hashes, thread, ...versions }
     const bytes = yield* Effect.try({ try: () => encodeBars(job.symbol, merged, job.metadata), catch: fail })
     yield* Effect.try({ try: () => writeTempFile(job.temp, bytes), catch: fail })
     const rows = merged.reduce((n, s) => n + s.batch.ts.length, 0)
-    return { rows, bytes: bytes.length, existed, hashes, thread }
+    return { rows, bytes: bytes.length, existed, hashes, thread, ...versions }
   })
 
 /** A job as the pool posts it to a writer thread. */

@@ -29,6 +29,7 @@ export const metricNames = {
   gapsFilled: "marketpipe_backfill_gaps_filled_total",
   jobs: "marketpipe_jobs_total",
   reconcileDifferences: "marketpipe_reconcile_differences_total",
+  revisions: "marketpipe_revisions_total",
   completeness: "marketpipe_ledger_completeness_ratio",
   freshness: "marketpipe_data_freshness_seconds",
   eventLoopLag: "event_loop_lag_seconds",
@@ -77,6 +78,11 @@ export function makeMetrics() {
       "Differences `reconcile` found between two sources, by class",
       ["class", "provider_a", "provider_b"]
     ),
+    revisions: counter(
+      metricNames.revisions,
+      "Days a revalidation found rewritten by their provider (and rewrote in the lake)",
+      framed
+    ),
     completeness: gauge(metricNames.completeness, "Observed over expected bars in the ledger", framed),
     freshness: gauge(metricNames.freshness, "Seconds since the end of the newest complete bar", framed),
     eventLoopLag: gauge(metricNames.eventLoopLag, "Event loop lag (delay of a timer due now)", []),
@@ -107,7 +113,8 @@ export const persistedCounters = (m: MetricsShape) => [
   m.gapsFound,
   m.gapsFilled,
   m.jobs,
-  m.reconcileDifferences
+  m.reconcileDifferences,
+  m.revisions
 ]
 
 /** Histograms that persist across runs: bucket counts, sum and count per label set. */
@@ -230,6 +237,7 @@ export function initialiseKnownSeries(m: MetricsShape, known: KnownSeries): void
     m.barsIngested.inc(labels, 0)
     m.gapsFound.inc(labels, 0)
     m.gapsFilled.inc(labels, 0)
+    m.revisions.inc(labels, 0)
     for (const state of knownLabelValues.partitionStates) m.partitions.inc({ ...labels, state }, 0)
     for (const rule of knownLabelValues.quarantineRules) m.barsQuarantined.inc({ ...labels, rule }, 0)
     for (const rule of knownLabelValues.warningRules) m.barsWarned.inc({ ...labels, rule }, 0)

@@ -25,7 +25,7 @@ export type Storage = Repository | ParquetSink
  * (`lake/write-pool.ts`): started by the first write, stopped when the layer is released.
  */
 export const storageLayer = (ctx: Pick<RunContext, "loaded">): Layer.Layer<Storage, RepositoryError> =>
-  Layer.mergeAll(repositoryLayer(ctx.loaded.databaseUrl), threadedParquetSinkLayer(ctx.loaded.dataDir))
+  threadedParquetSinkLayer(ctx.loaded.dataDir).pipe(Layer.provideMerge(repositoryLayer(ctx.loaded.databaseUrl)))
 
 /** Whether the run's SQLite database has not been created yet (Postgres always exists). */
 export const noDatabaseYet = (ctx: Pick<RunContext, "loaded">): boolean => {
@@ -39,5 +39,5 @@ export const noDatabaseYet = (ctx: Pick<RunContext, "loaded">): boolean => {
  */
 export const readStorageLayer = (ctx: Pick<RunContext, "loaded">): Layer.Layer<Storage, RepositoryError> =>
   noDatabaseYet(ctx)
-    ? Layer.mergeAll(repositoryLayer("sqlite::memory:"), threadedParquetSinkLayer(ctx.loaded.dataDir))
+    ? threadedParquetSinkLayer(ctx.loaded.dataDir).pipe(Layer.provideMerge(repositoryLayer("sqlite::memory:")))
     : storageLayer(ctx)

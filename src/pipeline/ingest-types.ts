@@ -33,6 +33,11 @@ export interface IngestRequest {
   readonly maxSymbolsPerRequest?: number
   /** Partitions the ledger already covers are not fetched (backfill); ingest fetches everything. */
   readonly covered?: (symbol: string, day: string) => boolean
+  /**
+   * `--revalidate`: days of this window the ledger has are fetched again and compared with it; a changed day is
+   * rewritten with a `revisions` record, an unchanged one is left alone (`revalidation.ts`).
+   */
+  readonly revalidate?: { readonly from: TradingDay; readonly to: TradingDay } | undefined
   /** Days a symbol was not listed are not planned (`PlanInput.listed`). */
   readonly listed?: (symbol: string, day: string) => boolean
 
@@ -79,6 +84,8 @@ export interface IngestSummary {
   readonly warningsByRule: Readonly<Record<string, number>>
   /** Findings the report lists, handed to the request's sink (at most `FINDINGS_KEPT`; the counts are complete). */
   readonly findingsKept: number
+  /** `--revalidate`: days of the window found rewritten by the provider (and rewritten), and found unchanged. */
+  readonly revalidated?: { readonly revised: number; readonly unchanged: number }
   /** Higher-frame days the units built from their 1m days, per frame, and the bars written for them. */
   readonly derived: { readonly days: Readonly<Record<string, number>>; readonly bars: number }
 }

@@ -92,13 +92,16 @@ export const runIngest = (
     const warningsByRule: Record<string, number> = {}
     let findingsKept = 0
     const derived = { days: {} as Record<string, number>, bars: 0 }
+    const revalidated = { revised: 0, unchanged: 0 }
 
     yield* Stream.fromIterable(units).pipe(
       Stream.mapEffect(processUnit, { concurrency: request.concurrency, unordered: true }),
       Stream.runForEach((outcomes) => {
         const kept: Array<Finding> = []
         for (const o of outcomes) {
-          progress.partitionsDone += o.results.length
+          progress.partitionsDone += o.results.length + (o.unchanged ?? 0)
+          revalidated.revised += o.revised ?? 0
+          revalidated.unchanged += o.unchanged ?? 0
           progress.barsWritten += o.bars
           progress.barsRejected += o.rejected
           for (const [frame, days] of Object.entries(o.derived ?? {}))
@@ -138,7 +141,8 @@ export const runIngest = (
       rejectedByRule,
       warningsByRule,
       findingsKept,
-      derived
+      derived,
+      ...(request.revalidate === undefined ? {} : { revalidated })
     } satisfies IngestSummary
   }).pipe(
     Effect.withSpan("marketpipe.job", {

@@ -21,12 +21,17 @@ import { mask } from "../providers/kit/secrets.ts"
 import { Jobs } from "../repository/jobs.ts"
 import { Ledger } from "../repository/ledger.ts"
 import { coverageStatus, type PartitionResult } from "../repository/model.ts"
+import { Revisions } from "../repository/revisions.ts"
 import type { IngestRequest, UnitFailure } from "./ingest-types.ts"
 import type { WorkUnit } from "./plan.ts"
 import { letSignalsIn } from "./responsive.ts"
+import { sortRevalidated } from "./revalidation.ts"
 
 export interface SymbolOutcome {
   readonly results: ReadonlyArray<PartitionResult>
+  /** `--revalidate`: days found rewritten by the provider (and rewritten here), and days found as the ledger has them. */
+  readonly revised?: number
+  readonly unchanged?: number
   /** Higher-frame days built from this symbol's 1m days, per frame, and their bars. */
   readonly derived?: Readonly<Record<string, number>>
   readonly derivedBars?: number
@@ -131,6 +136,7 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
   Effect.gen(function* () {
     const jobs = yield* Jobs
     const ledger = yield* Ledger
+    const revisions = yield* Revisions
     const sink = yield* ParquetSink
     const job = { id: jobId }
     const retry = request.retry ?? defaultRetry
@@ -189,10 +195,19 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
             }
           })
         }
-        const slices = daySlices(clean).filter((s) => u.days.includes(s.day))
+        const sorted = yield* sortRevalidated(
+          request,
+          u,
+          symbol,
+          daySlices(clean).filter((s) => u.days.includes(s.day)),
+          ledger,
+          sink
+        )
+        const slices = sorted.write
+        const kept = new Set<string>(sorted.unchanged)
         // Quarantine first and mirroring the lake: the same days are replaced, so a re-run never duplicates a
         // rejected bar, and the ledger below is written only once both trees hold the days.
-        const rejectedSlices = daySlices(quarantined, quarantineRules)
+        const rejectedSlices = daySlices(quarantined, quarantineRules).filter((s) => !kept.has(s.day))
         for (const [period, group] of groupBy(rejectedSlices, (s) => filePeriod(u.frame, s.day))) {
           yield* sink.writeQuarantine({ frame: u.frame, symbol, period }, group, metadata(job.id))
         }
@@ -236,28 +251,45 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
                   plan,
                   request.calendar
                 )
-          if (files.length === 0) return results.length > 0 ? ledger.recordDone(job.id, source, results) : Effect.void
+          // A rewritten day's audit record goes with its ledger row.
+          const audited = <E, R>(record: Effect.Effect<void, E, R>) =>
+            sorted.revisions.length === 0 ? record : Effect.andThen(record, revisions.record(job.id, sorted.revisions))
+          if (files.length === 0)
+            return results.length > 0 ? audited(ledger.recordDone(job.id, source, results)) : Effect.void
           return writeDerived(sink, files, plan?.session ?? request.session, job.id, (done) => {
             for (const [file] of done) {
               derived[file.key.frame] = (derived[file.key.frame] ?? 0) + file.results.length
               derivedBars += file.slices.reduce((n, s) => n + s.batch.ts.length, 0)
             }
-            return ledger.recordDoneGroups(job.id, [
-              { source, results },
-              ...derivedGroups(done, plan?.session ?? request.session)
-            ])
+            return audited(
+              ledger.recordDoneGroups(job.id, [
+                { source, results },
+                ...derivedGroups(done, plan?.session ?? request.session)
+              ])
+            )
           })
         }
-        // The ledger rows are written under the file's lock, so they describe exactly what the file holds.
-        const written = yield* sink.writeDays(
-          { frame: u.frame, symbol, period: u.period },
-          slices,
-          metadata(job.id),
-          deriveAndRecord
-        )
+        // The ledger rows are written under the file's lock, so they describe exactly what the file holds. A
+        // revalidation that found every day unchanged writes nothing.
+        const written =
+          slices.length === 0 && sorted.unchanged.length > 0
+            ? { file: "", rows: 0, hashes: new Map<string, string>() }
+            : yield* sink.writeDays(
+                { frame: u.frame, symbol, period: u.period },
+                slices,
+                metadata(job.id),
+                deriveAndRecord
+              )
+        if (sorted.unchanged.length > 0) {
+          yield* jobs.markUnchanged(
+            job.id,
+            sorted.unchanged.map((day) => ({ frame: u.frame, symbol, day }))
+          )
+        }
         const results = resultsOf(written)
+        const barsWritten = slices.reduce((n, s) => n + s.batch.ts.length, 0)
         yield* Effect.annotateCurrentSpan({
-          "marketpipe.rows": clean.ts.length,
+          "marketpipe.rows": barsWritten,
           "marketpipe.rejected": quarantined.ts.length,
           "marketpipe.file": written.file
         })
@@ -265,9 +297,11 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
           results,
           derived,
           derivedBars,
-          bars: clean.ts.length,
+          bars: barsWritten,
           rejected: quarantined.ts.length,
-          findings
+          findings,
+          revised: sorted.revisions.length,
+          unchanged: sorted.unchanged.length
         } satisfies SymbolOutcome as SymbolOutcome
       }).pipe(
         Effect.withSpan("marketpipe.partition", {
@@ -298,7 +332,9 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
         metrics.barsIngested.inc(labels, o.bars)
         for (const f of o.findings)
           (f.severity === "error" ? metrics.barsQuarantined : metrics.barsWarned).inc({ ...labels, rule: f.rule })
-        if (o.results.length > 0) metrics.partitions.inc({ ...labels, state: "done" }, o.results.length)
+        const done = o.results.length + (o.unchanged ?? 0)
+        if (done > 0) metrics.partitions.inc({ ...labels, state: "done" }, done)
+        if ((o.revised ?? 0) > 0) metrics.revisions.inc(labels, o.revised)
         if (o.results.length > 0 && request.kind === "backfill") metrics.gapsFilled.inc(labels, o.results.length)
         if (o.failure !== undefined) metrics.partitions.inc({ ...labels, state: "failed" }, o.failure.days.length)
       }

@@ -5,6 +5,9 @@
  *
  * A session is an in-memory database with the lake's views and the read-only lock-down of `read-only.ts`.
  */
+
+import { existsSync } from "node:fs"
+import { join } from "node:path"
 import type {
   DuckDBConnection,
   DuckDBInstance,
@@ -15,12 +18,13 @@ import type {
 } from "@duckdb/node-api"
 import { Data, Effect } from "effect"
 import { type StorageError, UsageError } from "../domain/errors.ts"
-import { lakeRoots } from "../lake/layout.ts"
+import { type FileVersion, sourceAt } from "../domain/file-version.ts"
+import { lakeRoots, versionsRoot } from "../lake/layout.ts"
 import { badFilesError, createView, mayBeAboutAFile, skippedWarning, unreadableFiles } from "./bad-files.ts"
 import { duckCall } from "./call.ts"
 import type { QueryLimits } from "./limits.ts"
 import { instanceOptions, lockConfiguration, prepareReadOnly, restrictAccess } from "./read-only.ts"
-import { lakeViews } from "./views.ts"
+import { lakeViews, lakeViewsAsOf } from "./views.ts"
 
 export type DuckDBModule = typeof import("@duckdb/node-api")
 
@@ -80,7 +84,34 @@ export interface LakeOptions {
   /** Leave unreadable files out of the views, each named through `warn`, instead of failing queries that read them. */
   readonly skipBadFiles: boolean
   readonly warn: (line: string) => void
+  /** Read the lake as it was at `at` (UTC ms), from the manifest's versions of its files. */
+  readonly asOf?: { readonly at: number; readonly versions: ReadonlyArray<FileVersion> } | undefined
 }
+
+/** The bar views as of `asOf`; a time the lake no longer keeps (its version was pruned) is a usage error. */
+const asOfViews = (dataDir: string, asOf: NonNullable<LakeOptions["asOf"]>) =>
+  Effect.try({
+    try: () => {
+      const byFile = new Map<string, Array<FileVersion>>()
+      for (const v of asOf.versions) byFile.set(v.file, [...(byFile.get(v.file) ?? []), v])
+      return lakeViewsAsOf(
+        dataDir,
+        (frame) => [...byFile.keys()].filter((f) => f.startsWith(`ohlcv/frame=${frame}/`)),
+        (file) => {
+          const source = sourceAt(file, byFile.get(file) ?? [], asOf.at, (p) => existsSync(join(dataDir, p)))
+          if (source.kind === "absent") return undefined
+          if (source.kind === "pruned") {
+            throw new UsageError({
+              field: "--as-of",
+              reason: `${new Date(asOf.at).toISOString()} is before what the lake still keeps of ${file} (its version from ${source.version.writtenAt} was pruned)`
+            })
+          }
+          return { path: join(dataDir, source.path), days: source.days }
+        }
+      )
+    },
+    catch: (e) => (e instanceof UsageError ? e : new UsageError({ field: "--as-of", reason: String(e) }))
+  })
 
 export interface LakeSession {
   readonly duck: DuckDBModule
@@ -126,8 +157,9 @@ export const openLake = (duck: DuckDBModule, dataDir: string, options: LakeOptio
         })
     )
     const roots = lakeRoots(dataDir)
-    for (const statement of restrictAccess([roots.ohlcv, roots.quarantine])) yield* run(connection, statement)
-    const views = lakeViews(dataDir)
+    for (const statement of restrictAccess([roots.ohlcv, roots.quarantine, versionsRoot(dataDir)]))
+      yield* run(connection, statement)
+    const views = options.asOf === undefined ? lakeViews(dataDir) : yield* asOfViews(dataDir, options.asOf)
     const skip = new Set<string>()
     if (options.skipBadFiles)
       for (const bad of yield* unreadableFiles(

@@ -9,8 +9,9 @@
  * binding reads the first file only, and a scan skips the files its `symbol`/`frame` filter rules out.
  */
 import { dirname } from "node:path"
+import { dayNumber, newYorkDayStart } from "../domain/calendar.ts"
 import { type Timeframe, timeframes } from "../domain/timeframe.ts"
-import { filesIn, frameFiles, quarantineFiles, type TreeFiles } from "../lake/layout.ts"
+import { filesIn, frameFiles, lakeRoots, quarantineFiles, type TreeFiles } from "../lake/layout.ts"
 
 export interface ViewDefinition {
   readonly name: string
@@ -19,6 +20,14 @@ export interface ViewDefinition {
   /** The files the glob matches now, sorted. */
   readonly files: ReadonlyArray<string>
   readonly columns: ReadonlyArray<Column>
+  /** As of a past time: the files to read instead of the glob, each restricted to some days when it says so. */
+  readonly asOf?: ReadonlyArray<AsOfSource> | undefined
+}
+
+/** A file an as-of view reads: a current file or a kept version, and, read through a later version, its days. */
+export interface AsOfSource {
+  readonly path: string
+  readonly days?: ReadonlySet<string> | undefined
 }
 
 /** Files to leave out (`--skip-bad-files`) and unreadable files kept, but put last so that binding never opens them. */
@@ -87,8 +96,35 @@ function sources(view: ViewDefinition, choice: FileChoice): Array<string> {
   return [...out, ...view.files.filter((f) => choice.last.has(f) && !choice.skip.has(f))]
 }
 
+/** Bars of the given New York trading days: one half-open range of bar starts per day. */
+const onDays = (days: ReadonlySet<string>) =>
+  [...days]
+    .sort()
+    .map((d) => {
+      const n = dayNumber(d)
+      return `(epoch_ms(ts) >= ${newYorkDayStart(n)} AND epoch_ms(ts) < ${newYorkDayStart(n + 1)})`
+    })
+    .join(" OR ")
+
+/** An as-of view: whole files in one `read_parquet`, files read through a later version one by one with their days. */
+function asOfSql(view: ViewDefinition, sources: ReadonlyArray<AsOfSource>, choice: FileChoice): string {
+  const kept = sources.filter((s) => !choice.skip.has(s.path))
+  const columns = view.columns.map(([name]) => name).join(", ")
+  const whole = kept.filter((s) => s.days === undefined).map((s) => s.path)
+  const parts = [
+    ...(whole.length === 0 ? [] : [`SELECT ${columns} FROM (${readParquet(whole)})`]),
+    ...kept.flatMap((s) =>
+      s.days === undefined || s.days.size === 0
+        ? []
+        : [`SELECT ${columns} FROM (${readParquet([s.path])}) WHERE ${onDays(s.days)}`]
+    )
+  ]
+  return `CREATE VIEW ${view.name} AS ${parts.length === 0 ? emptySelect(view.columns) : parts.join(" UNION ALL ")}`
+}
+
 /** `CREATE VIEW` for `view`, reading its files as `choice` says. */
 export function viewSql(view: ViewDefinition, choice: FileChoice): string {
+  if (view.asOf !== undefined) return asOfSql(view, view.asOf, choice)
   const create = `CREATE VIEW ${view.name} AS`
   if (view.glob !== undefined && !view.files.some((f) => choice.skip.has(f) || choice.last.has(f)))
     return `${create} ${readParquet([view.glob])}`
@@ -104,6 +140,37 @@ export function viewSql(view: ViewDefinition, choice: FileChoice): string {
 export function lakeViews(dataDir: string): ReadonlyArray<ViewDefinition> {
   return [
     ...timeframes.map((frame) => view(barsView(frame), frameFiles(dataDir, frame), frameColumns(frame))),
+    view("quarantine", quarantineFiles(dataDir), quarantineColumns)
+  ]
+}
+
+/**
+ * The bar views as of a past time: each frame's files (current ones and those the manifest records) as `resolve`
+ * says they were then; `undefined` leaves a file out (it did not exist then). The quarantine view stays current.
+ */
+export function lakeViewsAsOf(
+  dataDir: string,
+  manifestFiles: (frame: Timeframe) => ReadonlyArray<string>,
+  resolve: (file: string) => AsOfSource | undefined
+): ReadonlyArray<ViewDefinition> {
+  const root = lakeRoots(dataDir).ohlcv
+  return [
+    ...timeframes.map((frame) => {
+      const current = frameFiles(dataDir, frame)
+      const relative = current.files.map((f) => `ohlcv/${f.slice(root.length + 1)}`)
+      const files = [...new Set([...relative, ...manifestFiles(frame)])].sort()
+      const sources = files.flatMap((f) => {
+        const s = resolve(f)
+        return s === undefined ? [] : [s]
+      })
+      return {
+        name: barsView(frame),
+        glob: sources.length > 0 ? current.glob : undefined,
+        files: sources.map((s) => s.path),
+        columns: frameColumns(frame),
+        asOf: sources
+      } satisfies ViewDefinition
+    }),
     view("quarantine", quarantineFiles(dataDir), quarantineColumns)
   ]
 }

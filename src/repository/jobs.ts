@@ -30,6 +30,11 @@ export interface JobsShape {
   readonly create: (spec: JobSpec, partitions: ReadonlyArray<PartitionRef>) => Effect.Effect<JobRecord, RepositoryError>
   /** The partitions a unit is about to fetch: running, one more attempt. */
   readonly markRunning: (jobId: number, partitions: ReadonlyArray<PartitionRef>) => Effect.Effect<void, RepositoryError>
+  /** Partitions done with nothing to write (a revalidation found the day as the ledger has it): the ledger stays. */
+  readonly markUnchanged: (
+    jobId: number,
+    partitions: ReadonlyArray<PartitionRef>
+  ) => Effect.Effect<void, RepositoryError>
   /**
    * Closes a job with its totals: succeeded, partial (some partitions failed), or failed (`error`, or none done);
    * cancelled when `jobs cancel` asked it to stop and some partitions were left unrun.
@@ -137,6 +142,8 @@ export const make = Effect.gen(function* () {
       ),
 
     markRunning: (jobId, refs) => setPartitions(sql, jobId, refs, { state: "running", bumpAttempts: true }),
+
+    markUnchanged: (jobId, refs) => setPartitions(sql, jobId, refs, { state: "done" }),
 
     finish: (jobId, totals, error) =>
       Effect.gen(function* () {

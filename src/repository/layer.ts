@@ -9,12 +9,15 @@ import { Reactivity } from "effect/reactivity"
 import { SqlClient } from "effect/sql"
 import { ALLOWED_DATABASE_URLS, maskedUrl, sqlitePath } from "../config/database-url.ts"
 import { RepositoryError, shown } from "../domain/errors.ts"
+import { LakeVersionLog } from "../lake/version-log.ts"
+import * as FileVersionsSql from "./file-versions.ts"
 import * as HistoryRetentionSql from "./history-retention.ts"
 import { DatabaseName } from "./internal/database.ts"
 import * as JobsSql from "./jobs.ts"
 import * as LedgerSql from "./ledger.ts"
 import * as MetricHistorySql from "./metric-history.ts"
 import { migratePostgres } from "./postgres/migrations.ts"
+import * as RevisionsSql from "./revisions.ts"
 import * as SqliteClient from "./sqlite/client.ts"
 import { migrateSqlite } from "./sqlite/migrations.ts"
 import * as SymbolSnapshotsSql from "./symbol-snapshots.ts"
@@ -34,6 +37,9 @@ export type Repository =
   | UniversesSql.Universes
   | SymbolSnapshotsSql.SymbolSnapshots
   | HistoryRetentionSql.HistoryRetention
+  | FileVersionsSql.FileVersions
+  | RevisionsSql.Revisions
+  | LakeVersionLog
 
 /** The services over a migrated client, named for error messages. */
 export const servicesLayer: Layer.Layer<Repository, never, SqlClient.SqlClient | DatabaseName> = Layer.mergeAll(
@@ -44,7 +50,11 @@ export const servicesLayer: Layer.Layer<Repository, never, SqlClient.SqlClient |
   MetricHistorySql.layer,
   UniversesSql.layer,
   SymbolSnapshotsSql.layer,
-  HistoryRetentionSql.layer
+  HistoryRetentionSql.layer,
+  FileVersionsSql.layer,
+  RevisionsSql.layer,
+  // The lake's writers record file versions through this; a sink built without the repository keeps none.
+  Layer.effect(LakeVersionLog, FileVersionsSql.make)
 )
 
 const connected = (database: string, client: Layer.Layer<SqlClient.SqlClient, RepositoryError>) =>

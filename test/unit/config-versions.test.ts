@@ -87,24 +87,38 @@ describe("config versions", () => {
     )
   })
 
-  test("migrate v1 → v2 → v3 keeps every comment and line but the version, and reads back to the same config", async () => {
+  test("a v4 file takes revalidate and retention.versions; a v3 file does not", async () => {
+    const v4 = await loaded("config_version: 4\nrevalidate: 5d\nretention: { 1m: 2y, versions: 1y }\n")
+    if (Exit.isFailure(v4)) throw new Error(messageOf(v4))
+    expect(v4.value.config.revalidate).toBe("5d")
+    expect(v4.value.config.retention).toEqual({ "1m": "2y", versions: "1y" })
+    expect(messageOf(await loaded("config_version: 4\nrevalidate: 5 days\n"))).toMatch(
+      /revalidate: .*5d, 2w or 1m, or off/u
+    )
+    expect(messageOf(await loaded("config_version: 3\nrevalidate: 5d\n"))).toMatch(/config revalidate: unknown key/u)
+    expect(messageOf(await loaded("config_version: 3\nretention: { versions: 1y }\n"))).toMatch(
+      /config retention\.versions: /u
+    )
+  })
+
+  test("migrate v1 → v2 → v3 → v4 keeps every comment and line but the version, and reads back to the same config", async () => {
     expect(migrateText(v1File, 2).text).toContain("config_version: 2\n")
     const migrated = migrateText(v1File)
-    expect(migrated).toMatchObject({ from: 1, to: 3 })
+    expect(migrated).toMatchObject({ from: 1, to: 4 })
     const before = v1File.split("\n")
     const after = migrated.text.split("\n")
     expect(after.filter((l) => !l.startsWith("config_version"))).toEqual(
       before.filter((l) => !l.startsWith("config_version"))
     )
-    expect(after).toContain("config_version: 3")
+    expect(after).toContain("config_version: 4")
     const a = await loaded(v1File)
     const b = await loaded(migrated.text)
     if (Exit.isFailure(a) || Exit.isFailure(b)) throw new Error("expected both to load")
     // A v1 file is read upgraded: the same config as its migrated copy, version and all.
     expect(b.value.config).toEqual(a.value.config)
     // No version at all is version 1; the version goes first.
-    expect(migrateText("data_dir: x\n").text).toBe("config_version: 3\ndata_dir: x\n")
-    expect(migrateText(migrated.text)).toMatchObject({ from: 3, to: 3, text: migrated.text })
+    expect(migrateText("data_dir: x\n").text).toBe("config_version: 4\ndata_dir: x\n")
+    expect(migrateText(migrated.text)).toMatchObject({ from: 4, to: 4, text: migrated.text })
     expect(() => migrateText(migrated.text, 1)).toThrow(/migrations only go forward/u)
     expect(() => migrateText(v1File, 7)).toThrow(/--to: 7 is not a config version/u)
   })
@@ -169,7 +183,7 @@ describe("marketpipe config", () => {
     const v1 = join(dir, "v1.yaml")
     writeFileSync(v1, v1File)
     expect(await cli("config", "validate", v1)).toMatchObject({ code: 0 })
-    expect((await cli("config", "validate", v1)).stdout).toContain("valid, config_version 1 (read as version 3")
+    expect((await cli("config", "validate", v1)).stdout).toContain("valid, config_version 1 (read as version 4")
     const bad = join(dir, "bad.yaml")
     writeFileSync(bad, "config_version: 2\ningest: { concurrency: 0, frame: 2m }\n")
     const invalid = await cli("config", "validate", bad)
@@ -179,9 +193,9 @@ describe("marketpipe config", () => {
     const out = join(dir, "v2.yaml")
     const migrated = await cli("config", "migrate", v1, "--out", out)
     expect(migrated.code).toBe(0)
-    expect(migrated.errors).toContain("migrated from version 1 to 3")
+    expect(migrated.errors).toContain("migrated from version 1 to 4")
     expect(readFileSync(out, "utf8")).toBe(migrateText(v1File).text)
-    expect((await cli("config", "validate", out)).stdout).toContain("valid, config_version 3")
+    expect((await cli("config", "validate", out)).stdout).toContain("valid, config_version 4")
     expect((await cli("config", "migrate", v1)).stdout).toBe(migrateText(v1File).text)
     // A v1 file whose retention v2 refuses is not migrated: nothing is written.
     const refused = join(dir, "refused.yaml")
@@ -192,7 +206,7 @@ describe("marketpipe config", () => {
 
     const schema = JSON.parse((await cli("config", "schema", "--version", "1")).stdout)
     expect(schema.title).toBe("MarketPipe config v1")
-    expect(JSON.parse((await cli("config", "schema")).stdout).title).toBe("MarketPipe config v3")
-    expect((await cli("config", "schema", "--version", "4")).code).toBe(2)
+    expect(JSON.parse((await cli("config", "schema")).stdout).title).toBe("MarketPipe config v4")
+    expect((await cli("config", "schema", "--version", "5")).code).toBe(2)
   })
 })

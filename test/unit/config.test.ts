@@ -43,21 +43,21 @@ describe("config v1", () => {
     expect(listFiles(dir)).toEqual([])
   })
 
-  test("a file without config_version is read as the newest version (3) with a notice", async () => {
+  test("a file without config_version is read as the newest version (4) with a notice", async () => {
     const cfg = await valueOf("data_dir: lake\n")
     expect(cfg.dataDir).toBe(join(dir, "lake"))
-    expect(cfg.notices.join()).toMatch(/no config_version; reading it as version 3/)
+    expect(cfg.notices.join()).toMatch(/no config_version; reading it as version 4/)
   })
 
   test("unsupported versions fail and name the field", async () => {
     expect(await errorOf("config_version: 0\n")).toMatch(
-      /config_version: 0 is not supported; supported versions: 1, 2, 3/
+      /config_version: 0 is not supported; supported versions: 1, 2, 3, 4/
     )
     expect(await errorOf("config_version: one\n")).toMatch(/config_version: "one" is not supported/)
   })
 
   test("a newer version warns and parses best-effort, ignoring keys it does not know", async () => {
-    const cfg = await valueOf("config_version: 4\ndata_dir: d2\nsomething_new: {a: 1}\n")
+    const cfg = await valueOf("config_version: 5\ndata_dir: d2\nsomething_new: {a: 1}\n")
     expect(cfg.dataDir).toBe(join(dir, "d2"))
     expect(cfg.notices.join()).toMatch(/newer than this build knows/)
   })

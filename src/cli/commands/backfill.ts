@@ -42,6 +42,8 @@ export interface BackfillFlags extends CommonFlags, ProviderChoice {
   readonly to: Option.Option<string>
   readonly lookback: Option.Option<string>
   readonly refetch: Option.Option<string>
+  /** Trailing window fetched again and compared with the ledger (absent: config `revalidate`, else none). */
+  readonly revalidate?: Option.Option<string>
   readonly dryRun: boolean
   readonly enqueue: boolean
   readonly yes: boolean
@@ -120,6 +122,28 @@ export function resolveRange(flags: Pick<BackfillFlags, "from" | "to" | "lookbac
   return { from: start, to }
 }
 
+/**
+ * The window `--revalidate` (or config `revalidate`) asks to fetch again: its span ends on the range's last day and
+ * is cut to the range; `off` (or neither given) means none.
+ */
+export function revalidateWindow(
+  flag: string | undefined,
+  configured: string | undefined,
+  range: { readonly from: TradingDay; readonly to: TradingDay }
+): { readonly from: TradingDay; readonly to: TradingDay } | undefined {
+  const span = (flag ?? configured)?.trim()
+  if (span === undefined || span === "off") return undefined
+  const m = /^([1-9][0-9]{0,2})([dwm])$/u.exec(span)
+  if (m === null) {
+    throw new UsageError({
+      field: flag === undefined ? "revalidate" : "--revalidate",
+      reason: `${JSON.stringify(span).slice(0, 40)} is not a window; use e.g. 5d, 2w or 1m (calendar days, weeks, months ending --to), or off`
+    })
+  }
+  const start = lookbackStart(span, range.to)
+  return { from: start > range.from ? start : range.from, to: range.to }
+}
+
 /** `--refetch partial,empty|secondary|all`: the ledger statuses to fetch again, and whether days a secondary filled. */
 export function parseRefetch(raw: string | undefined): {
   readonly statuses: ReadonlySet<CoverageStatus>
@@ -194,7 +218,10 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       chain === undefined ? flags : { ...flags, provider: Option.some(chain[0] as string) },
       app
     )
-    const covered = yield* ledgerCovers(app, {
+    const revalidate = yield* checkInput(() =>
+      revalidateWindow(Option.getOrUndefined(flags.revalidate ?? Option.none()), app.loaded.config.revalidate, range)
+    )
+    const ledgerHas = yield* ledgerCovers(app, {
       frame: resolved.frame,
       session: resolved.session,
       symbols,
@@ -203,6 +230,11 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       refetch: refetch.statuses,
       refetchFilled: refetch.filled
     })
+    // The window is planned whatever the ledger says; each unit then compares what it fetched with it.
+    const covered =
+      revalidate === undefined
+        ? ledgerHas
+        : (symbol: string, day: string) => !(day >= revalidate.from && day <= revalidate.to) && ledgerHas(symbol, day)
     const request = {
       ...requestFor(resolved, app),
       symbols,
@@ -210,7 +242,8 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       to: range.to,
       covered,
       now,
-      ...(listed === undefined ? {} : { listed })
+      ...(listed === undefined ? {} : { listed }),
+      ...(revalidate === undefined ? {} : { revalidate })
     }
     // A dry run shows any plan; a real one of years needs --yes, refused before anything is written.
     const plan = yield* sizedPlan(request, flags.yes || flags.dryRun)
@@ -219,13 +252,17 @@ export const backfillMain = (flags: BackfillFlags, environment: Environment = cu
       return undefined
     }
     if (flags.enqueue) {
+      if (revalidate !== undefined) {
+        out.notice("notice: queued work does not revalidate; a backfill without --enqueue does")
+      }
       if (chain !== undefined && chain.length > 1) {
         out.notice(
           `notice: queued work is fetched by ${chain[0]} alone (providers_chain applies to local runs); a backfill without --enqueue fills what it leaves`
         )
       }
       // Plan into the shared queue; `marketpipe worker` processes fetch. Nothing is fetched here.
-      const queued = yield* enqueueJob(app, { ...request, kind: "backfill" })
+      const { revalidate: _window, ...plain } = request
+      const queued = yield* enqueueJob(app, { ...plain, covered: ledgerHas, kind: "backfill" })
       out.result(
         flags.json
           ? JSON.stringify({ queued: true, job: queued.job, units: queued.units, plan: queued.plan })

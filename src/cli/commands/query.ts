@@ -6,10 +6,13 @@
  */
 import { stringify } from "csv-stringify/sync"
 import { Effect, Option } from "effect"
-import { loadConfig } from "../../config/load.ts"
+import { type LoadedConfig, loadConfig } from "../../config/load.ts"
 import { UsageError } from "../../domain/errors.ts"
+import { resolveTime } from "../../lake/load/options.ts"
+import { noDatabaseYet, readStorageLayer } from "../../pipeline/context.ts"
 import { type Cell, type Column, loadDuckDB, openLake, type RowSink, runQuery } from "../../query/duckdb.ts"
 import { checkLimitFlags, type LimitFlags, resolveLimits } from "../../query/limits.ts"
+import { FileVersions } from "../../repository/file-versions.ts"
 import { type CommonFlags, checkInput, currentEnvironment, type Environment } from "../app.ts"
 import { makeOutput, table } from "../output.ts"
 
@@ -18,7 +21,29 @@ export interface QueryFlags extends CommonFlags, LimitFlags {
   readonly csv: boolean
   readonly limit: number
   readonly skipBadFiles: boolean
+  /** Read the lake as it was then (`loadOhlcv`'s time forms). */
+  readonly asOf?: Option.Option<string>
 }
+
+/**
+ * `--as-of`: the time, and every file version the repository's manifest records. With no database there is no
+ * record of versions to read the past from.
+ */
+const asOfFor = (raw: string | undefined, loaded: LoadedConfig) =>
+  Effect.gen(function* () {
+    if (raw === undefined) return undefined
+    const at = yield* checkInput(() => resolveTime("--as-of", raw))
+    if (noDatabaseYet({ loaded })) {
+      return yield* new UsageError({
+        field: "--as-of",
+        reason: `reading as of a time needs the repository's record of file versions, and ${loaded.databaseUrl} does not exist yet`
+      })
+    }
+    const versions = yield* FileVersions.use((v) => v.under("ohlcv/")).pipe(
+      Effect.provide(readStorageLayer({ loaded }))
+    )
+    return { at, versions }
+  })
 
 const text = (cell: Cell, nullAs: string): string =>
   cell === null ? nullAs : typeof cell === "object" ? JSON.stringify(cell) : String(cell)
@@ -80,6 +105,7 @@ export const queryMain = (flags: QueryFlags, environment: Environment = currentE
     })
     const out = makeOutput({ json: flags.json, tty: false })
     for (const n of loaded.notices) out.notice(`notice: ${n}`)
+    const asOf = yield* asOfFor(Option.getOrUndefined(flags.asOf ?? Option.none()), loaded)
     const duck = yield* loadDuckDB(environment.env)
     const format = flags.csv ? "csv" : flags.json ? "json" : "table"
     const outcome = yield* Effect.scoped(
@@ -87,7 +113,8 @@ export const queryMain = (flags: QueryFlags, environment: Environment = currentE
         const session = yield* openLake(duck, loaded.dataDir, {
           limits: resolveLimits(flags, loaded.config.query),
           skipBadFiles: flags.skipBadFiles,
-          warn: out.notice
+          warn: out.notice,
+          asOf
         })
         if (session.views.every((v) => v.glob === undefined))
           out.notice(`notice: no Parquet files under ${loaded.dataDir} yet; every view is empty`)

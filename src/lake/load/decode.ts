@@ -7,6 +7,7 @@
 import type { Effect } from "effect"
 import { dayFromNumber, makeCalendar, newYorkDayOf } from "../../domain/calendar.ts"
 import type { StorageError } from "../../domain/errors.ts"
+import { splitByDay } from "../../domain/partition.ts"
 import { footerOf, NotALakeFile } from "../read/lake-file.ts"
 import { readGroup, type Target } from "../read/row-group.ts"
 import type { Output } from "./frame.ts"
@@ -27,11 +28,21 @@ function lowerBound(a: Float64Array, x: number, lo: number, hi: number): number 
   return l
 }
 
-/** The ranges of sorted `ts[from, to)` inside `[start, end)` and, when asked, inside the sessions of their days. */
-function keep(r: Resolved<OhlcvColumn>, ts: Float64Array, from: number, to: number): Array<readonly [number, number]> {
+/**
+ * The ranges of sorted `ts[from, to)` inside `[start, end)`, of the given days only when `days` is set, and, when
+ * asked, inside the sessions of their days.
+ */
+function keep(
+  r: Resolved<OhlcvColumn>,
+  ts: Float64Array,
+  from: number,
+  to: number,
+  days?: ReadonlySet<string>
+): Array<readonly [number, number]> {
   const lo = lowerBound(ts, r.start, from, to)
   const hi = lowerBound(ts, r.end, lo, to)
   if (hi <= lo) return []
+  if (days !== undefined) return keepDays(r, ts, lo, hi, days)
   if (r.session === "all") return [[lo, hi]]
   const out: Array<readonly [number, number]> = []
   for (let d = newYorkDayOf(ts[lo] as number), last = newYorkDayOf(ts[hi - 1] as number); d <= last; d++) {
@@ -40,6 +51,21 @@ function keep(r: Resolved<OhlcvColumn>, ts: Float64Array, from: number, to: numb
     const a = lowerBound(ts, s.open, lo, hi)
     const b = lowerBound(ts, s.close, a, hi)
     if (b > a) out.push([a, b])
+  }
+  return out
+}
+
+/** `keep` restricted to the rows of `days` (their New York trading day), each day's range cut as `keep` cuts it. */
+function keepDays(
+  r: Resolved<OhlcvColumn>,
+  ts: Float64Array,
+  lo: number,
+  hi: number,
+  days: ReadonlySet<string>
+): Array<readonly [number, number]> {
+  const out: Array<readonly [number, number]> = []
+  for (const part of splitByDay(ts.subarray(lo, hi))) {
+    if (days.has(part.day)) out.push(...keep(r, ts, lo + part.from, lo + part.to))
   }
   return out
 }
@@ -86,5 +112,5 @@ export const decodeFile = (
       await readGroup(file, metadata, group, elements, targets, at, starts[index] ?? 0, n)
       at += n
     }
-    return keep(r, out.ts, offset, at)
+    return keep(r, out.ts, offset, at, plan.days)
   })

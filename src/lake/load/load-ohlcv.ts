@@ -18,8 +18,10 @@
  * with no files, or a range without data, gives an empty result (`length` 0), never an error. Symbols are validated
  * with the lake's rules before any path is built from them, so nothing passed in can point outside the data dir.
  */
-import { Effect } from "effect"
-import { StorageError, type UsageError } from "../../domain/errors.ts"
+import { existsSync } from "node:fs"
+import { Context, Effect, Layer } from "effect"
+import { StorageError, UsageError } from "../../domain/errors.ts"
+import { asOfSources, type LoadSource, type VersionLookup } from "./as-of.ts"
 import { decodeFile } from "./decode.ts"
 import { allocateOutput, buildFrame, type OhlcvFrame } from "./frame.ts"
 import { type LoadOhlcvOptions, type OhlcvColumn, type Resolved, resolveLoadOptions } from "./options.ts"
@@ -40,13 +42,22 @@ const READ_CONCURRENCY = 4
 
 /** One pass over the files: plan every file from its footer, reserve the output, decode in place, compact. */
 const load = <C extends OhlcvColumn>(
-  r: Resolved<C>
+  r: Resolved<C>,
+  lookup: VersionLookup | undefined
 ): Effect.Effect<OhlcvFrame<C>, UsageError | StorageError | LakeChanged> =>
   Effect.gen(function* () {
+    const asOf = r.asOf
     const files = (yield* Effect.forEach(r.symbols, (symbol) =>
-      candidateFiles(r, symbol).pipe(Effect.map((paths) => paths.map((path) => ({ symbol, path }))))
+      candidateFiles(r, symbol).pipe(
+        Effect.flatMap(
+          (paths): Effect.Effect<ReadonlyArray<LoadSource>, UsageError | StorageError> =>
+            asOf === undefined || lookup === undefined
+              ? Effect.succeed(paths.map((path) => ({ symbol, path })))
+              : asOfSources({ ...r, asOf }, symbol, paths, lookup)
+        )
+      )
     )).flat()
-    const plans = (yield* Effect.forEach(files, (f) => planFile(r, f.symbol, f.path), {
+    const plans = (yield* Effect.forEach(files, (f) => planFile(r, f.symbol, f.path, f.days), {
       concurrency: PLAN_CONCURRENCY
     })).filter((p): p is FilePlan => p !== undefined)
     const offsets: Array<number> = []
@@ -71,7 +82,8 @@ export const loadOhlcvEffect = <C extends OhlcvColumn = OhlcvColumn>(
 ): Effect.Effect<OhlcvFrame<C>, UsageError | StorageError> =>
   Effect.gen(function* () {
     const r = yield* resolveLoadOptions(options)
-    return yield* load(r).pipe(
+    const lookup = r.asOf === undefined ? undefined : yield* manifestLookup(r.databaseUrl)
+    return yield* load(r, lookup).pipe(
       // A file replaced by a bigger one while it was read: start over, twice at most.
       Effect.retry({ while: (e) => e instanceof LakeChanged, times: 2 }),
       Effect.catchIf(
@@ -80,6 +92,29 @@ export const loadOhlcvEffect = <C extends OhlcvColumn = OhlcvColumn>(
           Effect.fail(new StorageError({ path: r.lake, reason: "files kept changing while they were read; try again" }))
       )
     )
+  }).pipe(Effect.scoped)
+
+/**
+ * The manifest of file versions in the repository at `databaseUrl`, open for the load's scope. The repository code
+ * is imported only here: a load of the current lake never touches a database.
+ */
+const manifestLookup = (databaseUrl: string) =>
+  Effect.gen(function* () {
+    const { repositoryLayer, sqlitePath } = yield* Effect.promise(() => import("../../repository/layer.ts"))
+    const { FileVersions } = yield* Effect.promise(() => import("../../repository/file-versions.ts"))
+    if (databaseUrl.startsWith("sqlite:") && !existsSync(sqlitePath(databaseUrl))) {
+      return yield* new UsageError({
+        field: "asOf",
+        reason: `reading as of a time needs the repository's record of file versions, and there is no database at ${sqlitePath(databaseUrl)} (set databaseUrl)`
+      })
+    }
+    const context = yield* Layer.build(repositoryLayer(databaseUrl)).pipe(
+      Effect.mapError((e) => new StorageError({ path: "repository", reason: e.reason }))
+    )
+    const versions = Context.get(context, FileVersions)
+    const lookup: VersionLookup = (prefix) =>
+      versions.under(prefix).pipe(Effect.mapError((e) => new StorageError({ path: "repository", reason: e.reason })))
+    return lookup
   })
 
 /**

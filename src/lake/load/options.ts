@@ -3,7 +3,7 @@
  * columns, a session filter, the data dir) and their resolution into the one shape the rest of the load works with.
  * Everything is checked here, before any path is built: a bad value is a `UsageError` naming it.
  */
-import { resolve } from "node:path"
+import { join, resolve } from "node:path"
 import process from "node:process"
 import { Effect } from "effect"
 import { dayNumber, newYorkOffsetMinutes } from "../../domain/calendar.ts"
@@ -40,6 +40,13 @@ export interface LoadOhlcvOptions<C extends OhlcvColumn = OhlcvColumn> {
   readonly session?: SessionFilter | undefined
   /** Default `$MARKETPIPE_DATA_DIR`, else `./data`, relative to the working directory. */
   readonly dataDir?: string | undefined
+  /**
+   * Read the lake as it was at this time: every file as the version then in place (kept by later rewrites), files
+   * written later left out. Needs the repository's manifest of file versions.
+   */
+  readonly asOf?: TimeInput | undefined
+  /** The repository holding the manifest, for `asOf`: default `$DATABASE_URL`, else the data dir's SQLite file. */
+  readonly databaseUrl?: string | undefined
 }
 
 const DAY_MS = 86_400_000
@@ -140,6 +147,9 @@ export interface Resolved<C extends OhlcvColumn> {
   readonly columns: ReadonlyArray<C>
   readonly session: SessionFilter
   readonly lake: string
+  /** UTC ms of `asOf`, when the read is as of a past time. */
+  readonly asOf?: number | undefined
+  readonly databaseUrl: string
 }
 
 export function resolveOptions<C extends OhlcvColumn>(options: LoadOhlcvOptions<C>): Resolved<C> {
@@ -159,6 +169,7 @@ export function resolveOptions<C extends OhlcvColumn>(options: LoadOhlcvOptions<
   }
   const env = process.env.MARKETPIPE_DATA_DIR
   const dataDir = options.dataDir ?? (env !== undefined && env !== "" ? env : "data")
+  const url = options.databaseUrl ?? process.env.DATABASE_URL
   return {
     symbols: resolveSymbols(options.symbols),
     start: resolveTime("start", options.start),
@@ -166,7 +177,10 @@ export function resolveOptions<C extends OhlcvColumn>(options: LoadOhlcvOptions<
     timeframe,
     columns: resolveColumns(options.columns),
     session,
-    lake: lakeRoots(resolve(process.cwd(), dataDir)).ohlcv
+    lake: lakeRoots(resolve(process.cwd(), dataDir)).ohlcv,
+    ...(options.asOf === undefined ? {} : { asOf: resolveTime("asOf", options.asOf) }),
+    databaseUrl:
+      url !== undefined && url !== "" ? url : `sqlite:${join(resolve(process.cwd(), dataDir), "marketpipe.db")}`
   }
 }
 

@@ -102,18 +102,21 @@ export interface FilePlan {
   readonly groups: ReadonlyArray<number>
   /** Rows of the selected row groups: the room this file gets in the output. */
   readonly rows: number
+  /** As-of reads through a later version: only these days of the file. */
+  readonly days?: ReadonlySet<string> | undefined
 }
 
 /** The footer only. `undefined` when the file is missing or no row group can hold the range. */
 export const planFile = (
   r: Resolved<OhlcvColumn>,
   symbol: Symbol,
-  path: string
+  path: string,
+  days?: ReadonlySet<string>
 ): Effect.Effect<FilePlan | undefined, StorageError | LakeChanged> =>
   onLakeFile(path, async ({ file, identity }) => {
     const metadata = await footerOf(file)
     const { groups, rows } = selectGroups(r, metadata)
-    return rows === 0 ? undefined : { symbol, path, identity, metadata, groups, rows }
+    return rows === 0 ? undefined : { symbol, path, identity, metadata, groups, rows, days }
   })
 
 /** The file's top-level columns by name (hyparquet's schema tree). */

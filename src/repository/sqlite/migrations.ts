@@ -157,7 +157,42 @@ export const sqliteMigrations = Migrator.fromRecord({
   // queued units are no longer claimed, and it ends `cancelled`.
   "9_job_cancel": run(["ALTER TABLE jobs ADD COLUMN cancel_requested_at TEXT"]),
   // Why a day came from a provider further down `providers_chain` than the first (what the one before did).
-  "10_ledger_filled_for": run(["ALTER TABLE coverage ADD COLUMN filled_for TEXT"])
+  "10_ledger_filled_for": run(["ALTER TABLE coverage ADD COLUMN filled_for TEXT"]),
+  // Every version of every lake file: the job that wrote it, when, the days it held, and where a superseded one is
+  // kept (outside the current glob), so the lake can be read as it was at any time. And each day a re-fetch found
+  // changed by its provider, with what changed.
+  "11_file_versions_revisions": run([
+    `CREATE TABLE file_versions (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      file TEXT NOT NULL,
+      job_id BIGINT NOT NULL,
+      written_at TEXT NOT NULL,
+      superseded_at TEXT,
+      stored TEXT,
+      days TEXT NOT NULL,
+      rows BIGINT NOT NULL
+    )`,
+    "CREATE INDEX file_versions_file ON file_versions (file, written_at)",
+    "CREATE INDEX file_versions_superseded ON file_versions (superseded_at)",
+    `CREATE TABLE revisions (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      job_id BIGINT NOT NULL,
+      detected_at TEXT NOT NULL,
+      frame TEXT NOT NULL,
+      symbol TEXT NOT NULL,
+      day TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      feed TEXT NOT NULL,
+      old_hash TEXT,
+      new_hash TEXT NOT NULL,
+      bars_added BIGINT NOT NULL,
+      bars_removed BIGINT NOT NULL,
+      bars_changed BIGINT NOT NULL,
+      sample TEXT NOT NULL
+    )`,
+    "CREATE INDEX revisions_symbol ON revisions (symbol, day)",
+    "CREATE INDEX revisions_detected ON revisions (detected_at)"
+  ])
 })
 
 export const migrateSqlite = Migrator.make({})({ loader: sqliteMigrations, table: "schema_migrations" })
