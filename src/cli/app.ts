@@ -14,6 +14,8 @@ import { builtinPlugins, findPlugin } from "../providers/registry.ts"
 export interface CommonFlags {
   readonly config: Option.Option<string>
   readonly dataDir: Option.Option<string>
+  /** Absent where a caller builds flags by hand: the main lake. */
+  readonly dataset?: Option.Option<string>
   readonly json: boolean
 }
 
@@ -84,6 +86,7 @@ export const loadApp = (flags: CommonFlags, environment: Environment) =>
   loadConfig({
     path: Option.getOrUndefined(flags.config),
     dataDir: Option.getOrUndefined(flags.dataDir),
+    dataset: Option.getOrUndefined(flags.dataset ?? Option.none()),
     env: environment.env,
     cwd: environment.cwd
   }).pipe(

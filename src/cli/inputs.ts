@@ -93,6 +93,9 @@ export interface Scope {
   readonly to: string
 }
 
+/** The widest day range both backends take: Postgres has no year 0 (`0000-01-01` fails as a date there). */
+export const ALL_DAYS = { from: "0001-01-01", to: "9999-12-31" } as const
+
 /** `--symbols`, `--from` and `--to` when given; all symbols and all days otherwise. */
 export function parseScope(flags: {
   readonly symbols: Option.Option<string>
@@ -101,7 +104,7 @@ export function parseScope(flags: {
 }): Scope {
   return {
     symbols: Option.match(flags.symbols, { onNone: () => [], onSome: (s) => parseSymbols("--symbols", s) }),
-    from: Option.match(flags.from, { onNone: () => "0000-01-01", onSome: (d) => parseDay("--from", d) }),
-    to: Option.match(flags.to, { onNone: () => "9999-12-31", onSome: (d) => parseDay("--to", d) })
+    from: Option.match(flags.from, { onNone: () => ALL_DAYS.from, onSome: (d) => parseDay("--from", d) }),
+    to: Option.match(flags.to, { onNone: () => ALL_DAYS.to, onSome: (d) => parseDay("--to", d) })
   }
 }

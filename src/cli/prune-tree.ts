@@ -52,6 +52,16 @@ export const pruneCommand = Command.make("prune", { dryRun, ...commonFlags }, (f
       )
     ),
     dbCommand("db"),
-    dbCommand("sqlite")
+    dbCommand("sqlite"),
+    Command.make("versions", { olderThan, dryRun, ...commonFlags }, (flags) =>
+      handle(
+        () => import("./commands/prune.ts"),
+        (c) => c.pruneVersionsMain(flags)
+      )
+    ).pipe(
+      Command.withDescription(
+        "Remove the kept bytes of lake file versions superseded before the age (default: config retention.versions); as-of reads before it then say the version was pruned"
+      )
+    )
   ])
 )

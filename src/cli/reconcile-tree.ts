@@ -41,6 +41,16 @@ export const reconcileCommand = Command.make(
       ),
       Flag.optional
     ),
+    datasetA: Flag.String("dataset-a").pipe(
+      Flag.withDescription("side A's lake and ledger: this dataset (default: --dataset, else the main lake)"),
+      Flag.optional
+    ),
+    datasetB: Flag.String("dataset-b").pipe(
+      Flag.withDescription(
+        "side B's lake and ledger: this dataset, e.g. polygon for bars backfilled with --dataset polygon"
+      ),
+      Flag.optional
+    ),
     out: Flag.String("out").pipe(
       Flag.withDescription("directory for the CSV, JSON and HTML details (default <data_dir>/reports)"),
       Flag.optional

@@ -9,6 +9,7 @@ import { parseEnv } from "node:util"
 import { Effect, Schema } from "effect"
 import { UsageError } from "../domain/errors.ts"
 import { checkDatabaseUrl } from "./database-url.ts"
+import { withDataset } from "./dataset.ts"
 import { expandEnv } from "./expand.ts"
 import { readInputFile } from "./input-file.ts"
 import { configSchemaOf, configVersions, isConfigVersion } from "./json-schema.ts"
@@ -25,6 +26,8 @@ export interface ConfigSource {
   readonly path?: string | undefined
   /** `--data-dir` flag. */
   readonly dataDir?: string | undefined
+  /** `--dataset` flag: read and write that dataset instead of the main lake (`dataset.ts`). */
+  readonly dataset?: string | undefined
   readonly env: Env
   readonly cwd: string
 }
@@ -39,6 +42,8 @@ export interface LoadedConfig {
   readonly config: Config
   readonly dataDir: string
   readonly databaseUrl: string
+  /** The dataset (`--dataset`) whose data dir and repository these are; absent for the main one. */
+  readonly dataset?: string | undefined
   /** Environment after `.env` (process variables win over the file). */
   readonly env: Env
   /** Things the user should know but that do not stop the run (defaulted or newer version). */
@@ -60,7 +65,14 @@ const checkInput = <A>(f: () => A): Effect.Effect<A, UsageError> =>
   })
 
 export const loadConfig = (source: ConfigSource): Effect.Effect<LoadedConfig, UsageError> =>
-  checkInput(() => load(source)).pipe(Effect.flatten)
+  checkInput(() => load(source)).pipe(
+    Effect.flatten,
+    Effect.flatMap((loaded) =>
+      source.dataset === undefined
+        ? Effect.succeed(loaded)
+        : checkInput(() => withDataset(loaded, source.dataset as string))
+    )
+  )
 
 /** A config is a few kilobytes; anything past this is not one (and must not be read, or parsed, whole). */
 export const CONFIG_MAX_BYTES = 256 * 1024

@@ -38,6 +38,14 @@ export interface WrittenFile {
  */
 export type AfterWrite<E, R> = (written: WrittenFile) => Effect.Effect<void, E, R>
 
+export interface WriteOptions {
+  /**
+   * Keep the replaced version's bytes when the write changes or removes its days (default). `prune` says no: days
+   * past their retention leave the lake's history too, and as-of reads of earlier times no longer see them.
+   */
+  readonly keepReplaced?: boolean
+}
+
 /** One file's part of `writeFilesTogether`. */
 export interface FileWrite {
   readonly key: FileKey
@@ -55,7 +63,8 @@ export interface ParquetSinkShape {
     key: FileKey,
     days: ReadonlyArray<DaySlice>,
     metadata: Readonly<Record<string, string>>,
-    after?: AfterWrite<E, R>
+    after?: AfterWrite<E, R>,
+    options?: WriteOptions
   ) => Effect.Effect<WrittenFile, StorageError | RepositoryError | E, R>
   /**
    * `writeDays` for several files at once: their locks are taken in the order given (keep one order everywhere, so
@@ -125,13 +134,14 @@ export const makeParquetSink = (
       readonly daysAfter: ReadonlyArray<string>
     },
     replacedId: number | undefined,
-    jobId: number
+    jobId: number,
+    keepBytes: boolean
   ): VersionChange | undefined => {
     const next = o.rows === 0 ? undefined : { days: o.daysAfter, rows: o.rows }
     if (!o.existed) return next === undefined ? undefined : { file, jobId, next }
     const kept = versionRelativePath(file, replacedId === undefined ? "unrecorded" : `v${replacedId}`)
     const target = join(dataDir, kept)
-    const keep = o.revised || o.rows === 0 || existsSync(target)
+    const keep = (keepBytes && (o.revised || o.rows === 0)) || existsSync(target)
     if (keep && !existsSync(target)) {
       mkdirSync(dirname(target), { recursive: true })
       try {
@@ -162,7 +172,8 @@ export const makeParquetSink = (
     root: Root,
     key: FileKey,
     days: ReadonlyArray<DaySlice>,
-    metadata: Readonly<Record<string, string>>
+    metadata: Readonly<Record<string, string>>,
+    options: WriteOptions = {}
   ) =>
     Effect.gen(function* () {
       const path = pathOf(root, key)
@@ -177,7 +188,8 @@ export const makeParquetSink = (
           Effect.andThen(
             Effect.try({
               try: () => {
-                if (log !== undefined) version = keepReplaced(relative, path, o, replaced?.id, jobOf(metadata))
+                if (log !== undefined)
+                  version = keepReplaced(relative, path, o, replaced?.id, jobOf(metadata), options.keepReplaced ?? true)
               },
               catch: fail(path)
             }),
@@ -217,9 +229,10 @@ export const makeParquetSink = (
       key: FileKey,
       days: ReadonlyArray<DaySlice>,
       metadata: Readonly<Record<string, string>>,
-      after?: AfterWrite<E, R>
+      after?: AfterWrite<E, R>,
+      options?: WriteOptions
     ): Effect.Effect<WrittenFile, StorageError | RepositoryError | E, R> =>
-      Effect.tap(writeHeld(root, key, days, metadata), (written) =>
+      Effect.tap(writeHeld(root, key, days, metadata, options), (written) =>
         recorded([written], after === undefined ? Effect.void : after(written))
       ).pipe(
         // Read, merge, rename and the caller's record happen as one step per file across every writer. A call with

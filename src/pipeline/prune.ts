@@ -30,7 +30,10 @@ const pruneFile = (p: FilePrune, dryRun: boolean) =>
     if (dryRun) return p.bytesBefore - (yield* measuredSize(p))
     const [sink, ledger] = [yield* ParquetSink, yield* Ledger]
     yield* ledger.forget(refsOf(p))
-    yield* sink.writeDays(p.key, clearing(p), p.metadata, () => Effect.asVoid(ledger.forget(refsOf(p))))
+    // Days past their retention leave the lake's history too: no version of them is kept for as-of reads.
+    yield* sink.writeDays(p.key, clearing(p), p.metadata, () => Effect.asVoid(ledger.forget(refsOf(p))), {
+      keepReplaced: false
+    })
     return p.bytesBefore - sizeNow(p.path)
   })
 

@@ -88,29 +88,34 @@ export interface LakeOptions {
   readonly asOf?: { readonly at: number; readonly versions: ReadonlyArray<FileVersion> } | undefined
 }
 
-/** The bar views as of `asOf`; a time the lake no longer keeps (its version was pruned) is a usage error. */
-const asOfViews = (dataDir: string, asOf: NonNullable<LakeOptions["asOf"]>) =>
-  Effect.try({
-    try: () => {
-      const byFile = new Map<string, Array<FileVersion>>()
-      for (const v of asOf.versions) byFile.set(v.file, [...(byFile.get(v.file) ?? []), v])
-      return lakeViewsAsOf(
-        dataDir,
-        (frame) => [...byFile.keys()].filter((f) => f.startsWith(`ohlcv/frame=${frame}/`)),
-        (file) => {
-          const source = sourceAt(file, byFile.get(file) ?? [], asOf.at, (p) => existsSync(join(dataDir, p)))
-          if (source.kind === "absent") return undefined
-          if (source.kind === "pruned") {
-            throw new UsageError({
-              field: "--as-of",
-              reason: `${new Date(asOf.at).toISOString()} is before what the lake still keeps of ${file} (its version from ${source.version.writtenAt} was pruned)`
-            })
-          }
-          return { path: join(dataDir, source.path), days: source.days }
+/**
+ * The bar views as of `asOf`. A file whose version of then is gone (pruned, or removed past its retention) is left
+ * out, and `warn` says how many were.
+ */
+const asOfViews = (dataDir: string, asOf: NonNullable<LakeOptions["asOf"]>, warn: (line: string) => void) =>
+  Effect.sync(() => {
+    const byFile = new Map<string, Array<FileVersion>>()
+    for (const v of asOf.versions) byFile.set(v.file, [...(byFile.get(v.file) ?? []), v])
+    const gone: Array<string> = []
+    const views = lakeViewsAsOf(
+      dataDir,
+      (frame) => [...byFile.keys()].filter((f) => f.startsWith(`ohlcv/frame=${frame}/`)),
+      (file) => {
+        const source = sourceAt(file, byFile.get(file) ?? [], asOf.at, (p) => existsSync(join(dataDir, p)))
+        if (source.kind === "absent") return undefined
+        if (source.kind === "pruned") {
+          gone.push(file)
+          return undefined
         }
+        return { path: join(dataDir, source.path), days: source.days }
+      }
+    )
+    if (gone.length > 0) {
+      warn(
+        `notice: ${gone.length} file(s) as of ${new Date(asOf.at).toISOString()} are no longer kept (pruned), e.g. ${gone[0]}; the views leave them out`
       )
-    },
-    catch: (e) => (e instanceof UsageError ? e : new UsageError({ field: "--as-of", reason: String(e) }))
+    }
+    return views
   })
 
 export interface LakeSession {
@@ -159,7 +164,8 @@ export const openLake = (duck: DuckDBModule, dataDir: string, options: LakeOptio
     const roots = lakeRoots(dataDir)
     for (const statement of restrictAccess([roots.ohlcv, roots.quarantine, versionsRoot(dataDir)]))
       yield* run(connection, statement)
-    const views = options.asOf === undefined ? lakeViews(dataDir) : yield* asOfViews(dataDir, options.asOf)
+    const views =
+      options.asOf === undefined ? lakeViews(dataDir) : yield* asOfViews(dataDir, options.asOf, options.warn)
     const skip = new Set<string>()
     if (options.skipBadFiles)
       for (const bad of yield* unreadableFiles(

@@ -8,6 +8,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient } from "effect/sql"
 import { ALLOWED_DATABASE_URLS, maskedUrl, sqlitePath } from "../config/database-url.ts"
+import { schemaOf } from "../config/dataset.ts"
 import { RepositoryError, shown } from "../domain/errors.ts"
 import { LakeVersionLog } from "../lake/version-log.ts"
 import * as FileVersionsSql from "./file-versions.ts"
@@ -57,8 +58,12 @@ export const servicesLayer: Layer.Layer<Repository, never, SqlClient.SqlClient |
   Layer.effect(LakeVersionLog, FileVersionsSql.make)
 )
 
+/**
+ * Fresh: layers are shared by identity within a build, and `servicesLayer` is one value, so two repositories built
+ * together (a run's and a dataset's) would otherwise both get the services of the first client.
+ */
 const connected = (database: string, client: Layer.Layer<SqlClient.SqlClient, RepositoryError>) =>
-  servicesLayer.pipe(Layer.provide(Layer.merge(client, Layer.succeed(DatabaseName, database))))
+  Layer.fresh(servicesLayer).pipe(Layer.provide(Layer.merge(client, Layer.succeed(DatabaseName, database))))
 
 export const sqliteLayer = (
   path: string,
@@ -80,17 +85,24 @@ export const sqliteLayer = (
     )
   )
 
-export const postgresLayer = (url: string): Layer.Layer<Repository, RepositoryError> =>
-  connected(
-    `PostgreSQL at ${maskedUrl(url)}`,
+export const postgresLayer = (given: string): Layer.Layer<Repository, RepositoryError> => {
+  // A dataset's repository is a schema of its own in the same database: the driver never sees the parameter.
+  const { url, schema, bad } = schemaOf(given)
+  if (bad !== undefined) {
+    return Layer.effectContext(Effect.fail(new RepositoryError({ reason: `PostgreSQL at ${maskedUrl(url)}: ${bad}` })))
+  }
+  return connected(
+    `PostgreSQL at ${maskedUrl(url)}${schema === undefined ? "" : ` (schema ${schema})`}`,
     Layer.effect(
       SqlClient.SqlClient,
       Effect.gen(function* () {
         const client = yield* PgClient.make({
           url: Redacted.make(url),
           connectTimeout: "10 seconds",
-          applicationName: "marketpipe"
+          applicationName: "marketpipe",
+          ...(schema === undefined ? {} : { startupParameters: { search_path: schema } })
         })
+        if (schema !== undefined) yield* client.unsafe(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
         yield* migratePostgres.pipe(Effect.provideService(SqlClient.SqlClient, client))
         return client
       }).pipe(
@@ -104,6 +116,7 @@ export const postgresLayer = (url: string): Layer.Layer<Repository, RepositoryEr
       )
     )
   )
+}
 
 /** SQLite for `sqlite:` URLs (the default), PostgreSQL for `postgres://` and `postgresql://`; nothing else. */
 export const repositoryLayer = (databaseUrl: string): Layer.Layer<Repository, RepositoryError> =>

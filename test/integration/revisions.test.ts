@@ -2,9 +2,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { Effect } from "effect"
 import { runMain } from "../../src/cli/main.ts"
+import { loadConfig } from "../../src/config/load.ts"
 import { tradingDayOf } from "../../src/domain/partition.ts"
 import { loadOhlcv } from "../../src/lake/load/load-ohlcv.ts"
+import { storageLayer } from "../../src/pipeline/context.ts"
+import { pruneVersions } from "../../src/pipeline/prune-versions.ts"
 import type { EmulatedBar } from "../emulators/dataset.ts"
 import { type Emulator, startEmulator } from "../emulators/server.ts"
 import { capture } from "../support/capture.ts"
@@ -46,10 +50,10 @@ const cli = async (emulator: Emulator, ...argv: Array<string>) => {
   Object.assign(process.env, env)
   const printed: Array<string> = []
   try {
-    const { value, stdout } = await capture(() =>
+    const { value, stdout, stderr } = await capture(() =>
       runMain([...argv, "--data-dir", join(dir, "data")], { HOME: dir }, (l) => printed.push(l))
     )
-    return { code: value, stdout, errors: printed.join("\n") }
+    return { code: value, stdout, errors: [...printed, stderr].join("\n") }
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k]
@@ -277,5 +281,51 @@ describe("revalidation under kill -9", () => {
       expect({ renames, ...(await outcome()) }).toEqual({ renames, ...expected })
       removeDir(dir)
     }
+  })
+})
+
+describe("superseded versions under prune", () => {
+  test("prune versions removes kept bytes past the cutoff; reads of that past then say so; prune parquet keeps none", async () => {
+    dir = tempDir("mp-revisions-")
+    expect((await cli(original, "ohlcv", "backfill", ...range)).code).toBe(0)
+    const firstRecorded = (await ledgerDays("1m")).find((d) => d.symbol === "AAPL" && d.day === "2024-03-07")
+      ?.updatedAt as string
+    expect((await cli(revised, "ohlcv", "backfill", ...range, "--revalidate", "5d")).code).toBe(0)
+    const kept = () => listFiles(join(dir, "data", "versions"))
+    const current = await closeAt(REVISED_TS)
+
+    // Replaced minutes ago: a day's retention keeps them.
+    const young = JSON.parse((await cli(original, "prune", "versions", "--older-than", "1d", "--json")).stdout)
+    expect(young.versions.files).toBe(0)
+    expect(kept().length).toBe(7)
+
+    // With a cutoff after the replacement (the pipeline step, clock-free), every kept version goes.
+    const loaded = await Effect.runPromise(
+      loadConfig({ path: undefined, dataDir: join(dir, "data"), env: {}, cwd: dir })
+    )
+    const storage = storageLayer({ loaded })
+    const dry = await Effect.runPromise(
+      pruneVersions(join(dir, "data"), "2999-01-01T00:00:00.000Z", true).pipe(Effect.provide(storage))
+    )
+    expect(dry.files).toBe(7)
+    expect(kept().length).toBe(7)
+    const done = await Effect.runPromise(
+      pruneVersions(join(dir, "data"), "2999-01-01T00:00:00.000Z", false).pipe(Effect.provide(storage))
+    )
+    expect(done).toMatchObject({ files: 7 })
+    expect(done.bytes).toBeGreaterThan(0)
+    expect(kept()).toEqual([])
+
+    // The present is untouched; the pruned past is refused by name, or left out of the views with a notice.
+    expect(await closeAt(REVISED_TS)).toBe(current)
+    await expect(closeAt(REVISED_TS, firstRecorded)).rejects.toThrow(/was pruned/u)
+    const past = await cli(original, "query", "SELECT count(*) AS n FROM bars_1m", "--as-of", firstRecorded, "--json")
+    expect(past.errors).toContain("no longer kept (pruned)")
+    expect(JSON.parse(past.stdout)).toEqual([{ n: 5 * 390 }])
+
+    // prune parquet: MSFT's 1m file goes, and no version of it is kept for the past.
+    const pruned = await cli(original, "prune", "parquet", "--frame", "1m", "--symbols", "MSFT", "--older-than", "1y")
+    expect(pruned.code).toBe(0)
+    expect(kept()).toEqual([])
   })
 })

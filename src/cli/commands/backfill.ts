@@ -141,7 +141,7 @@ export function revalidateWindow(
     })
   }
   const start = lookbackStart(span, range.to)
-  return { from: start > range.from ? start : range.from, to: range.to }
+  return { from: start.localeCompare(range.from) > 0 ? start : range.from, to: range.to }
 }
 
 /** `--refetch partial,empty|secondary|all`: the ledger statuses to fetch again, and whether days a secondary filled. */

@@ -9,7 +9,7 @@ import { coverageReport } from "../../repository/coverage-report.ts"
 import { Ledger } from "../../repository/ledger.ts"
 import { type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { UnbackedClaims } from "../exit-codes.ts"
-import { parseDay, parseScope, parseSymbols } from "../inputs.ts"
+import { ALL_DAYS, parseDay, parseScope, parseSymbols } from "../inputs.ts"
 import { makeOutput, table } from "../output.ts"
 
 export interface LedgerFlags extends CommonFlags {
@@ -36,8 +36,8 @@ export const ledgerMain = (flags: LedgerFlags, environment: Environment = curren
       r.coverage({
         frame,
         symbols,
-        from: Option.getOrElse(flags.from, () => "0000-01-01"),
-        to: Option.getOrElse(flags.to, () => "9999-12-31")
+        from: Option.getOrElse(flags.from, () => ALL_DAYS.from),
+        to: Option.getOrElse(flags.to, () => ALL_DAYS.to)
       })
     ).pipe(Effect.provide(readStorageLayer(app)))
     const today = tradingDayOf(yield* Clock.currentTimeMillis)

@@ -11,6 +11,7 @@ import { type Timeframe, timeframes } from "../../domain/timeframe.ts"
 import type { PruneTarget } from "../../lake/prune.ts"
 import { storageLayer } from "../../pipeline/context.ts"
 import { type FramePruned, pruneHistory, pruneLake } from "../../pipeline/prune.ts"
+import { pruneVersions, type VersionsPruned } from "../../pipeline/prune-versions.ts"
 import type { HistoryCounts } from "../../repository/history-retention.ts"
 import { type App, type CommonFlags, checkInput, currentEnvironment, type Environment, loadApp } from "../app.ts"
 import { parseSymbols } from "../inputs.ts"
@@ -27,7 +28,7 @@ const today = Effect.map(Clock.currentTimeMillis, tradingDayOf)
 const noRetention = (what: string) =>
   new UsageError({
     field: "--older-than",
-    reason: `give --older-than (30d, 18m, 2y) or set retention${what} in the config (config_version 2)`
+    reason: `give --older-than (30d, 18m, 2y) or set retention${what} in the config (config_version ${what === ".versions" ? 4 : 2})`
   })
 
 /** The frames to prune and from which day on their bars are kept. */
@@ -71,13 +72,20 @@ const lakeTargets = (
     return targets
   })
 
-const historyCutoff = (app: App, olderThan: Option.Option<string>, day: string) =>
+/** The day before which `retention.<key>` (or `--older-than`) says history goes; `undefined` for never. */
+const retentionCutoff = (app: App, key: "db" | "versions", olderThan: Option.Option<string>, day: string) =>
   checkInput(() => {
     const given = Option.getOrUndefined(olderThan)
-    const text = given ?? app.loaded.config.retention?.db
-    if (text === undefined) throw noRetention(".db")
-    return ageCutoff(ageOf(given !== undefined ? "--older-than" : "config retention.db", text), day)
+    const text = given ?? app.loaded.config.retention?.[key]
+    if (text === undefined) throw noRetention(`.${key}`)
+    return ageCutoff(ageOf(given !== undefined ? "--older-than" : `config retention.${key}`, text), day)
   })
+
+const historyCutoff = (app: App, olderThan: Option.Option<string>, day: string) =>
+  retentionCutoff(app, "db", olderThan, day)
+
+const versionsLine = (v: VersionsPruned) =>
+  `superseded file versions replaced before ${v.cutoff.slice(0, 10)}: ${v.files} file(s), ${v.bytes} bytes (${human(v.bytes)})`
 
 const human = (bytes: number) =>
   bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB` : `${bytes} B`
@@ -131,6 +139,28 @@ export const pruneDbMain = (
     out.result(`${said(flags.dryRun)}: ${historyLine(cutoff, history)}`)
   })
 
+export const pruneVersionsMain = (
+  flags: CommonFlags & { readonly olderThan: Option.Option<string>; readonly dryRun: boolean },
+  environment: Environment = currentEnvironment()
+) =>
+  Effect.gen(function* () {
+    const app = yield* loadApp(flags, environment)
+    const cutoff = yield* retentionCutoff(app, "versions", flags.olderThan, yield* today)
+    const out = makeOutput({ json: flags.json, tty: false })
+    if (cutoff === undefined) {
+      return out.result(
+        flags.json
+          ? JSON.stringify({ dryRun: flags.dryRun, versions: null })
+          : "retention.versions is never: nothing to remove"
+      )
+    }
+    const versions = yield* pruneVersions(app.loaded.dataDir, `${cutoff}T00:00:00.000Z`, flags.dryRun).pipe(
+      Effect.provide(storageLayer(app))
+    )
+    if (flags.json) return out.result(JSON.stringify({ dryRun: flags.dryRun, versions }))
+    out.result(`${said(flags.dryRun)}: ${versionsLine(versions)}`)
+  })
+
 /** `prune` alone: the config's retention, lake and repository. */
 export const pruneConfiguredMain = (
   flags: CommonFlags & { readonly dryRun: boolean },
@@ -152,14 +182,28 @@ export const pruneConfiguredMain = (
       Effect.catchTag("UsageError", () => Effect.succeed([]))
     )
     const cutoff = retention.db === undefined ? undefined : yield* historyCutoff(app, none, day)
+    const versionsCutoff =
+      retention.versions === undefined ? undefined : yield* retentionCutoff(app, "versions", none, day)
     const storage = storageLayer(app)
     const lake = yield* pruneLake(app.loaded.dataDir, targets, flags.dryRun).pipe(Effect.provide(storage))
     const history =
       cutoff === undefined ? undefined : yield* pruneHistory(cutoff, flags.dryRun).pipe(Effect.provide(storage))
+    const versions =
+      versionsCutoff === undefined
+        ? undefined
+        : yield* pruneVersions(app.loaded.dataDir, `${versionsCutoff}T00:00:00.000Z`, flags.dryRun).pipe(
+            Effect.provide(storage)
+          )
     const out = makeOutput({ json: flags.json, tty: false })
     if (flags.json)
       return out.result(
-        JSON.stringify({ dryRun: flags.dryRun, lake, cutoff: cutoff ?? null, history: history ?? null })
+        JSON.stringify({
+          dryRun: flags.dryRun,
+          lake,
+          cutoff: cutoff ?? null,
+          history: history ?? null,
+          versions: versions ?? null
+        })
       )
     out.result(
       [
@@ -167,7 +211,8 @@ export const pruneConfiguredMain = (
         ...(lake.length > 0 ? [lakeTable(lake)] : ["lake: no frame has a retention"]),
         cutoff === undefined || history === undefined
           ? "repository history: no retention.db"
-          : historyLine(cutoff, history)
+          : historyLine(cutoff, history),
+        versions === undefined ? "superseded file versions: no retention.versions" : versionsLine(versions)
       ].join("\n")
     )
   })

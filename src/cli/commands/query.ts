@@ -93,6 +93,7 @@ export const queryMain = (flags: QueryFlags, environment: Environment = currentE
     const loaded = yield* loadConfig({
       path: Option.getOrUndefined(flags.config),
       dataDir: Option.getOrUndefined(flags.dataDir),
+      dataset: Option.getOrUndefined(flags.dataset ?? Option.none()),
       env: environment.env,
       cwd: environment.cwd
     })

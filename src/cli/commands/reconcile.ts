@@ -8,14 +8,15 @@
  */
 import { statSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { Clock, Data, Effect, Option } from "effect"
+import { Clock, Data, Effect, Layer, Option } from "effect"
+import { withDataset } from "../../config/dataset.ts"
 import type { SessionKind, TradingDay } from "../../domain/calendar.ts"
 import { shown, UsageError } from "../../domain/errors.ts"
 import type { Symbol } from "../../domain/symbol.ts"
 import { type Timeframe, timeframeMinutes } from "../../domain/timeframe.ts"
 import { persistRun } from "../../observability/history.ts"
 import { initialiseKnownSeries, Metrics } from "../../observability/metrics.ts"
-import { noDatabaseYet, storageLayer } from "../../pipeline/context.ts"
+import { noDatabaseYet, readStorageLayer, storageLayer } from "../../pipeline/context.ts"
 import { connectProvider, type ResolvedProvider, resolveProvider } from "../../pipeline/provider-choice.ts"
 import { processOwner } from "../../pipeline/recovery.ts"
 import {
@@ -56,6 +57,9 @@ export interface ReconcileFlags extends CommonFlags {
   readonly iexVolumeTolerance: Option.Option<string>
   readonly failOn: Option.Option<string>
   readonly out: Option.Option<string>
+  /** The dataset each side's lake part comes from (absent: `--dataset`, else the main lake). */
+  readonly datasetA?: Option.Option<string>
+  readonly datasetB?: Option.Option<string>
 }
 
 /** The tolerances when no flag sets them: 0.1% on prices, 2% on volume, 50% on volume between IEX and another feed. */
@@ -235,17 +239,38 @@ export const reconcileMain = (flags: ReconcileFlags, environment: Environment = 
     const window: ReconcileWindow = { calendar: app.calendar, frame: a.frame, session: a.session, days }
     const clientA = yield* Effect.cached(connectProvider(a, app))
     const clientB = yield* Effect.cached(connectProvider(b, app))
-    // With no database yet the ledger holds nothing, so both sides are fetched: a missing key says so before one exists.
-    if (noDatabaseYet(app)) yield* Effect.all([clientA, clientB])
+    // Each side's lake and ledger: the run's own, or a dataset's (`--dataset-a`, `--dataset-b`).
+    const sideApp = (given: Option.Option<string> | undefined, field: string) =>
+      checkInput(() =>
+        Option.match(given ?? Option.none(), {
+          onNone: () => app,
+          onSome: (name) => ({ ...app, loaded: withDataset(app.loaded, name, field) })
+        })
+      )
+    const [appA, appB] = [yield* sideApp(flags.datasetA, "--dataset-a"), yield* sideApp(flags.datasetB, "--dataset-b")]
+    // With no database yet the ledger holds nothing, so that side is fetched: a missing key says so before one exists.
+    if (noDatabaseYet(appA)) yield* clientA
+    if (noDatabaseYet(appB)) yield* clientB
     return yield* Effect.gen(function* () {
+      const storageA = yield* Layer.build(readStorageLayer(appA))
+      const storageB = appB === appA ? storageA : yield* Layer.build(readStorageLayer(appB))
       const metrics = yield* Metrics
       const pair = { providerA: a.plugin.name, providerB: b.plugin.name }
       initialiseKnownSeries(metrics, { sources: [], framed: [], reconciled: [pair] })
-      const coverage = yield* Ledger.use((l) =>
-        l.coverage({ frame: window.frame, symbols: input.symbols, from: input.from, to: input.to })
+      const coverageIn = (storage: typeof storageA) =>
+        Ledger.use((l) =>
+          l.coverage({ frame: window.frame, symbols: input.symbols, from: input.from, to: input.to })
+        ).pipe(Effect.provide(storage))
+      const claimsA = ledgerClaims(
+        yield* coverageIn(storageA),
+        { provider: a.plugin.name, feed: a.feed },
+        window.session
       )
-      const claimsA = ledgerClaims(coverage, { provider: a.plugin.name, feed: a.feed }, window.session)
-      const claimsB = ledgerClaims(coverage, { provider: b.plugin.name, feed: b.feed }, window.session)
+      const claimsB = ledgerClaims(
+        yield* coverageIn(storageB),
+        { provider: b.plugin.name, feed: b.feed },
+        window.session
+      )
       const sourceA = { resolved: a, client: clientA }
       const sourceB = { resolved: b, client: clientB }
       const differences: Array<Difference> = []
@@ -253,8 +278,12 @@ export const reconcileMain = (flags: ReconcileFlags, environment: Environment = 
       const tally = { lakeA: 0, fetchedA: 0, barsA: 0, lakeB: 0, fetchedB: 0, barsB: 0 }
       for (const symbol of input.symbols) {
         const none = new Map()
-        const barsA = yield* sideBars(symbol, sourceA, claimsA.get(symbol) ?? none, window)
-        const barsB = yield* sideBars(symbol, sourceB, claimsB.get(symbol) ?? none, window)
+        const barsA = yield* sideBars(symbol, sourceA, claimsA.get(symbol) ?? none, window).pipe(
+          Effect.provide(storageA)
+        )
+        const barsB = yield* sideBars(symbol, sourceB, claimsB.get(symbol) ?? none, window).pipe(
+          Effect.provide(storageB)
+        )
         const found = compareBars(symbol, barsA.bars, barsB.bars, {
           priceTolerance: input.price,
           volumeTolerance,
@@ -302,5 +331,5 @@ export const reconcileMain = (flags: ReconcileFlags, environment: Environment = 
         return yield* new DifferencesFound({ counts: failing, report: summary.reports.csv })
       }
       return summary
-    }).pipe(Effect.provide(storageLayer(app)), Effect.withSpan("marketpipe.reconcile"))
+    }).pipe(Effect.scoped, Effect.provide(storageLayer(app)), Effect.withSpan("marketpipe.reconcile"))
   })
