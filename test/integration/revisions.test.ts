@@ -14,6 +14,7 @@ import { type Emulator, startEmulator } from "../emulators/server.ts"
 import { capture } from "../support/capture.ts"
 import { bunBin, mainTs } from "../support/cli.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
+import { startPostgres, type TestPostgres } from "../support/postgres.ts"
 import { listFiles, removeDir, tempDir } from "../support/temp.ts"
 
 /** 15:59 New York on 2024-03-07 (EST): the day's last regular bar, so the 1d close moves with it. */
@@ -32,20 +33,33 @@ const rewrite = (_provider: string, symbol: string, bars: ReadonlyArray<Emulated
 
 let original: Emulator
 let revised: Emulator
+let postgres: TestPostgres
 beforeAll(async () => {
   original = await startEmulator()
   revised = await startEmulator({ alter: rewrite })
-})
+  postgres = await startPostgres()
+}, 60_000)
 afterAll(() => {
   original.stop()
   revised.stop()
+  postgres.stop()
 })
 
+/** The repository of the run: the data dir's SQLite file, or a fresh Postgres database (`DATABASE_URL`). */
+let databaseUrl: string | undefined
+
 let dir = ""
-afterEach(() => removeDir(dir))
+afterEach(() => {
+  removeDir(dir)
+  databaseUrl = undefined
+})
 
 const cli = async (emulator: Emulator, ...argv: Array<string>) => {
-  const env = { MARKETPIPE_POLYGON_BASE_URL: emulator.url, POLYGON_API_KEY: emulator.keys.polygon }
+  const env = {
+    MARKETPIPE_POLYGON_BASE_URL: emulator.url,
+    POLYGON_API_KEY: emulator.keys.polygon,
+    ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl })
+  }
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]))
   Object.assign(process.env, env)
   const printed: Array<string> = []
@@ -75,6 +89,7 @@ const closeAt = async (ts: number, asOf?: string) => {
     start: ts,
     end: ts + 60_000,
     dataDir: join(dir, "data"),
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
     columns: ["close"],
     ...(asOf === undefined ? {} : { asOf })
   })
@@ -82,104 +97,112 @@ const closeAt = async (ts: number, asOf?: string) => {
 }
 
 describe("revision detection", () => {
-  test("--revalidate rewrites only the day the provider changed, with its aggregates, and logs what changed", async () => {
-    dir = tempDir("mp-revisions-")
-    expect((await cli(original, "ohlcv", "backfill", ...range)).code).toBe(0)
-    const before = { m1: await ledgerDays("1m"), d1: await ledgerDays("1d") }
-    const oldClose = await closeAt(REVISED_TS)
-    expect(oldClose).toBeNumber()
+  for (const backend of ["SQLite", "PostgreSQL"] as const)
+    test(`${backend}: --revalidate rewrites only the day the provider changed, with its aggregates, and logs what changed`, async () => {
+      dir = tempDir("mp-revisions-")
+      if (backend === "PostgreSQL") databaseUrl = await postgres.newDatabase()
+      expect((await cli(original, "ohlcv", "backfill", ...range)).code).toBe(0)
+      const before = { m1: await ledgerDays("1m"), d1: await ledgerDays("1d") }
+      const oldClose = await closeAt(REVISED_TS)
+      expect(oldClose).toBeNumber()
 
-    // The same provider later serves a rewritten bar: a revalidating backfill finds that one day, and only it.
-    const run = await cli(revised, "ohlcv", "backfill", ...range, "--revalidate", "5d", "--json")
-    expect(run.code).toBe(0)
-    expect(JSON.parse(run.stdout).revalidated).toEqual({ revised: 1, unchanged: 9 })
+      // The same provider later serves a rewritten bar: a revalidating backfill finds that one day, and only it.
+      const run = await cli(revised, "ohlcv", "backfill", ...range, "--revalidate", "5d", "--json")
+      expect(run.code).toBe(0)
+      expect(JSON.parse(run.stdout).revalidated).toEqual({ revised: 1, unchanged: 9 })
 
-    const listed = JSON.parse((await cli(original, "revisions", "list", "--json")).stdout).revisions
-    expect(listed).toHaveLength(1)
-    expect(listed[0]).toMatchObject({
-      symbol: "AAPL",
-      day: "2024-03-07",
-      frame: "1m",
-      provider: "polygon",
-      barsAdded: 0,
-      barsRemoved: 0,
-      barsChanged: 1
+      const listed = JSON.parse((await cli(original, "revisions", "list", "--json")).stdout).revisions
+      expect(listed).toHaveLength(1)
+      expect(listed[0]).toMatchObject({
+        symbol: "AAPL",
+        day: "2024-03-07",
+        frame: "1m",
+        provider: "polygon",
+        barsAdded: 0,
+        barsRemoved: 0,
+        barsChanged: 1
+      })
+      const sample = listed[0].sample[0]
+      expect(sample.ts).toBe(new Date(REVISED_TS).toISOString())
+      expect(sample.fields.close).toEqual({ old: oldClose, new: revisedClose(oldClose as number) })
+      expect((await cli(original, "revisions", "list", "--symbols", "MSFT", "--json")).stdout).toContain(
+        '"revisions":[]'
+      )
+      const text = await cli(original, "revisions", "list")
+      expect(text.stdout).toContain("AAPL")
+      expect(text.stdout).toContain("close")
+
+      // The ledger moved for that day alone, in 1m and in the frames built from it.
+      const after = { m1: await ledgerDays("1m"), d1: await ledgerDays("1d") }
+      for (const frame of ["m1", "d1"] as const) {
+        const moved = after[frame].filter((d, i) => d.jobId !== before[frame][i]?.jobId)
+        expect(moved.map((d) => `${d.symbol} ${d.day}`)).toEqual(["AAPL 2024-03-07"])
+        expect(moved[0]?.contentHash).not.toBe(
+          before[frame].find((d) => d.symbol === "AAPL" && d.day === "2024-03-07")?.contentHash
+        )
+      }
+      const daily = await duckdb<{ close: number }>(
+        `SELECT close FROM ${lakeGlob(join(dir, "data"), "1d")} WHERE symbol = 'AAPL' AND ts::DATE = '2024-03-07'`
+      )
+      expect(daily[0]?.close).toBe(revisedClose(oldClose as number))
+
+      // A second revalidation finds nothing new.
+      const again = await cli(revised, "ohlcv", "backfill", ...range, "--revalidate", "5d", "--json")
+      expect(JSON.parse(again.stdout).revalidated).toEqual({ revised: 0, unchanged: 10 })
+      expect(JSON.parse((await cli(original, "revisions", "list", "--json")).stdout).revisions).toHaveLength(1)
+
+      // As-of reads: before the revision the old bar, after it the new; DuckDB on the glob sees only the new, once.
+      // The first run recorded the day after its file version was in place, and before anything replaced it.
+      const firstRecorded = before.m1.find((d) => d.symbol === "AAPL" && d.day === "2024-03-07")?.updatedAt as string
+      const detected = Date.parse(listed[0].detectedAt)
+      expect(await closeAt(REVISED_TS, firstRecorded)).toBe(oldClose)
+      expect(await closeAt(REVISED_TS, new Date(detected + 1).toISOString())).toBe(revisedClose(oldClose as number))
+      expect(await closeAt(REVISED_TS)).toBe(revisedClose(oldClose as number))
+      expect(await closeAt(REVISED_TS, "2020-01-02")).toBeUndefined()
+      const glob = await duckdb<{ n: number; close: number }>(
+        `SELECT count(*)::INTEGER AS n, max(close) FILTER (WHERE epoch_ms(ts) = ${REVISED_TS}) AS close FROM ${lakeGlob(join(dir, "data"))} WHERE symbol = 'AAPL'`
+      )
+      expect(glob[0]).toEqual({ n: 5 * 390, close: revisedClose(oldClose as number) })
+      // query --as-of and ohlcv export --as-of read the same past.
+      const sql = `SELECT count(*) AS n, max(close) FILTER (WHERE epoch_ms(ts) = ${REVISED_TS}) AS close FROM bars_1m WHERE symbol = 'AAPL'`
+      const past = await cli(original, "query", sql, "--as-of", firstRecorded, "--json")
+      expect(past.code).toBe(0)
+      expect(JSON.parse(past.stdout)).toEqual([{ n: 5 * 390, close: oldClose }])
+      expect(JSON.parse((await cli(original, "query", sql, "--json")).stdout)).toEqual([
+        { n: 5 * 390, close: revisedClose(oldClose as number) }
+      ])
+      const dailyThen = await cli(
+        original,
+        "query",
+        "SELECT close FROM bars_1d WHERE symbol = 'AAPL' AND ts::DATE = '2024-03-07'",
+        "--as-of",
+        firstRecorded,
+        "--json"
+      )
+      expect(JSON.parse(dailyThen.stdout)).toEqual([{ close: oldClose }])
+      expect(
+        JSON.parse(
+          (await cli(original, "query", "SELECT count(*) AS n FROM bars_1m", "--as-of", "2020-01-02", "--json")).stdout
+        )
+      ).toEqual([{ n: 0 }])
+      const exported = join(dir, "aapl.csv")
+      const span = ["--symbols", "AAPL", "--from", "2024-03-07", "--to", "2024-03-07"]
+      expect((await cli(original, "ohlcv", "export", ...span, "--as-of", firstRecorded, "--out", exported)).code).toBe(
+        0
+      )
+      const lineAt = (csv: string) => csv.split("\n").find((l) => l.includes(new Date(REVISED_TS).toISOString()))
+      expect(lineAt(readFileSync(exported, "utf8"))?.split(",")[5]).toBe(String(oldClose))
+      expect(readFileSync(exported, "utf8").split("\n")).toHaveLength(390 + 2)
+      const now = await cli(original, "ohlcv", "export", ...span, "--format", "ndjson")
+      const revisedRow = now.stdout.split("\n").find((l) => l.includes(new Date(REVISED_TS).toISOString())) as string
+      expect(JSON.parse(revisedRow).close).toBe(revisedClose(oldClose as number))
+
+      // The superseded version lives outside the current tree.
+      expect(listFiles(join(dir, "data", "versions")).some((f) => f.includes("frame=1m/symbol=AAPL/2024-03/"))).toBe(
+        true
+      )
+      expect(listFiles(join(dir, "data", "versions")).some((f) => f.includes("symbol=MSFT"))).toBe(false)
     })
-    const sample = listed[0].sample[0]
-    expect(sample.ts).toBe(new Date(REVISED_TS).toISOString())
-    expect(sample.fields.close).toEqual({ old: oldClose, new: revisedClose(oldClose as number) })
-    expect((await cli(original, "revisions", "list", "--symbols", "MSFT", "--json")).stdout).toContain('"revisions":[]')
-    const text = await cli(original, "revisions", "list")
-    expect(text.stdout).toContain("AAPL")
-    expect(text.stdout).toContain("close")
-
-    // The ledger moved for that day alone, in 1m and in the frames built from it.
-    const after = { m1: await ledgerDays("1m"), d1: await ledgerDays("1d") }
-    for (const frame of ["m1", "d1"] as const) {
-      const moved = after[frame].filter((d, i) => d.jobId !== before[frame][i]?.jobId)
-      expect(moved.map((d) => `${d.symbol} ${d.day}`)).toEqual(["AAPL 2024-03-07"])
-      expect(moved[0]?.contentHash).not.toBe(
-        before[frame].find((d) => d.symbol === "AAPL" && d.day === "2024-03-07")?.contentHash
-      )
-    }
-    const daily = await duckdb<{ close: number }>(
-      `SELECT close FROM ${lakeGlob(join(dir, "data"), "1d")} WHERE symbol = 'AAPL' AND ts::DATE = '2024-03-07'`
-    )
-    expect(daily[0]?.close).toBe(revisedClose(oldClose as number))
-
-    // A second revalidation finds nothing new.
-    const again = await cli(revised, "ohlcv", "backfill", ...range, "--revalidate", "5d", "--json")
-    expect(JSON.parse(again.stdout).revalidated).toEqual({ revised: 0, unchanged: 10 })
-    expect(JSON.parse((await cli(original, "revisions", "list", "--json")).stdout).revisions).toHaveLength(1)
-
-    // As-of reads: before the revision the old bar, after it the new; DuckDB on the glob sees only the new, once.
-    // The first run recorded the day after its file version was in place, and before anything replaced it.
-    const firstRecorded = before.m1.find((d) => d.symbol === "AAPL" && d.day === "2024-03-07")?.updatedAt as string
-    const detected = Date.parse(listed[0].detectedAt)
-    expect(await closeAt(REVISED_TS, firstRecorded)).toBe(oldClose)
-    expect(await closeAt(REVISED_TS, new Date(detected + 1).toISOString())).toBe(revisedClose(oldClose as number))
-    expect(await closeAt(REVISED_TS)).toBe(revisedClose(oldClose as number))
-    expect(await closeAt(REVISED_TS, "2020-01-02")).toBeUndefined()
-    const glob = await duckdb<{ n: number; close: number }>(
-      `SELECT count(*)::INTEGER AS n, max(close) FILTER (WHERE epoch_ms(ts) = ${REVISED_TS}) AS close FROM ${lakeGlob(join(dir, "data"))} WHERE symbol = 'AAPL'`
-    )
-    expect(glob[0]).toEqual({ n: 5 * 390, close: revisedClose(oldClose as number) })
-    // query --as-of and ohlcv export --as-of read the same past.
-    const sql = `SELECT count(*) AS n, max(close) FILTER (WHERE epoch_ms(ts) = ${REVISED_TS}) AS close FROM bars_1m WHERE symbol = 'AAPL'`
-    const past = await cli(original, "query", sql, "--as-of", firstRecorded, "--json")
-    expect(past.code).toBe(0)
-    expect(JSON.parse(past.stdout)).toEqual([{ n: 5 * 390, close: oldClose }])
-    expect(JSON.parse((await cli(original, "query", sql, "--json")).stdout)).toEqual([
-      { n: 5 * 390, close: revisedClose(oldClose as number) }
-    ])
-    const dailyThen = await cli(
-      original,
-      "query",
-      "SELECT close FROM bars_1d WHERE symbol = 'AAPL' AND ts::DATE = '2024-03-07'",
-      "--as-of",
-      firstRecorded,
-      "--json"
-    )
-    expect(JSON.parse(dailyThen.stdout)).toEqual([{ close: oldClose }])
-    expect(
-      JSON.parse(
-        (await cli(original, "query", "SELECT count(*) AS n FROM bars_1m", "--as-of", "2020-01-02", "--json")).stdout
-      )
-    ).toEqual([{ n: 0 }])
-    const exported = join(dir, "aapl.csv")
-    const span = ["--symbols", "AAPL", "--from", "2024-03-07", "--to", "2024-03-07"]
-    expect((await cli(original, "ohlcv", "export", ...span, "--as-of", firstRecorded, "--out", exported)).code).toBe(0)
-    const lineAt = (csv: string) => csv.split("\n").find((l) => l.includes(new Date(REVISED_TS).toISOString()))
-    expect(lineAt(readFileSync(exported, "utf8"))?.split(",")[5]).toBe(String(oldClose))
-    expect(readFileSync(exported, "utf8").split("\n")).toHaveLength(390 + 2)
-    const now = await cli(original, "ohlcv", "export", ...span, "--format", "ndjson")
-    const revisedRow = now.stdout.split("\n").find((l) => l.includes(new Date(REVISED_TS).toISOString())) as string
-    expect(JSON.parse(revisedRow).close).toBe(revisedClose(oldClose as number))
-
-    // The superseded version lives outside the current tree.
-    expect(listFiles(join(dir, "data", "versions")).some((f) => f.includes("frame=1m/symbol=AAPL/2024-03/"))).toBe(true)
-    expect(listFiles(join(dir, "data", "versions")).some((f) => f.includes("symbol=MSFT"))).toBe(false)
-  })
 
   test("--revalidate takes a window or off, and refuses anything else naming the flag", async () => {
     dir = tempDir("mp-revisions-")
