@@ -102,11 +102,13 @@ describe("aggregation folded into the ingest", () => {
       "--end",
       "2024-03-08"
     ]
-    // One unit writes seven files (1m, then 5m … 1d); die after the third rename (1m, 5m, 15m in place).
+    // One unit writes seven files (1m, then 5m … 1d side by side); die after the third rename. The derived files'
+    // renames run together, so those already on their way may land before the kill does: 3 to 7 files are in place.
     const killed = await runSourceAsync(args, { cwd, env: { MARKETPIPE_FAULT_KILL_AFTER_RENAMES: "3" } })
     expect(killed.signal).toBe("SIGKILL")
-    const files = listFiles(join(cwd, "data", "ohlcv"))
-    expect(files.filter((f) => f.endsWith(".parquet")).length).toBe(3)
+    const files = listFiles(join(cwd, "data", "ohlcv")).filter((f) => f.endsWith(".parquet"))
+    expect(files.length).toBeGreaterThanOrEqual(3)
+    expect(files.length).toBeLessThanOrEqual(7)
     // The ledger never claims a bar the lake does not hold, and claims nothing of a write that did not finish.
     expect(coverageCount(cwd)).toBe(0)
     const resumed = await runSourceAsync([...args, "--json"], { cwd })
