@@ -2,13 +2,14 @@
  * The command tree: every command's flags, arguments and descriptions, which is all `--help`, `--version` and the
  * parser need. A command's handler module (`commands/*.ts`, with the pipeline, the repository, the lake and their
  * libraries behind it) is imported only when that command runs, so starting the CLI costs the declarations alone.
- * The `ohlcv`, `jobs`, `universe`, `config`, `prune`, `schedule`, `reconcile`, `revisions` and `doctor` groups have their own
+ * The `ohlcv`, `actions`, `jobs`, `universe`, `config`, `prune`, `schedule`, `reconcile`, `revisions` and `doctor` groups have their own
  * `*-tree.ts`. Keep these files' imports light for the same reason: the constants a
  * description shows live in small modules (`domain/timeframe.ts`, `observability/server-address.ts`).
  */
 import { Argument, Command, Flag } from "effect/cli"
 import { timeframes } from "../domain/timeframe.ts"
 import { defaultMetricsHost, defaultMetricsPort } from "../observability/server-address.ts"
+import { actionsCommand } from "./actions-tree.ts"
 import { commonFlags } from "./commands/common.ts"
 import { configCommand } from "./config-tree.ts"
 import { doctorCommand } from "./doctor-tree.ts"
@@ -158,7 +159,7 @@ const queryCommand = Command.make(
   {
     sql: Argument.String("SQL").pipe(
       Argument.withDescription(
-        "one SELECT over the views bars_1m, bars_5m, bars_15m, bars_30m, bars_1h, bars_4h, bars_1d and quarantine"
+        "one SELECT over the views bars_1m … bars_1d (raw, as stored), bars_1m_adjusted … bars_1d_adjusted and quarantine"
       )
     ),
     csv: Flag.Boolean("csv").pipe(Flag.withDescription("print CSV (header + rows)"), Flag.withDefault(false)),
@@ -183,6 +184,12 @@ const queryCommand = Command.make(
     asOf: Flag.String("as-of").pipe(
       Flag.withDescription(
         "read the bar views as the lake was then (kept file versions): YYYY-MM-DD, New York YYYY-MM-DDTHH:mm, or ISO with Z"
+      ),
+      Flag.optional
+    ),
+    adjust: Flag.Literals("adjust", ["split", "all"]).pipe(
+      Flag.withDescription(
+        "what the bars_<frame>_adjusted views apply: split ratios, or splits and cash dividends (default all)"
       ),
       Flag.optional
     ),
@@ -230,6 +237,7 @@ export const rootCommand = Command.make("marketpipe").pipe(
   ),
   Command.withSubcommands([
     ohlcvCommand,
+    actionsCommand,
     configCommand,
     doctorCommand,
     jobsCommand,

@@ -130,6 +130,10 @@ const exportCommand = Command.make(
       ),
       Flag.optional
     ),
+    adjust: Flag.Literals("adjust", ["none", "split", "all"]).pipe(
+      Flag.withDescription("none (default: as stored, raw), split (split ratios), all (splits and cash dividends)"),
+      Flag.optional
+    ),
     out: Flag.String("out").pipe(
       Flag.withDescription("file to write, complete or not at all (default: standard output)"),
       Flag.optional

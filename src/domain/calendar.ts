@@ -201,6 +201,12 @@ export interface TradingCalendar {
   readonly expectedBars: (day: string, kind: SessionKind, minutes: number) => number
 }
 
+/** The trading day before `day` (looking back a fortnight, which any run of closures fits in). */
+export const previousTradingDay =
+  (calendar: TradingCalendar) =>
+  (day: string): string | undefined =>
+    calendar.tradingDays(addDays(day, -14), addDays(day, -1)).at(-1)
+
 /** Builds the NYSE calendar, optionally with closures and early closes an operator adds. */
 export function makeCalendar(options: CalendarOptions = {}): TradingCalendar {
   const years = new Map<number, { closed: Map<number, string>; early: Map<number, number> }>()

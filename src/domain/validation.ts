@@ -5,6 +5,7 @@
  * A rule judges single bars, never a batch: one bad bar must not take good bars of the same symbol with it.
  */
 import { type BarBatch, selectRows } from "./bar.ts"
+import type { SplitRule } from "./split-check.ts"
 
 export const configurableRules = [
   "ohlc_consistency",
@@ -20,7 +21,8 @@ export const configurableRules = [
 export const structuralRules = ["non_finite_value", "duplicate_timestamp", "out_of_order_timestamp"] as const
 
 export type ConfigurableRule = (typeof configurableRules)[number]
-export type Rule = ConfigurableRule | (typeof structuralRules)[number]
+/** `suspected_split` and `split_mismatch` (`split-check.ts`) judge days against corporate actions: always warnings. */
+export type Rule = ConfigurableRule | (typeof structuralRules)[number] | SplitRule
 export type Severity = "error" | "warning" | "off"
 
 export interface RuleSettings {

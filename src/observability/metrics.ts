@@ -9,6 +9,7 @@
  */
 import { Context, Layer } from "effect"
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client"
+import { splitRules } from "../domain/split-check.ts"
 import { configurableRules, structuralRules } from "../domain/validation.ts"
 import type { JobKind, JobState, PartitionState } from "../repository/model.ts"
 import { VERSION } from "../version.ts"
@@ -135,7 +136,7 @@ export const knownLabelValues = {
   jobStates: ["succeeded", "partial", "failed", "cancelled"] satisfies ReadonlyArray<JobState>,
   /** Any rule may be configured as an error; structural rules always are. */
   quarantineRules: [...configurableRules, ...structuralRules],
-  warningRules: [...configurableRules],
+  warningRules: [...configurableRules, ...splitRules],
   /** What `reconcile` classifies a difference as (`reconcile/compare.ts`). */
   reconcileClasses: ["missing_a", "missing_b", "price", "volume", "shift"]
 } as const

@@ -2,6 +2,7 @@
 import type { Effect, Schedule } from "effect"
 import type { DerivationPlan } from "../aggregation/derive.ts"
 import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
+import type { SplitAction } from "../domain/corporate-action.ts"
 import type { ProviderError, StorageError } from "../domain/errors.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import type { Timeframe } from "../domain/timeframe.ts"
@@ -47,6 +48,8 @@ export interface IngestRequest {
   readonly retry?: Schedule.Schedule<unknown, ProviderError>
   /** `host:pid` of this process, recorded on the job so a restart can tell a crash from a live run. */
   readonly owner?: string
+  /** The splits on record per symbol, for the `suspected_split` / `split_mismatch` warnings (absent: not checked). */
+  readonly splits?: ((symbol: string) => ReadonlyArray<SplitAction>) | undefined
   /** Rule severities and thresholds (config `validation`); the defaults otherwise. */
   readonly rules?: RuleSettings
   /** Higher frames to build from the 1m days each unit writes, in the same unit (absent: none). */

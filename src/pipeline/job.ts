@@ -8,8 +8,10 @@ import type { DerivationPlan } from "../aggregation/derive.ts"
 import type { ConfigV1 } from "../config/schema.ts"
 import type { SessionKind } from "../domain/calendar.ts"
 import { aggregatedFrames } from "../domain/timeframe.ts"
+import { checkAdjustment } from "../lake/adjustment-guard.ts"
 import { persistRun } from "../observability/history.ts"
 import { Metrics } from "../observability/metrics.ts"
+import { CorporateActions, splitsBySymbol } from "../repository/corporate-actions.ts"
 import { findingsSpool } from "../validation/findings-spool.ts"
 import { writeValidationReport } from "../validation/report.ts"
 import { ruleSettings } from "../validation/settings.ts"
@@ -85,15 +87,19 @@ export const recoverAndTell = (dataDir: string, notice: (line: string) => void) 
  */
 export const runJob = (request: Omit<IngestRequest, "owner" | "rules">, ctx: RunContext, hooks: RunHooks) =>
   Effect.gen(function* () {
+    // Raw and adjusted bars never share a lake: refused before anything is fetched.
+    yield* checkAdjustment(ctx.loaded.dataDir, request.adjustment)
     yield* recoverAndTell(ctx.loaded.dataDir, hooks.notice)
     const started = Date.now()
     const owner = processOwner()
     const aggregation = derivationFor(ctx.loaded.config, request)
     const findings = yield* findingsSpool(ctx.loaded.dataDir, owner)
+    const splits = splitsBySymbol(yield* CorporateActions.use((c) => c.list(request.symbols)))
     const summary = yield* runIngest(
       {
         ...request,
         owner,
+        splits,
         rules: ruleSettings(ctx.loaded.config),
         findings,
         ...(aggregation === undefined ? {} : { aggregation })

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs"
 import { Effect } from "effect"
 import type { SessionKind } from "../domain/calendar.ts"
 import type { Symbol } from "../domain/symbol.ts"
+import { CorporateActions, splitsBySymbol } from "../repository/corporate-actions.ts"
 import { Jobs } from "../repository/jobs.ts"
 import { Ledger } from "../repository/ledger.ts"
 import type { ValidationRun } from "../repository/model.ts"
@@ -59,13 +60,15 @@ export const revalidateRange = (ctx: RunContext, job: RevalidateJob) =>
         : [...new Set((yield* ledger.coverage({ frame: "1m", symbols: [], from, to })).map((r) => r.symbol))].sort()
     ) as ReadonlyArray<Symbol>
     const session = job.session ?? ctx.loaded.config.ingest?.session ?? "regular"
+    const splits = splitsBySymbol(yield* CorporateActions.use((c) => c.list(symbols)))
     const { bars, findings } = yield* revalidateLake({
       calendar: ctx.calendar,
       symbols,
       from,
       to,
       session,
-      rules: ruleSettings(ctx.loaded.config)
+      rules: ruleSettings(ctx.loaded.config),
+      splits
     })
     const record = yield* jobs.create(
       {

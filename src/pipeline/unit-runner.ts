@@ -5,13 +5,14 @@
  */
 import { Effect, Stream } from "effect"
 import { derivedGroups, deriveFiles, writeDerived } from "../aggregation/derive.ts"
-import { type BarBatch, concatBatches, emptyBatch, rowsView, selectRows } from "../domain/bar.ts"
-import type { SessionKind, TradingCalendar, TradingDay } from "../domain/calendar.ts"
+import { type BarBatch, emptyBatch, rowsView } from "../domain/bar.ts"
+import { previousTradingDay, type TradingDay } from "../domain/calendar.ts"
 import type { ProviderError, RepositoryError, StorageError } from "../domain/errors.ts"
-import { appendTo, groupBy } from "../domain/group.ts"
+import { groupBy } from "../domain/group.ts"
 import { splitByDay, tradingDayOf } from "../domain/partition.ts"
+import { checkSplits } from "../domain/split-check.ts"
 import type { Symbol } from "../domain/symbol.ts"
-import { type Timeframe, timeframeMinutes } from "../domain/timeframe.ts"
+import { timeframeMinutes } from "../domain/timeframe.ts"
 import { type Finding, validateBars } from "../domain/validation.ts"
 import { filePeriod } from "../lake/layout.ts"
 import { ParquetSink, type WrittenFile } from "../lake/parquet-sink.ts"
@@ -26,6 +27,7 @@ import type { IngestRequest, UnitFailure } from "./ingest-types.ts"
 import type { WorkUnit } from "./plan.ts"
 import { letSignalsIn } from "./responsive.ts"
 import { sortRevalidated } from "./revalidation.ts"
+import { alignmentMs, barsBySymbol, splitUnit, withinRequest } from "./unit-shape.ts"
 
 export interface SymbolOutcome {
   readonly results: ReadonlyArray<PartitionResult>
@@ -43,84 +45,6 @@ export interface SymbolOutcome {
 
 /** A unit whose plugin failed with a retryable error is fetched again under the kit's policy (Effect's 0.8-1.2 spread). */
 const defaultRetry = retrySchedule({ baseMs: 250, retries: 4, jitter: { min: 0.8, max: 1.2 } })
-
-/** Bars must start on their frame's grid; session-anchored frames above 30m start on half hours (09:30, 13:30). */
-const alignmentMs = (frame: Timeframe) => Math.min(timeframeMinutes(frame), frame === "1d" ? 1 : 30) * 60_000
-
-/**
- * Sorts out what a provider sent for a unit. Bars of the unit's days that overlap the requested session stay (overlap,
- * not containment, so a clock-aligned 09:00 hourly or a midnight-stamped daily bar counts); pre- and post-market bars
- * of those days were simply not asked for and are dropped; bars on other trading days belong to other units. What is
- * left — bars outside every session of their day, or on a day the market was closed — stays, so the
- * `outside_session` rule can quarantine and report it.
- */
-function withinRequest(
-  batch: BarBatch,
-  calendar: TradingCalendar,
-  unit: { readonly days: ReadonlyArray<string>; readonly start: number; readonly end: number },
-  session: SessionKind,
-  frameMs: number
-): BarBatch {
-  const days = new Set(unit.days)
-  const rows: Array<number> = []
-  for (const part of splitByDay(batch.ts)) {
-    const requested = days.has(part.day) ? calendar.session(part.day, session) : undefined
-    const extended = calendar.session(part.day, "extended")
-    for (let i = part.from; i < part.to; i++) {
-      const ts = batch.ts[i] as number
-      if (requested !== undefined) {
-        const inRequested = ts < requested.close && ts + frameMs > requested.open
-        const inExtended = extended !== undefined && ts >= extended.open && ts < extended.close
-        if (inRequested || !inExtended) rows.push(i)
-      } else if (extended === undefined && ts >= unit.start && ts < unit.end) rows.push(i)
-    }
-  }
-  return rows.length === batch.ts.length ? batch : selectRows(batch, rows)
-}
-
-/**
- * Two smaller units covering `u`: by symbols first, then by days (unless the error is about the symbol itself);
- * `undefined` when there is nothing left to split.
- */
-function splitUnit(
-  u: WorkUnit,
-  calendar: TradingCalendar,
-  session: SessionKind,
-  bySymbolOnly: boolean
-): ReadonlyArray<WorkUnit> | undefined {
-  const share = (symbols: ReadonlyArray<Symbol>, days: ReadonlyArray<TradingDay>) =>
-    (u.expectedBars * symbols.length * days.length) / (u.symbols.length * u.days.length)
-  if (u.symbols.length > 1) {
-    const mid = Math.ceil(u.symbols.length / 2)
-    return [u.symbols.slice(0, mid), u.symbols.slice(mid)].map((symbols) => ({
-      ...u,
-      symbols,
-      expectedBars: share(symbols, u.days)
-    }))
-  }
-  if (u.days.length > 1 && !bySymbolOnly) {
-    const mid = Math.ceil(u.days.length / 2)
-    return [u.days.slice(0, mid), u.days.slice(mid)].map((days) => ({
-      ...u,
-      days,
-      start: calendar.session(days[0] as string, session)?.open ?? u.start,
-      end: calendar.session(days[days.length - 1] as string, session)?.close ?? u.end,
-      expectedBars: share(u.symbols, days)
-    }))
-  }
-  return undefined
-}
-
-/**
- * A unit's fetched bars as one batch per symbol, made before anything waits: the provider's pieces (often one per
- * symbol-day) die young instead of surviving every collection while the unit's symbols are written one by one, and
- * memory held by the units in flight is what sets the size the heap grows to between full collections.
- */
-function barsBySymbol(symbols: ReadonlyArray<Symbol>, batches: Iterable<BarBatch>): Map<string, BarBatch> {
-  const parts = new Map<string, Array<BarBatch>>()
-  for (const b of batches) appendTo(parts, b.symbol as string, b)
-  return new Map(symbols.map((symbol) => [symbol as string, concatBatches(symbol, parts.get(symbol) ?? [])]))
-}
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
 
@@ -175,12 +99,21 @@ export const makeUnitRunner = (request: IngestRequest, jobId: number) =>
     const writeSymbol = (u: WorkUnit, symbol: Symbol, bars: BarBatch) =>
       Effect.gen(function* () {
         const fetched = withinRequest(bars, request.calendar, u, request.session, frameMinutes * 60_000)
-        const { clean, quarantined, quarantineRules, findings } = validateBars(fetched, {
+        const validated = validateBars(fetched, {
           alignMs: alignmentMs(request.frame),
           frameMs: frameMinutes * 60_000,
           sessionOf: (ts) => request.calendar.session(tradingDayOf(ts), request.session),
           ...(request.rules === undefined ? {} : { settings: request.rules })
         })
+        const { clean, quarantined, quarantineRules } = validated
+        // Day over day inside the unit: a jump a split would explain, or a recorded split the bars do not show.
+        const findings =
+          request.splits === undefined || request.frame !== "1m"
+            ? validated.findings
+            : [
+                ...validated.findings,
+                ...checkSplits(clean, request.splits(symbol), previousTradingDay(request.calendar))
+              ]
         const daySlices = (batch: BarBatch, rules?: ReadonlyArray<string>) => {
           const byDay = new Map(splitByDay(batch.ts).map((p) => [p.day as string, p]))
           return [...new Set([...u.days, ...byDay.keys()])].sort().map((day) => {

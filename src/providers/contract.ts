@@ -7,6 +7,7 @@
 import type { Data, Duration, Effect, Option, Schedule, Schema, Stream } from "effect"
 import type { BarBatch, BatchBuilder } from "../domain/bar.ts"
 import type { SessionKind, TradingCalendar } from "../domain/calendar.ts"
+import type { CorporateAction } from "../domain/corporate-action.ts"
 import type { ProviderError } from "../domain/errors.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import type { SecurityType, SymbolMeta } from "../domain/symbol-meta.ts"
@@ -27,14 +28,15 @@ export type {
 } from "./kit/http.ts"
 export type { HttpTuning, HttpTuningFields } from "./kit/options.ts"
 
-/** The contract version this host's types describe; a plugin built against it sets `contractVersion: 2`. */
-export const PLUGIN_CONTRACT_VERSION = 2
+/** The contract version this host's types describe; a plugin built against it sets `contractVersion: 3`. */
+export const PLUGIN_CONTRACT_VERSION = 3
 
 /**
- * Every contract version this host loads. v2 only added optional parts (`reference`, `capabilities.reference`), so a
- * v1 plugin is a valid v2 plugin without them.
+ * Every contract version this host loads. v2 only added optional parts (`reference`, `capabilities.reference`), and
+ * v3 too (`corporateActions`, `capabilities.corporateActions`), so a plugin of an older version is a valid plugin of
+ * the newer ones without them.
  */
-export const SUPPORTED_CONTRACT_VERSIONS: ReadonlyArray<number> = [1, 2]
+export const SUPPORTED_CONTRACT_VERSIONS: ReadonlyArray<number> = [1, 2, 3]
 
 /** What a plugin's requests give: an Effect failing with a `ProviderError` (a type for plugins, which import no Effect). */
 export type PluginEffect<A> = Effect.Effect<A, ProviderError>
@@ -68,6 +70,15 @@ export interface ProviderCapabilities {
   readonly hosts?: ReadonlyArray<string>
   /** What the plugin's `reference` part can tell (contract v2); absent when it has none. */
   readonly reference?: ReferenceCapabilities
+  /** Which corporate actions its `corporateActions` part lists (contract v3); absent when it has none. */
+  readonly corporateActions?: CorporateActionsCapabilities
+}
+
+export interface CorporateActionsCapabilities {
+  /** Forward and reverse splits, with their ratio. */
+  readonly splits: boolean
+  /** Cash dividends, regular and special. */
+  readonly dividends: boolean
 }
 
 export interface ReferenceCapabilities {
@@ -125,11 +136,31 @@ export interface ProviderReference {
   readonly marketDay?: (day: string) => Stream.Stream<MarketDayBar, ProviderError>
 }
 
+/** Splits and cash dividends, as a plugin reports them (`domain/corporate-action.ts` says what each field means). */
+export type { CorporateAction, DividendAction, SplitAction } from "../domain/corporate-action.ts"
+
+export interface CorporateActionsRequest {
+  readonly symbols: ReadonlyArray<Symbol>
+  /** First and last ex-date wanted, New York trading days (`YYYY-MM-DD`), inclusive. */
+  readonly from: string
+  readonly to: string
+  /** The kinds wanted, among those `capabilities.corporateActions` offers. */
+  readonly kinds: ReadonlyArray<"split" | "dividend">
+}
+
+/** A plugin's corporate actions (contract v3). */
+export interface ProviderCorporateActions {
+  /** Every action of the kinds asked with an ex-date in the range, for the symbols asked; paging handled inside. */
+  readonly list: (request: CorporateActionsRequest) => Stream.Stream<CorporateAction, ProviderError>
+}
+
 export interface ProviderClient {
   /** Bars for the request, one symbol per batch, pagination handled inside. */
   readonly bars: (request: BarsRequest) => Stream.Stream<BarBatch, ProviderError>
   /** Contract v2: reference data for universes. */
   readonly reference?: ProviderReference
+  /** Contract v3: splits and dividends, for adjusted reads. */
+  readonly corporateActions?: ProviderCorporateActions
   /**
    * Contract v1's symbol list (tickers, names, exchanges as listed now). Still read from v1 plugins that have no
    * `reference`: the host treats it as `reference.symbols` with no point in time, delisted symbols or details.

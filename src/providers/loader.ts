@@ -40,7 +40,7 @@ export function contractProblem(candidate: unknown): string | undefined {
   const p = candidate as Record<string, unknown>
   if (typeof p.contractVersion !== "number") return "it has no numeric contractVersion"
   if (!SUPPORTED_CONTRACT_VERSIONS.includes(p.contractVersion)) {
-    return `it was written for plugin contract v${p.contractVersion}; this MarketPipe supports ${SUPPORTED_CONTRACT_VERSIONS.map((v) => `v${v}`).join(" and ")}`
+    return `it was written for plugin contract v${p.contractVersion}; this MarketPipe supports ${SUPPORTED_CONTRACT_VERSIONS.map((v) => `v${v}`).join(", ")}`
   }
   if (typeof p.name !== "string" || !/^[a-z][a-z0-9_-]{0,31}$/u.test(p.name)) {
     return "its name must be 1-32 lower-case letters, digits, '-' or '_', starting with a letter"
@@ -63,7 +63,18 @@ export function contractProblem(candidate: unknown): string | undefined {
     if (typeof caps[key] !== "number" || (caps[key] as number) < 1)
       return `capabilities.${key} must be a positive number`
   }
-  return referenceProblem(caps.reference)
+  return referenceProblem(caps.reference) ?? corporateActionsProblem(caps.corporateActions)
+}
+
+/** What is wrong with `capabilities.corporateActions` (contract v3, optional). */
+function corporateActionsProblem(actions: unknown): string | undefined {
+  if (actions === undefined) return undefined
+  if (actions === null || typeof actions !== "object") return "capabilities.corporateActions must be an object"
+  const a = actions as Record<string, unknown>
+  for (const key of ["splits", "dividends"]) {
+    if (typeof a[key] !== "boolean") return `capabilities.corporateActions.${key} must be true or false`
+  }
+  return undefined
 }
 
 /** What is wrong with `capabilities.reference` (contract v2, optional). */

@@ -17,9 +17,11 @@ import type {
   Json
 } from "@duckdb/node-api"
 import { Data, Effect } from "effect"
+import type { FactorSegment } from "../domain/corporate-action.ts"
 import { type StorageError, UsageError } from "../domain/errors.ts"
 import { type FileVersion, sourceAt } from "../domain/file-version.ts"
 import { lakeRoots, versionsRoot } from "../lake/layout.ts"
+import { adjustedViewsSql } from "./adjusted.ts"
 import { badFilesError, createView, mayBeAboutAFile, skippedWarning, unreadableFiles } from "./bad-files.ts"
 import { duckCall } from "./call.ts"
 import type { QueryLimits } from "./limits.ts"
@@ -84,6 +86,8 @@ export interface LakeOptions {
   /** Leave unreadable files out of the views, each named through `warn`, instead of failing queries that read them. */
   readonly skipBadFiles: boolean
   readonly warn: (line: string) => void
+  /** The factor segments the `bars_<frame>_adjusted` views apply (none: the views equal the raw ones). */
+  readonly factors?: ReadonlyArray<FactorSegment> | undefined
   /** Read the lake as it was at `at` (UTC ms), from the manifest's versions of its files. */
   readonly asOf?: { readonly at: number; readonly versions: ReadonlyArray<FileVersion> } | undefined
 }
@@ -176,6 +180,7 @@ export const openLake = (duck: DuckDBModule, dataDir: string, options: LakeOptio
         options.warn(skippedWarning(dataDir, bad))
       }
     for (const view of views) yield* createView(connection, view, skip)
+    for (const statement of adjustedViewsSql(options.factors ?? [])) yield* run(connection, statement)
     yield* run(connection, lockConfiguration)
     const session: LakeSession = {
       duck,

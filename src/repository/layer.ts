@@ -11,6 +11,7 @@ import { ALLOWED_DATABASE_URLS, maskedUrl, sqlitePath } from "../config/database
 import { schemaOf } from "../config/dataset.ts"
 import { RepositoryError, shown } from "../domain/errors.ts"
 import { LakeVersionLog } from "../lake/version-log.ts"
+import * as CorporateActionsSql from "./corporate-actions.ts"
 import * as FileVersionsSql from "./file-versions.ts"
 import * as HistoryRetentionSql from "./history-retention.ts"
 import { DatabaseName } from "./internal/database.ts"
@@ -40,6 +41,7 @@ export type Repository =
   | HistoryRetentionSql.HistoryRetention
   | FileVersionsSql.FileVersions
   | RevisionsSql.Revisions
+  | CorporateActionsSql.CorporateActions
   | LakeVersionLog
 
 /** The services over a migrated client, named for error messages. */
@@ -54,6 +56,7 @@ export const servicesLayer: Layer.Layer<Repository, never, SqlClient.SqlClient |
   HistoryRetentionSql.layer,
   FileVersionsSql.layer,
   RevisionsSql.layer,
+  CorporateActionsSql.layer,
   // The lake's writers record file versions through this; a sink built without the repository keeps none.
   Layer.effect(LakeVersionLog, FileVersionsSql.make)
 )

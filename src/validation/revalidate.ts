@@ -3,9 +3,11 @@
  * rule with the current settings and reports what they find. The lake itself is not changed.
  */
 import { Effect } from "effect"
-import { type BarBatch, selectRows } from "../domain/bar.ts"
-import type { SessionKind, TradingCalendar } from "../domain/calendar.ts"
+import { type BarBatch, concatBatches, selectRows } from "../domain/bar.ts"
+import { previousTradingDay, type SessionKind, type TradingCalendar } from "../domain/calendar.ts"
+import type { SplitAction } from "../domain/corporate-action.ts"
 import { splitByDay, tradingDayOf } from "../domain/partition.ts"
+import { checkSplits } from "../domain/split-check.ts"
 import type { Symbol } from "../domain/symbol.ts"
 import { type Finding, type RuleSettings, validateBars } from "../domain/validation.ts"
 import { filePeriod } from "../lake/layout.ts"
@@ -18,6 +20,8 @@ export interface RevalidateRequest {
   readonly to: string
   readonly session: SessionKind
   readonly rules: RuleSettings
+  /** The splits on record per symbol, for `suspected_split` and `split_mismatch` (none: every jump is unexplained). */
+  readonly splits?: ((symbol: string) => ReadonlyArray<SplitAction>) | undefined
 }
 
 export const revalidateLake = (request: RevalidateRequest) =>
@@ -28,6 +32,7 @@ export const revalidateLake = (request: RevalidateRequest) =>
     const findings: Array<Finding> = []
     let bars = 0
     for (const symbol of request.symbols) {
+      const read: Array<BarBatch> = []
       for (const period of periods) {
         const file = yield* sink.readFile({ frame: "1m", symbol, period })
         if (file === undefined) continue
@@ -35,6 +40,7 @@ export const revalidateLake = (request: RevalidateRequest) =>
           .filter((p) => p.day >= request.from && p.day <= request.to)
           .flatMap((p) => Array.from({ length: p.to - p.from }, (_, i) => p.from + i))
         const batch: BarBatch = selectRows(file.batch, rows)
+        read.push(batch)
         bars += batch.ts.length
         findings.push(
           ...validateBars(batch, {
@@ -45,6 +51,14 @@ export const revalidateLake = (request: RevalidateRequest) =>
           }).findings
         )
       }
+      // Day over day across the whole range: a split's jump may fall between two files.
+      findings.push(
+        ...checkSplits(
+          concatBatches(symbol, read),
+          request.splits?.(symbol) ?? [],
+          previousTradingDay(request.calendar)
+        )
+      )
     }
     return { bars, findings }
   })

@@ -109,8 +109,8 @@ describe("third-party plugins", () => {
       ["./nope.ts", /file .*nope\.ts does not exist/],
       ["not-installed-plugin", /package 'not-installed-plugin' is not installed/],
       [
-        writePlugin(cwd, "v3.ts", "export default { contractVersion: 3, name: 'x' }\n"),
-        /written for plugin contract v3; this MarketPipe supports v1 and v2/
+        writePlugin(cwd, "v4.ts", "export default { contractVersion: 4, name: 'x' }\n"),
+        /written for plugin contract v4; this MarketPipe supports v1, v2, v3/
       ],
       [writePlugin(cwd, "none.ts", "export const x = 1\n"), /default export is not a plugin object/],
       [
@@ -136,6 +136,14 @@ describe("third-party plugins", () => {
           "export default { contractVersion: 2, name: 'x', make() {}, capabilities: { feeds: ['a'], defaultFeed: 'a', timeframes: ['1m'], adjustments: [], credentials: [], maxBarsPerRequest: 1, maxSymbolsPerRequest: 1, reference: { pointInTime: 'yes', delisted: false, marketDay: false, detailFields: [] } } }\n"
         ),
         /capabilities.reference.pointInTime must be true or false/
+      ],
+      [
+        writePlugin(
+          cwd,
+          "badactions.ts",
+          "export default { contractVersion: 3, name: 'x', make() {}, capabilities: { feeds: ['a'], defaultFeed: 'a', timeframes: ['1m'], adjustments: [], credentials: [], maxBarsPerRequest: 1, maxSymbolsPerRequest: 1, corporateActions: { splits: true, dividends: 'some' } } }\n"
+        ),
+        /capabilities.corporateActions.dividends must be true or false/
       ],
       [
         writePlugin(

@@ -22,6 +22,8 @@ export interface ExportFlags extends CommonFlags {
   readonly session: Option.Option<SessionFilter>
   readonly format: Option.Option<"csv" | "ndjson">
   readonly asOf: Option.Option<string>
+  /** Prices as stored (`none`, the default), or adjusted for splits, or for splits and dividends. */
+  readonly adjust?: Option.Option<"none" | "split" | "all">
   /** A file, or `-` for standard output (the default). */
   readonly out: Option.Option<string>
 }
@@ -105,10 +107,13 @@ export const exportMain = (flags: ExportFlags, environment: Environment = curren
           session: Option.getOrElse(flags.session, () => "all" as const),
           dataDir: app.loaded.dataDir,
           databaseUrl: app.loaded.databaseUrl,
+          adjust: Option.getOrElse(flags.adjust ?? Option.none(), () => "none" as const),
           ...(asOf === undefined ? {} : { asOf })
         }).pipe(
           Effect.mapError((e) =>
-            e._tag === "UsageError" && e.field === "asOf" ? new UsageError({ field: "--as-of", reason: e.reason }) : e
+            e._tag === "UsageError" && (e.field === "asOf" || e.field === "adjust")
+              ? new UsageError({ field: `--${e.field === "asOf" ? "as-of" : "adjust"}`, reason: e.reason })
+              : e
           )
         )
         for (const line of lines(frame, format)) target.write(line)

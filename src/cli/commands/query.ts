@@ -10,6 +10,7 @@ import { type LoadedConfig, loadConfig } from "../../config/load.ts"
 import { UsageError } from "../../domain/errors.ts"
 import { resolveTime } from "../../lake/load/options.ts"
 import { noDatabaseYet, readStorageLayer } from "../../pipeline/context.ts"
+import { adjustmentFactors } from "../../query/adjusted.ts"
 import { type Cell, type Column, loadDuckDB, openLake, type RowSink, runQuery } from "../../query/duckdb.ts"
 import { checkLimitFlags, type LimitFlags, resolveLimits } from "../../query/limits.ts"
 import { FileVersions } from "../../repository/file-versions.ts"
@@ -23,6 +24,8 @@ export interface QueryFlags extends CommonFlags, LimitFlags {
   readonly skipBadFiles: boolean
   /** Read the lake as it was then (`loadOhlcv`'s time forms). */
   readonly asOf?: Option.Option<string>
+  /** What `bars_<frame>_adjusted` applies: split ratios, or splits and dividends (the default). */
+  readonly adjust?: Option.Option<"split" | "all">
 }
 
 /**
@@ -107,6 +110,12 @@ export const queryMain = (flags: QueryFlags, environment: Environment = currentE
     const out = makeOutput({ json: flags.json, tty: false })
     for (const n of loaded.notices) out.notice(`notice: ${n}`)
     const asOf = yield* asOfFor(Option.getOrUndefined(flags.asOf ?? Option.none()), loaded)
+    const factors = yield* adjustmentFactors(
+      loaded,
+      Option.getOrElse(flags.adjust ?? Option.none(), () => "all" as const),
+      asOf?.at,
+      out.notice
+    )
     const duck = yield* loadDuckDB(environment.env)
     const format = flags.csv ? "csv" : flags.json ? "json" : "table"
     const outcome = yield* Effect.scoped(
@@ -115,7 +124,8 @@ export const queryMain = (flags: QueryFlags, environment: Environment = currentE
           limits: resolveLimits(flags, loaded.config.query),
           skipBadFiles: flags.skipBadFiles,
           warn: out.notice,
-          asOf
+          asOf,
+          factors
         })
         if (session.views.every((v) => v.glob === undefined))
           out.notice(`notice: no Parquet files under ${loaded.dataDir} yet; every view is empty`)

@@ -18,14 +18,15 @@
  * with no files, or a range without data, gives an empty result (`length` 0), never an error. Symbols are validated
  * with the lake's rules before any path is built from them, so nothing passed in can point outside the data dir.
  */
-import { existsSync } from "node:fs"
-import { Context, Effect, Layer } from "effect"
-import { StorageError, UsageError } from "../../domain/errors.ts"
+import { Effect } from "effect"
+import { StorageError, type UsageError } from "../../domain/errors.ts"
+import { adjustFrame } from "./adjust.ts"
 import { asOfSources, type LoadSource, type VersionLookup } from "./as-of.ts"
 import { decodeFile } from "./decode.ts"
 import { allocateOutput, buildFrame, type OhlcvFrame } from "./frame.ts"
 import { type LoadOhlcvOptions, type OhlcvColumn, type Resolved, resolveLoadOptions } from "./options.ts"
 import { candidateFiles, type FilePlan, LakeChanged, planFile } from "./plan.ts"
+import { openLoadRepository } from "./repository.ts"
 
 export type { OhlcvColumnData, OhlcvFrame, OhlcvRow, OhlcvRowValue, OhlcvSegment } from "./frame.ts"
 export {
@@ -82,8 +83,17 @@ export const loadOhlcvEffect = <C extends OhlcvColumn = OhlcvColumn>(
 ): Effect.Effect<OhlcvFrame<C>, UsageError | StorageError> =>
   Effect.gen(function* () {
     const r = yield* resolveLoadOptions(options)
-    const lookup = r.asOf === undefined ? undefined : yield* manifestLookup(r.databaseUrl)
-    return yield* load(r, lookup).pipe(
+    const repository =
+      r.asOf === undefined && r.adjust === "none"
+        ? undefined
+        : yield* openLoadRepository(
+            r.databaseUrl,
+            r.asOf === undefined ? "adjust" : "asOf",
+            r.asOf === undefined
+              ? "reading adjusted prices (its corporate actions)"
+              : "reading as of a time (its record of file versions)"
+          )
+    const frame = yield* load(r, repository?.versions).pipe(
       // A file replaced by a bigger one while it was read: start over, twice at most.
       Effect.retry({ while: (e) => e instanceof LakeChanged, times: 2 }),
       Effect.catchIf(
@@ -92,30 +102,21 @@ export const loadOhlcvEffect = <C extends OhlcvColumn = OhlcvColumn>(
           Effect.fail(new StorageError({ path: r.lake, reason: "files kept changing while they were read; try again" }))
       )
     )
-  }).pipe(Effect.scoped)
-
-/**
- * The manifest of file versions in the repository at `databaseUrl`, open for the load's scope. The repository code
- * is imported only here: a load of the current lake never touches a database.
- */
-const manifestLookup = (databaseUrl: string) =>
-  Effect.gen(function* () {
-    const { repositoryLayer, sqlitePath } = yield* Effect.promise(() => import("../../repository/layer.ts"))
-    const { FileVersions } = yield* Effect.promise(() => import("../../repository/file-versions.ts"))
-    if (databaseUrl.startsWith("sqlite:") && !existsSync(sqlitePath(databaseUrl))) {
-      return yield* new UsageError({
-        field: "asOf",
-        reason: `reading as of a time needs the repository's record of file versions, and there is no database at ${sqlitePath(databaseUrl)} (set databaseUrl)`
+    if (repository === undefined || r.adjust === "none") return frame
+    yield* adjustFrame(r, frame, repository, (symbol, timeframe, start, end) =>
+      loadOhlcvEffect({
+        symbols: symbol,
+        start,
+        end,
+        timeframe,
+        columns: ["close"],
+        dataDir: r.dataDir,
+        databaseUrl: r.databaseUrl,
+        ...(r.asOf === undefined ? {} : { asOf: r.asOf })
       })
-    }
-    const context = yield* Layer.build(repositoryLayer(databaseUrl)).pipe(
-      Effect.mapError((e) => new StorageError({ path: "repository", reason: e.reason }))
     )
-    const versions = Context.get(context, FileVersions)
-    const lookup: VersionLookup = (prefix) =>
-      versions.under(prefix).pipe(Effect.mapError((e) => new StorageError({ path: "repository", reason: e.reason })))
-    return lookup
-  })
+    return frame
+  }).pipe(Effect.scoped)
 
 /**
  * Loads bars of `symbols` whose start lies in `[start, end)` from the lake. Rejects with a `UsageError` for a bad

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path"
 import process from "node:process"
 import { Effect } from "effect"
 import { dayNumber, newYorkOffsetMinutes } from "../../domain/calendar.ts"
+import type { AdjustMode } from "../../domain/corporate-action.ts"
 import { UsageError } from "../../domain/errors.ts"
 import { parseSymbol, type Symbol } from "../../domain/symbol.ts"
 import { type Timeframe, timeframes } from "../../domain/timeframe.ts"
@@ -47,6 +48,13 @@ export interface LoadOhlcvOptions<C extends OhlcvColumn = OhlcvColumn> {
   readonly asOf?: TimeInput | undefined
   /** The repository holding the manifest, for `asOf`: default `$DATABASE_URL`, else the data dir's SQLite file. */
   readonly databaseUrl?: string | undefined
+  /**
+   * Default `none`: prices as the provider sent them (the lake is raw). `split` divides prices (and multiplies
+   * volume) by the cumulative ratio of every later split; `all` also applies cash dividends (`1 − dividend / previous
+   * close`). Uses the corporate actions in the repository (`marketpipe actions refresh`), only those known at `asOf`
+   * when it is given.
+   */
+  readonly adjust?: AdjustMode | undefined
 }
 
 const DAY_MS = 86_400_000
@@ -150,6 +158,9 @@ export interface Resolved<C extends OhlcvColumn> {
   /** UTC ms of `asOf`, when the read is as of a past time. */
   readonly asOf?: number | undefined
   readonly databaseUrl: string
+  readonly adjust: AdjustMode
+  /** The data dir itself (the lake is `<dataDir>/ohlcv`). */
+  readonly dataDir: string
 }
 
 export function resolveOptions<C extends OhlcvColumn>(options: LoadOhlcvOptions<C>): Resolved<C> {
@@ -170,6 +181,11 @@ export function resolveOptions<C extends OhlcvColumn>(options: LoadOhlcvOptions<
   const env = process.env.MARKETPIPE_DATA_DIR
   const dataDir = options.dataDir ?? (env !== undefined && env !== "" ? env : "data")
   const url = options.databaseUrl ?? process.env.DATABASE_URL
+  const adjust = options.adjust ?? "none"
+  if (adjust !== "none" && adjust !== "split" && adjust !== "all") {
+    throw new UsageError({ field: "adjust", reason: `${JSON.stringify(adjust)}: choose none, split or all` })
+  }
+  const root = resolve(process.cwd(), dataDir)
   return {
     symbols: resolveSymbols(options.symbols),
     start: resolveTime("start", options.start),
@@ -177,7 +193,9 @@ export function resolveOptions<C extends OhlcvColumn>(options: LoadOhlcvOptions<
     timeframe,
     columns: resolveColumns(options.columns),
     session,
-    lake: lakeRoots(resolve(process.cwd(), dataDir)).ohlcv,
+    lake: lakeRoots(root).ohlcv,
+    dataDir: root,
+    adjust,
     ...(options.asOf === undefined ? {} : { asOf: resolveTime("asOf", options.asOf) }),
     databaseUrl:
       url !== undefined && url !== "" ? url : `sqlite:${join(resolve(process.cwd(), dataDir), "marketpipe.db")}`

@@ -195,6 +195,27 @@ export const postgresMigrations = Migrator.fromRecord({
     )`,
     "CREATE INDEX revisions_symbol ON revisions (symbol, day)",
     "CREATE INDEX revisions_detected ON revisions (detected_at)"
+  ]),
+  // Splits and cash dividends as each source reported them, with when MarketPipe first saw each: adjusted reads as
+  // of a time use only the actions known then.
+  "12_corporate_actions": run([
+    `CREATE TABLE corporate_actions (
+      source TEXT NOT NULL,
+      symbol TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      ex_date DATE NOT NULL,
+      split_from DOUBLE PRECISION,
+      split_to DOUBLE PRECISION,
+      amount DOUBLE PRECISION,
+      currency TEXT,
+      record_date DATE,
+      pay_date DATE,
+      special BOOLEAN,
+      first_seen_at TIMESTAMPTZ NOT NULL,
+      last_seen_at TIMESTAMPTZ NOT NULL,
+      PRIMARY KEY (source, symbol, kind, ex_date)
+    )`,
+    "CREATE INDEX corporate_actions_symbol ON corporate_actions (symbol, ex_date)"
   ])
 })
 

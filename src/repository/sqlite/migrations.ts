@@ -192,6 +192,27 @@ export const sqliteMigrations = Migrator.fromRecord({
     )`,
     "CREATE INDEX revisions_symbol ON revisions (symbol, day)",
     "CREATE INDEX revisions_detected ON revisions (detected_at)"
+  ]),
+  // Splits and cash dividends as each source reported them, with when MarketPipe first saw each: adjusted reads as
+  // of a time use only the actions known then.
+  "12_corporate_actions": run([
+    `CREATE TABLE corporate_actions (
+      source TEXT NOT NULL,
+      symbol TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      ex_date TEXT NOT NULL,
+      split_from REAL,
+      split_to REAL,
+      amount REAL,
+      currency TEXT,
+      record_date TEXT,
+      pay_date TEXT,
+      special INTEGER,
+      first_seen_at TEXT NOT NULL,
+      last_seen_at TEXT NOT NULL,
+      PRIMARY KEY (source, symbol, kind, ex_date)
+    )`,
+    "CREATE INDEX corporate_actions_symbol ON corporate_actions (symbol, ex_date)"
   ])
 })
 
