@@ -212,6 +212,36 @@ describe("revision detection", () => {
     const off = await cli(original, "ohlcv", "backfill", ...range, "--revalidate", "off", "--json")
     expect(off.code).toBe(0)
     expect(JSON.parse(off.stdout).revalidated).toBeUndefined()
+    // No revision yet: the list says how to get some; its filters are checked like every flag.
+    expect((await cli(original, "revisions", "list")).stdout).toContain("no revisions recorded")
+    for (const since of ["2024-03-01", "2024-03-01T12:00:00Z", "30d"]) {
+      expect(JSON.parse((await cli(original, "revisions", "list", "--since", since, "--json")).stdout)).toEqual({
+        revisions: []
+      })
+    }
+    const badSince = await cli(original, "revisions", "list", "--since", "last week")
+    expect(badSince.code).toBe(2)
+    expect(badSince.errors).toContain("--since")
+    expect((await cli(original, "revisions", "list", "--limit", "-1")).code).toBe(2)
+
+    // A later run that only adds days keeps no version; the past is that file restricted to the days it held then.
+    const before = (await ledgerDays("1m")).at(-1)?.updatedAt as string
+    expect(
+      (await cli(original, "ohlcv", "backfill", ...range.slice(0, 4), "--from", "2024-03-11", "--to", "2024-03-12"))
+        .code
+    ).toBe(0)
+    expect(listFiles(join(dir, "data")).some((f) => f.startsWith("versions/"))).toBe(false)
+    const span = {
+      symbols: "AAPL",
+      start: "2024-03-01",
+      end: "2024-04-01",
+      dataDir: join(dir, "data"),
+      columns: ["close" as const]
+    }
+    expect((await loadOhlcv(span)).length).toBe(7 * 390)
+    expect((await loadOhlcv({ ...span, asOf: before })).length).toBe(5 * 390)
+    expect((await loadOhlcv({ ...span, asOf: before, session: "regular" })).length).toBe(5 * 390)
+
     // Config `revalidate` is what a scheduled backfill runs with; the flag wins over it.
     const file = join(dir, "marketpipe.yaml")
     writeFileSync(file, "config_version: 4\nrevalidate: 2d\n")
