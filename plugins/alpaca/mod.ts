@@ -1,6 +1,7 @@
 /**
- * Alpaca Market Data v2 (stock bars) and Trading API assets. Multi-symbol requests with `page_token` paging,
- * `limit` 10,000 counted across symbols; feeds iex (free) and sip; credentials `ALPACA_KEY` + `ALPACA_SECRET`.
+ * Alpaca Market Data v2 (stock bars), corporate actions (`corporate-actions.ts`: splits and cash dividends, from the
+ * same data host) and Trading API assets. Multi-symbol requests with `page_token` paging, `limit` 10,000 counted
+ * across symbols; feeds iex (free) and sip; credentials `ALPACA_KEY` + `ALPACA_SECRET`.
  */
 import type {
   BarBatch,
@@ -11,6 +12,7 @@ import type {
   Symbol,
   SymbolMeta
 } from "../../mod.ts"
+import { makeCorporateActions } from "./corporate-actions.ts"
 import { assetMeta, barColumns, pageSchemas, toBatch } from "./wire.ts"
 
 const DATA_URL = "https://data.alpaca.markets"
@@ -26,11 +28,13 @@ const optionsSchema = ({ Schema: S, kit }: PluginHost) =>
   S.Struct({
     trading_base_url: S.optionalKey(S.String),
     ...kit.httpTuningFields,
-    page_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 10_000 })))
+    page_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 10_000 }))),
+    /** Corporate actions a page (Alpaca's `limit`, 1–1000). */
+    corporate_actions_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 1000 })))
   })
 
 const plugin: ProviderPlugin = {
-  contractVersion: 2,
+  contractVersion: 3,
   name: "alpaca",
   description: "Alpaca Market Data v2 (IEX free, SIP paid)",
   capabilities: {
@@ -45,7 +49,8 @@ const plugin: ProviderPlugin = {
     credentials: ["ALPACA_KEY", "ALPACA_SECRET"],
     hosts: [DATA_URL, TRADING_URL],
     // Assets carry no dates, no history and no market cap or sector: the list as it is now, and nothing more.
-    reference: { pointInTime: false, delisted: false, detailFields: [], marketDay: false }
+    reference: { pointInTime: false, delisted: false, detailFields: [], marketDay: false },
+    corporateActions: { splits: true, dividends: true }
   },
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
@@ -205,7 +210,14 @@ const plugin: ProviderPlugin = {
           })
         )
 
-      return { bars, symbols, reference: { symbols: referenceSymbols } }
+      const corporateActions = makeCorporateActions({
+        host,
+        data,
+        pageLimit: opts.corporate_actions_limit ?? 1000,
+        symbolsPerRequest: plugin.capabilities.maxSymbolsPerRequest
+      })
+
+      return { bars, symbols, reference: { symbols: referenceSymbols }, corporateActions }
     })
 }
 

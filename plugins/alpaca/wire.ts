@@ -1,7 +1,8 @@
 /**
  * Alpaca Market Data v2 wire format: page shapes checked with Schema, bars moved into columns in one loop
  * (`t` RFC 3339 UTC, `o h l c vw` numbers, `v` volume, `n` trade count). Also the Trading API's asset objects, which
- * name exchanges Alpaca's way (`NASDAQ`, `ARCA`) and carry no dates, market cap or sector.
+ * name exchanges Alpaca's way (`NASDAQ`, `ARCA`) and carry no dates, market cap or sector, and the market data
+ * `/v1/corporate-actions` pages (splits and cash dividends grouped by type).
  */
 import type { BarBatch, BarColumnsSpec, PluginHost, Symbol, SymbolMeta } from "../../mod.ts"
 
@@ -35,6 +36,50 @@ export const pageSchemas = (S: PluginHost["Schema"]) => ({
     })
   )
 })
+
+/** A calendar date as Alpaca writes the dates of corporate actions. */
+export const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/u
+
+/**
+ * A `/v1/corporate-actions` page: the types asked for (`forward_splits`, `reverse_splits`, `cash_dividends`, each
+ * absent when there are none), other types let through unread. Only the fields read are checked; a row without its
+ * ex-date or with a rate that is not positive makes the page malformed, since a split left out would adjust every
+ * earlier bar wrongly.
+ */
+export const corporateActionSchemas = (S: PluginHost["Schema"]) => {
+  const day = S.String.check(S.isPattern(DAY_PATTERN, { expected: "a YYYY-MM-DD date" }))
+  const rate = S.Finite.check(S.isGreaterThan(0))
+  const date = S.optionalKey(S.NullOr(S.String))
+  const split = S.Struct({ symbol: S.String, old_rate: rate, new_rate: rate, ex_date: day })
+  const splits = S.optionalKey(S.NullOr(S.Array(split)))
+  return {
+    page: S.Struct({
+      corporate_actions: S.Struct({
+        forward_splits: splits,
+        reverse_splits: splits,
+        cash_dividends: S.optionalKey(
+          S.NullOr(
+            S.Array(
+              S.Struct({
+                symbol: S.String,
+                rate: S.Finite.check(S.isGreaterThanOrEqualTo(0)),
+                special: S.optionalKey(S.NullOr(S.Boolean)),
+                ex_date: day,
+                record_date: date,
+                payable_date: date
+              })
+            )
+          )
+        )
+      }),
+      next_page_token: S.optionalKey(S.NullOr(S.String))
+    })
+  }
+}
+
+type CorporateActionsPage = ReturnType<typeof corporateActionSchemas>["page"]["Type"]["corporate_actions"]
+export type SplitWire = NonNullable<CorporateActionsPage["forward_splits"]>[number]
+export type CashDividendWire = NonNullable<CorporateActionsPage["cash_dividends"]>[number]
 
 export type AssetWire = ReturnType<typeof pageSchemas>["assets"]["Type"][number]
 

@@ -1,5 +1,6 @@
 /**
- * Finnhub stock candles (`/stock/candle`, a paid endpoint), the US symbol list and company profiles. One symbol per
+ * Finnhub stock candles (`/stock/candle`, a paid endpoint), the US symbol list, company profiles and corporate actions
+ * (`corporate-actions.ts`: `/stock/split` and `/stock/dividend`, paid endpoints too). One symbol per
  * request and no pagination: intraday is capped at one month a request, so the client splits the range into
  * chunks of at most `chunk_days` days. Credential `FINNHUB_API_KEY`, sent as the `X-Finnhub-Token` header.
  */
@@ -12,6 +13,7 @@ import type {
   Symbol,
   SymbolMeta
 } from "../../mod.ts"
+import { makeCorporateActions } from "./corporate-actions.ts"
 import {
   type CandleWindow,
   type CompanyProfile,
@@ -29,6 +31,11 @@ const textOf = (value: unknown): string =>
   typeof value === "string" ? value : typeof value === "number" ? String(value) : ""
 
 const BASE_URL = "https://finnhub.io/api/v1"
+/** The paid endpoints each client reads, for the error a free key gets. */
+const endpoints: Readonly<Record<string, string>> = {
+  candles: "/stock/candle",
+  "corporate actions": "/stock/split and /stock/dividend"
+}
 const DAY_MS = 86_400_000
 /** Finnhub returns at most one month of intraday candles per request. */
 const MAX_CHUNK_DAYS = 30
@@ -67,7 +74,7 @@ function chunksOf(request: BarsRequest, days: number): Array<Chunk> {
 }
 
 const plugin: ProviderPlugin = {
-  contractVersion: 2,
+  contractVersion: 3,
   name: "finnhub",
   description: "Finnhub stock candles (paid plan), US symbol list and company profiles",
   capabilities: {
@@ -88,7 +95,8 @@ const plugin: ProviderPlugin = {
       delisted: false,
       detailFields: ["marketCap", "sharesOutstanding", "sector", "listDate", "currency"],
       marketDay: false
-    }
+    },
+    corporateActions: { splits: true, dividends: true }
   },
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
@@ -117,7 +125,7 @@ const plugin: ProviderPlugin = {
             if (status === 403 || (status === 401 && /access to this resource/iu.test(message))) {
               return {
                 reason: `${what} need a paid Finnhub plan (HTTP ${status} ${message}): FINNHUB_API_KEY works but has no access to ${
-                  what === "candles" ? "/stock/candle" : "this endpoint"
+                  endpoints[what] ?? "this endpoint"
                 }`,
                 fatal: true
               }
@@ -219,7 +227,9 @@ const plugin: ProviderPlugin = {
         )
       }
 
-      return { bars, symbols, reference: { symbols: referenceSymbols }, profile: companyProfile }
+      const corporateActions = makeCorporateActions({ host, http: http("corporate actions"), refuse: errorIn })
+
+      return { bars, symbols, reference: { symbols: referenceSymbols }, corporateActions, profile: companyProfile }
     })
 }
 

@@ -1,7 +1,8 @@
 /**
  * Finnhub wire format. `/stock/candle` answers in parallel arrays (`t` Unix seconds UTC bar start, `o h l c v`;
  * no VWAP, no trade count) with `s` = `"ok"` or `"no_data"`: the shape is checked with Schema and the arrays are
- * moved into columns in one loop. Also the `/stock/symbol` rows and `/stock/profile2` (money and shares in millions).
+ * moved into columns in one loop. Also the `/stock/symbol` rows, `/stock/profile2` (money and shares in millions), and
+ * the `/stock/split` and `/stock/dividend` arrays (`date` is the ex-date).
  */
 import type { BarBatch, PluginHost, SecurityType, Symbol, SymbolMeta } from "../../mod.ts"
 
@@ -29,6 +30,40 @@ export const wireSchemas = (S: PluginHost["Schema"]) => {
     })
   }
 }
+
+/** A calendar date as Finnhub writes the dates of corporate actions. */
+export const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/u
+
+/**
+ * `/stock/split` and `/stock/dividend`: one unpaginated array each, the fields we read (`adjustedAmount`,
+ * `declarationDate` and `freq` are let through unread). A row without its date or with a factor that is not positive
+ * is a malformed answer, since a split left out would adjust every earlier bar wrongly.
+ */
+export const corporateActionSchemas = (S: PluginHost["Schema"]) => {
+  const day = S.String.check(S.isPattern(DAY_PATTERN, { expected: "a YYYY-MM-DD date" }))
+  const factor = S.Finite.check(S.isGreaterThan(0))
+  const text = S.optionalKey(S.NullOr(S.String))
+  return {
+    // An unknown symbol or an empty range is `[]`; `null` is taken as the same.
+    splits: S.NullOr(S.Array(S.Struct({ symbol: S.String, date: day, fromFactor: factor, toFactor: factor }))),
+    dividends: S.NullOr(
+      S.Array(
+        S.Struct({
+          symbol: S.String,
+          date: day,
+          amount: S.Finite.check(S.isGreaterThanOrEqualTo(0)),
+          currency: text,
+          payDate: text,
+          recordDate: text
+        })
+      )
+    )
+  }
+}
+
+type CorporateActionSchemas = ReturnType<typeof corporateActionSchemas>
+export type SplitWire = NonNullable<CorporateActionSchemas["splits"]["Type"]>[number]
+export type DividendWire = NonNullable<CorporateActionSchemas["dividends"]["Type"]>[number]
 
 /** A decoded `/stock/candle` body. */
 export interface Candle {

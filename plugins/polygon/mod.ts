@@ -1,6 +1,7 @@
 /**
- * Polygon.io, now Massive: stock aggregates (one ticker per request, `next_url` paging) and reference data
- * (`reference.ts`: tickers as of a date, delisted ones, ticker details, grouped daily bars).
+ * Polygon.io, now Massive: stock aggregates (one ticker per request, `next_url` paging), reference data
+ * (`reference.ts`: tickers as of a date, delisted ones, ticker details, grouped daily bars) and corporate actions
+ * (`corporate-actions.ts`: splits and cash dividends by ex-date).
  * Credential `POLYGON_API_KEY` or `MASSIVE_API_KEY`, sent as `Authorization: Bearer`; free plan 5 requests a minute.
  */
 import type {
@@ -14,6 +15,7 @@ import type {
   Symbol,
   Timeframe
 } from "../../mod.ts"
+import { makeCorporateActions } from "./corporate-actions.ts"
 import { makeReference, type Page } from "./reference.ts"
 import { barColumns, pageSchemas, toBatch } from "./wire.ts"
 
@@ -39,7 +41,9 @@ const optionsSchema = ({ Schema: S, kit }: PluginHost) =>
     ...kit.httpTuningFields,
     page_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 50_000 }))),
     /** Reference tickers a page (Polygon's `limit`, at most 1000). */
-    reference_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 1000 })))
+    reference_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 1000 }))),
+    /** Splits or dividends a page (Polygon's `limit`, at most 1000). */
+    corporate_actions_limit: S.optionalKey(S.Int.check(S.isBetween({ minimum: 1, maximum: 1000 })))
   })
 
 /** Where the next request goes: a path on the configured base URL and its query. */
@@ -72,7 +76,7 @@ function follow(nextUrl: string | null | undefined): Cursor | undefined {
 const nonEmpty = (value: string | undefined) => (value === undefined || value.trim() === "" ? undefined : value.trim())
 
 const plugin: ProviderPlugin = {
-  contractVersion: 2,
+  contractVersion: 3,
   name: "polygon",
   description: "Massive (formerly Polygon.io) stock aggregates (free plan: 5 requests/min)",
   capabilities: {
@@ -91,7 +95,8 @@ const plugin: ProviderPlugin = {
       delisted: true,
       detailFields: ["marketCap", "sharesOutstanding", "sic", "industry", "listDate", "currency"],
       marketDay: true
-    }
+    },
+    corporateActions: { splits: true, dividends: true }
   },
   make: (host: PluginHost, settings: ProviderSettings) =>
     host.Effect.gen(function* () {
@@ -215,7 +220,14 @@ const plugin: ProviderPlugin = {
       // Contract v1's list: the tickers trading now, without details.
       const symbols = () => reference.symbols({ asOf: kit.tradingDayOf(Date.now()), details: [] })
 
-      return { bars, reference, symbols }
+      const corporateActions = makeCorporateActions({
+        host,
+        httpFor,
+        paged,
+        pageLimit: opts.corporate_actions_limit ?? 1000
+      })
+
+      return { bars, reference, symbols, corporateActions }
     })
 }
 

@@ -1,6 +1,7 @@
 /**
- * Polygon.io / Massive wire format: aggregates, reference tickers, ticker details and grouped daily bars checked with Schema, aggregates moved into
- * columns in one loop (`t` Unix ms UTC window start, `o h l c` prices, `v` volume, `vw` VWAP, `n` transactions).
+ * Polygon.io / Massive wire format: aggregates, reference tickers, ticker details, grouped daily bars, splits and
+ * dividends checked with Schema, aggregates moved into columns in one loop (`t` Unix ms UTC window start, `o h l c`
+ * prices, `v` volume, `vw` VWAP, `n` transactions).
  */
 import type { BarBatch, BarColumnsSpec, PluginHost, Symbol } from "../../mod.ts"
 
@@ -69,6 +70,52 @@ export const referenceSchemas = (S: PluginHost["Schema"]) => ({
     )
   })
 })
+
+/** A calendar date as Polygon writes the dates of corporate actions. */
+export const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/u
+
+/**
+ * `/v3/reference/splits` and `/v3/reference/dividends` pages: the fields we read (the rest, `id` and `frequency`
+ * among them, are let through). A row without its ex-date or with a ratio that is not positive is a malformed page,
+ * not a row to skip: a split left out would adjust every earlier bar wrongly.
+ */
+export const corporateActionSchemas = (S: PluginHost["Schema"]) => {
+  const day = S.String.check(S.isPattern(DAY_PATTERN, { expected: "a YYYY-MM-DD date" }))
+  const shares = S.Finite.check(S.isGreaterThan(0))
+  const text = S.optionalKey(S.NullOr(S.String))
+  // Absolute, without the API key; absent on the last page.
+  const next_url = S.optionalKey(S.NullOr(S.String))
+  return {
+    splits: S.Struct({
+      results: S.optionalKey(
+        S.NullOr(S.Array(S.Struct({ ticker: S.String, execution_date: day, split_from: shares, split_to: shares })))
+      ),
+      next_url
+    }),
+    dividends: S.Struct({
+      results: S.optionalKey(
+        S.NullOr(
+          S.Array(
+            S.Struct({
+              ticker: S.String,
+              ex_dividend_date: day,
+              cash_amount: S.Finite.check(S.isGreaterThanOrEqualTo(0)),
+              currency: text,
+              pay_date: text,
+              record_date: text,
+              dividend_type: text
+            })
+          )
+        )
+      ),
+      next_url
+    })
+  }
+}
+
+type CorporateActionSchemas = ReturnType<typeof corporateActionSchemas>
+export type SplitRow = NonNullable<CorporateActionSchemas["splits"]["Type"]["results"]>[number]
+export type DividendRow = NonNullable<CorporateActionSchemas["dividends"]["Type"]["results"]>[number]
 
 /** Moves one page of a ticker's aggregates into a column batch; a string names the first malformed bar. */
 export function toBatch(kit: PluginHost["kit"], symbol: Symbol, raw: ReadonlyArray<unknown>): BarBatch | string {

@@ -36,13 +36,26 @@ export interface SplitFinding {
   readonly detail: string
 }
 
-/** Ratios of the splits companies do (and their reverses): 2-for-1 … 20-for-1, 3-for-2, 5-for-4. */
-const COMMON_RATIOS = [2, 3, 4, 5, 8, 10, 15, 20, 3 / 2, 5 / 4].flatMap((r) => [r, 1 / r])
+/** Ratios of the splits companies do (and their reverses): 2-for-1 … 20-for-1, and 3-for-2. */
+const COMMON_RATIOS = [2, 3, 4, 5, 8, 10, 15, 20, 3 / 2].flatMap((r) => [r, 1 / r])
 
-/** How close a jump must come to 1 / ratio to count as that split (3%: a day's ordinary move rarely lands there). */
-const TOLERANCE = 0.03
+/**
+ * How far (in log terms) a jump may land from 1 / ratio and still be that split: a fifth of the split's own size for
+ * a halving or more (an overnight move on top of a 1-for-10 reverse split still reads as one, a 30% move never
+ * reaches a 2-for-1), and 3% for a 3-for-2, which an ordinary 30-50% move would otherwise look like.
+ */
+const toleranceOf = (ratio: number) =>
+  Math.abs(Math.log(ratio)) >= Math.log(2) ? 0.2 * Math.abs(Math.log(ratio)) : Math.log(1.03)
 
-const near = (jump: number, ratio: number) => Math.abs(jump * ratio - 1) <= TOLERANCE
+const distance = (jump: number, ratio: number) => Math.abs(Math.log(jump * ratio))
+
+const near = (jump: number, ratio: number) => distance(jump, ratio) <= toleranceOf(ratio)
+
+/** The common ratio a jump is closest to, when it is close enough to count. */
+const matchingRatio = (jump: number): number | undefined => {
+  const best = [...COMMON_RATIOS].sort((a, b) => distance(jump, a) - distance(jump, b))[0]
+  return best !== undefined && near(jump, best) ? best : undefined
+}
 
 /** "4-for-1" or "1-for-10". */
 export const ratioText = (r: number): string => {
@@ -87,7 +100,7 @@ export function splitFindings(days: ReadonlyArray<DayEdge>, splits: ReadonlyArra
       }
       continue
     }
-    const ratio = COMMON_RATIOS.find((r) => near(jump, r))
+    const ratio = matchingRatio(jump)
     if (ratio !== undefined) {
       out.push({
         rule: "suspected_split",

@@ -185,7 +185,8 @@ export function validateBars(batch: BarBatch, ctx: ValidationContext): Validatio
       // Bars come in time order: the previous bar's session usually holds this one too (one lookup a day).
       const session = cached !== undefined && ts >= cached.open && ts < cached.close ? cached : ctx.sessionOf(ts)
       cached = session
-      if (session === undefined || ts < session.open || ts >= session.close) {
+      // Overlap, not containment: a daily bar stamped at midnight, or an hourly one at 09:00, covers the session.
+      if (session === undefined || ts >= session.close || ts + ctx.frameMs <= session.open) {
         report("outside_session", sev.outside_session, "outside every trading session of its day")
       }
       if (v === 0 && (h !== l || o !== c))

@@ -11,7 +11,8 @@ export const matrixHeader = [
   "rate limit",
   "adjustments",
   "credentials",
-  "reference data"
+  "reference data",
+  "corporate actions"
 ] as const
 
 /** What a plugin's reference part can do, in a few words. */
@@ -27,6 +28,14 @@ function referenceCell(p: ProviderPlugin): string {
   return parts.join("; ")
 }
 
+/** Which corporate actions a plugin lists (contract v3). */
+function actionsCell(p: ProviderPlugin): string {
+  const a = p.capabilities.corporateActions
+  if (a === undefined) return "none"
+  const kinds = [...(a.splits ? ["splits"] : []), ...(a.dividends ? ["dividends"] : [])]
+  return kinds.length === 0 ? "none" : kinds.join(", ")
+}
+
 export function matrixRows(plugins: ReadonlyArray<ProviderPlugin>): Array<Array<string>> {
   return plugins.map((p) => {
     const c = p.capabilities
@@ -40,7 +49,8 @@ export function matrixRows(plugins: ReadonlyArray<ProviderPlugin>): Array<Array<
       c.rateLimit === null ? "none" : `${c.rateLimit.requests}/${c.rateLimit.perSeconds}s`,
       c.adjustments.join(", "),
       c.credentials.length === 0 ? "none" : c.credentials.join(", "),
-      referenceCell(p)
+      referenceCell(p),
+      actionsCell(p)
     ]
   })
 }
@@ -54,7 +64,8 @@ export function matrixMarkdown(plugins: ReadonlyArray<ProviderPlugin>): string {
     "Generated from the plugins' declared capabilities by `npm run docs` (`marketpipe providers matrix --markdown`);",
     "a test fails when this file is out of date. Rate limits are the documented defaults; override them per key",
     "with `providers.<name>.rate_limit` in the config. IEX Cloud shut down on 2024-08-31: use `alpaca` with `--feed iex`.",
-    "Reference data (plugin contract v2) is what `universe refresh --provider` and `universe build --provider` read.",
+    "Reference data (plugin contract v2) is what `universe refresh --provider` and `universe build --provider` read;",
+    "corporate actions (contract v3) are what `actions refresh --provider` reads for adjusted reads of the raw lake.",
     "",
     `| ${matrixHeader.join(" | ")} |`,
     `| ${matrixHeader.map(() => "---").join(" | ")} |`,

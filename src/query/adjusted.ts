@@ -14,7 +14,7 @@ import { distinctActions, type LoadCloses, symbolSegments } from "../lake/load/a
 import { loadOhlcvEffect } from "../lake/load/load-ohlcv.ts"
 import { noDatabaseYet, readStorageLayer } from "../pipeline/context.ts"
 import { CorporateActions } from "../repository/corporate-actions.ts"
-import { barsView, frameColumns, sqlString } from "./views.ts"
+import { barsView, sqlString } from "./views.ts"
 
 export const adjustedView = (frame: Timeframe): string => `${barsView(frame)}_adjusted`
 
@@ -73,17 +73,12 @@ export function adjustedViewsSql(segments: ReadonlyArray<FactorSegment>): Array<
   for (let i = 0; i < rows.length; i += 500) {
     statements.push(`INSERT INTO adjust_factors VALUES ${rows.slice(i, i + 500).join(", ")}`)
   }
+  // `* REPLACE`: a frame's files do not all have every column (a daily bar fetched as such has no is_partial).
+  const price = (c: string) => `b.${c} / coalesce(f.split, 1) * coalesce(f.dividend, 1) AS ${c}`
+  const replaced = [...["open", "high", "low", "close", "vwap"].map(price), "b.volume * coalesce(f.split, 1) AS volume"]
   for (const frame of timeframes) {
-    const price = (c: string) => `b.${c} / coalesce(f.split, 1) * coalesce(f.dividend, 1) AS ${c}`
-    const columns = frameColumns(frame).map(([name]) =>
-      ["open", "high", "low", "close", "vwap"].includes(name)
-        ? price(name)
-        : name === "volume"
-          ? "b.volume * coalesce(f.split, 1) AS volume"
-          : `b.${name}`
-    )
     statements.push(
-      `CREATE VIEW ${adjustedView(frame)} AS SELECT ${columns.join(", ")}, coalesce(f.split, 1) AS split_factor, coalesce(f.dividend, 1) AS dividend_factor FROM ${barsView(frame)} b LEFT JOIN adjust_factors f ON f.symbol = b.symbol AND epoch_ms(b.ts) >= f.from_ms AND epoch_ms(b.ts) < f.until_ms`
+      `CREATE VIEW ${adjustedView(frame)} AS SELECT b.* REPLACE (${replaced.join(", ")}), coalesce(f.split, 1) AS split_factor, coalesce(f.dividend, 1) AS dividend_factor FROM ${barsView(frame)} b LEFT JOIN adjust_factors f ON f.symbol = b.symbol AND epoch_ms(b.ts) >= f.from_ms AND epoch_ms(b.ts) < f.until_ms`
     )
   }
   return statements

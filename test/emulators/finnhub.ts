@@ -2,10 +2,13 @@
  * Finnhub `/stock/candle` (parallel arrays, `t` in Unix seconds, `from`/`to` inclusive, one month of intraday per
  * request, `{"s":"no_data"}` when empty, 403 for free keys), and `/stock/symbol` and `/stock/profile2` from the
  * company register (`reference.ts`) as it stands on the emulator's today, in the shapes of
- * `test/fixtures/providers/finnhub`. Served under `/api/v1` and at the root; the key comes as the `X-Finnhub-Token`
- * header or the `token` query parameter. Any key starting with `free-` is a valid free-plan key.
+ * `test/fixtures/providers/finnhub`, and `/stock/split` and `/stock/dividend` (paid, like candles) from the corporate
+ * actions register (`corporate-actions.ts`). Served under `/api/v1` and at the root; the key comes as the
+ * `X-Finnhub-Token` header or the `token` query parameter. Any key starting with `free-` is a valid free-plan key.
+ * As Finnhub documents, intraday candles are raw (as traded) and daily candles split-adjusted.
  */
 import { tradingDayOf } from "../../src/domain/partition.ts"
+import { actionsWhere, type RegisteredAction, splitRatio } from "./corporate-actions.ts"
 import { type EmulatedBar, rollUp } from "./dataset.ts"
 import { closeOnOrBefore, type Listing, listedOn, listingOf, listings } from "./reference.ts"
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse, ProviderRoutes } from "./types.ts"
@@ -52,7 +55,7 @@ function candle(req: EmulatorRequest, ctx: EmulatorContext): EmulatorResponse {
     }
     // Intraday includes pre- and post-market bars; `to` is inclusive.
     const ms = minutes * 60_000
-    rows = rollUp(ctx.dataset.bars(symbol, from * 1000, to * 1000 + 1, true), (t) => t - (t % ms)).filter(
+    rows = rollUp(ctx.dataset.bars(symbol, from * 1000, to * 1000 + 1, true, "raw"), (t) => t - (t % ms)).filter(
       (b) => b.t >= from * 1000
     )
   } else if (resolution === "D") {
@@ -161,8 +164,74 @@ function profile2(req: EmulatorRequest, ctx: EmulatorContext): EmulatorResponse 
   return json(200, profileOf(l, l.name, ctx, today))
 }
 
+const isDay = (text: string) => /^\d{4}-\d{2}-\d{2}$/u.test(text) && Number.isFinite(Date.parse(`${text}T00:00:00Z`))
+
+/**
+ * The register's actions of one kind for `symbol` with an ex-date in [from, to] (both required, `YYYY-MM-DD`), or
+ * the error Finnhub answers.
+ */
+function actionsOf(
+  req: EmulatorRequest,
+  ctx: EmulatorContext,
+  kind: "split" | "dividend"
+): EmulatorResponse | Array<RegisteredAction> {
+  const plan = planOf(req, ctx)
+  if (plan === undefined) return invalidKey()
+  if (plan === "free") return noAccess()
+  const q = req.query
+  const symbol = q.get("symbol") ?? ""
+  if (symbol === "") return json(422, { error: "Wrong symbol." })
+  const from = q.get("from") ?? ""
+  const to = q.get("to") ?? ""
+  if (!isDay(from) || !isDay(to)) return json(422, { error: "Wrong from/to." })
+  return actionsWhere({ symbols: new Set([symbol]), kinds: new Set([kind]), from, to })
+}
+
+function splits(req: EmulatorRequest, ctx: EmulatorContext): EmulatorResponse {
+  const found = actionsOf(req, ctx, "split")
+  if (!Array.isArray(found)) return found
+  return json(
+    200,
+    found.flatMap((s) =>
+      s.kind === "split" ? [{ symbol: s.symbol, date: s.exDate, fromFactor: s.from, toFactor: s.to }] : []
+    )
+  )
+}
+
+/**
+ * `adjustedAmount` restates the amount for the symbol's later splits (the register has none for a dividend payer,
+ * so it equals `amount`). `freq` is sent as Finnhub's example does for a quarterly payer, and not at all for the
+ * special payment; the plugin reads neither.
+ */
+function dividends(req: EmulatorRequest, ctx: EmulatorContext): EmulatorResponse {
+  const found = actionsOf(req, ctx, "dividend")
+  if (!Array.isArray(found)) return found
+  return json(
+    200,
+    found.flatMap((d) => {
+      if (d.kind !== "dividend") return []
+      const later = actionsWhere({ symbols: new Set([d.symbol]), kinds: new Set(["split"]) })
+      const ratio = later.reduce((r, s) => (s.kind === "split" && s.exDate > d.exDate ? r * splitRatio(s) : r), 1)
+      const row = {
+        symbol: d.symbol,
+        date: d.exDate,
+        amount: d.amount,
+        adjustedAmount: Math.round((d.amount / ratio) * 1e6) / 1e6,
+        payDate: d.payDate,
+        recordDate: d.recordDate,
+        declarationDate: d.declarationDate,
+        currency: d.currency,
+        ...(d.special ? {} : { freq: "4" })
+      }
+      return [row]
+    })
+  )
+}
+
 const handlers: Record<string, (req: EmulatorRequest, ctx: EmulatorContext) => EmulatorResponse> = {
   "/stock/candle": candle,
+  "/stock/split": splits,
+  "/stock/dividend": dividends,
   "/stock/symbol": symbolList,
   "/stock/profile2": profile2
 }

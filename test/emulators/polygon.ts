@@ -1,13 +1,16 @@
 /**
  * Polygon.io / Massive aggregates (single ticker, `next_url` pagination whose `from` segment advances and whose
  * opaque `cursor` carries the query, no API key inside), grouped daily bars, reference tickers and ticker details
- * (`polygon-reference.ts`), as described in `test/fixtures/providers/polygon`. Auth by `Authorization: Bearer <key>` or `apiKey=<key>`.
+ * (`polygon-reference.ts`), splits and dividends (`polygon-corporate-actions.ts`), as described in
+ * `test/fixtures/providers/polygon`. Auth by `Authorization: Bearer <key>` or `apiKey=<key>`. Aggregates are
+ * split-adjusted with `adjusted=true` (Polygon's default) and raw, as traded, with `adjusted=false`.
  */
 import { randomUUID } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { dayNumber, newYorkDayOf, newYorkToUtc } from "../../src/domain/calendar.ts"
 import { type EmulatedBar, rollUp } from "./dataset.ts"
+import { corporateActionsPage, servesCorporateActions } from "./polygon-corporate-actions.ts"
 import { groupedDaily, referenceTickers, tickerDetails } from "./polygon-reference.ts"
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse, ProviderRoutes } from "./types.ts"
 
@@ -98,7 +101,8 @@ function aggregates(req: EmulatorRequest, ctx: EmulatorContext, match: RegExpExe
   if (sort !== "asc" && sort !== "desc") return error(400, "sort must be asc or desc")
 
   const minutes = multiplier * unit
-  const all = rollUp(ctx.dataset.bars(ticker, from, to + 1, true), (t) => bucketOf(t, minutes), 4)
+  const basis = adjusted ? "continuous" : "raw"
+  const all = rollUp(ctx.dataset.bars(ticker, from, to + 1, true, basis), (t) => bucketOf(t, minutes), 4)
   if (sort === "desc") all.reverse()
   const page = all.slice(0, limit)
   const body: Record<string, unknown> = {
@@ -125,13 +129,17 @@ function aggregates(req: EmulatorRequest, ctx: EmulatorContext, match: RegExpExe
 
 export const polygonRoutes: ProviderRoutes = {
   provider: "polygon",
-  matches: (req) => req.path.startsWith("/v2/aggs/") || req.path.startsWith("/v3/reference/tickers"),
+  matches: (req) =>
+    req.path.startsWith("/v2/aggs/") ||
+    req.path.startsWith("/v3/reference/tickers") ||
+    servesCorporateActions(req.path),
   handle: (req, ctx) => {
     const denied = unauthorized(req, ctx)
     if (denied !== undefined) return denied
     const aggs = aggsPath.exec(req.path)
     if (aggs !== null) return aggregates(req, ctx, aggs)
     if (req.path === "/v3/reference/tickers") return referenceTickers(req, ctx)
+    if (servesCorporateActions(req.path)) return corporateActionsPage(req, ctx)
     const details = /^\/v3\/reference\/tickers\/([^/]+)$/u.exec(req.path)
     if (details !== null) return tickerDetails(req, ctx, decodeURIComponent(details[1] as string))
     const grouped = /^\/v2\/aggs\/grouped\/locale\/us\/market\/stocks\/([^/]+)$/u.exec(req.path)

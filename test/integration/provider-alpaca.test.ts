@@ -209,7 +209,7 @@ describe("alpaca plugin against the emulator", () => {
     expect(list.some((s) => "type" in s || "listDate" in s || "marketCap" in s)).toBe(false)
     // One request per status, nothing per symbol.
     expect(emulator.stats().byPath["/v2/assets"]).toBe(2)
-    expect(alpaca.contractVersion).toBe(2)
+    expect(alpaca.contractVersion).toBe(3)
     expect(alpaca.capabilities.reference).toEqual({
       pointInTime: false,
       delisted: false,

@@ -350,7 +350,7 @@ describe("finnhub plugin against the emulator", () => {
     expect(of("ZXZZT")).toStrictEqual({ symbol: "ZXZZT" as Symbol, currency: "USD", active: true })
     expect(emulator.stats().byPath[symbolPath]).toBe(1)
     expect(emulator.stats().byPath[profilePath]).toBeUndefined()
-    expect(finnhub.contractVersion).toBe(2)
+    expect(finnhub.contractVersion).toBe(3)
     expect(finnhub.capabilities.reference?.detailFields).toEqual([
       "marketCap",
       "sharesOutstanding",
