@@ -4,10 +4,11 @@
  * (`commitTempFile`, done by whoever holds the file's lock). A reader sees the old file or the new one, never a torn
  * one, and a crash leaves at worst a temp file, which `removeOrphanTemps` clears on the next run.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from "node:fs"
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs"
 import { type FileHandle, open, rename } from "node:fs/promises"
 import { hostname } from "node:os"
 import { basename, dirname, join } from "node:path"
+import { walkFiles } from "./walk.ts"
 
 const TEMP_MARK = ".mp-tmp-"
 
@@ -107,22 +108,11 @@ export function tempOwner(name: string): string | undefined {
  */
 export function removeOrphanTemps(root: string, isAlive: (owner: string) => boolean = () => false): Array<string> {
   const removed: Array<string> = []
-  const walk = (dir: string) => {
-    let entries: Array<import("node:fs").Dirent>
-    try {
-      entries = readdirSync(dir, { withFileTypes: true })
-    } catch {
-      return
+  walkFiles(root, (p, e) => {
+    if (isTempFile(e.name) && !isAlive(tempOwner(e.name) ?? "")) {
+      rmSync(p, { force: true })
+      removed.push(p)
     }
-    for (const e of entries) {
-      const p = join(dir, e.name)
-      if (e.isDirectory()) walk(p)
-      else if (isTempFile(e.name) && !isAlive(tempOwner(e.name) ?? "")) {
-        rmSync(p, { force: true })
-        removed.push(p)
-      }
-    }
-  }
-  walk(root)
+  })
   return removed
 }

@@ -3,11 +3,12 @@
  * row names (a write killed between keeping a copy and recording it) older than the cutoff. The manifest rows stay:
  * an as-of read of a time whose version is gone says so instead of reading something else.
  */
-import { readdirSync, rmSync, statSync } from "node:fs"
+import { rmSync, statSync } from "node:fs"
 import { join, relative, sep } from "node:path"
 import { Effect } from "effect"
 import { StorageError } from "../domain/errors.ts"
 import { versionsRoot } from "../lake/layout.ts"
+import { walkFiles } from "../lake/walk.ts"
 import { FileVersions } from "../repository/file-versions.ts"
 
 export interface VersionsPruned {
@@ -27,20 +28,9 @@ const sizeOf = (path: string): number | undefined => {
 /** Every file under the versions tree, lake-relative, with its modification time. */
 function keptFiles(dataDir: string): Array<{ readonly relative: string; readonly mtime: number }> {
   const out: Array<{ relative: string; mtime: number }> = []
-  const walk = (dir: string) => {
-    let entries: Array<import("node:fs").Dirent>
-    try {
-      entries = readdirSync(dir, { withFileTypes: true })
-    } catch {
-      return
-    }
-    for (const e of entries) {
-      const p = join(dir, e.name)
-      if (e.isDirectory()) walk(p)
-      else if (e.isFile()) out.push({ relative: relative(dataDir, p).split(sep).join("/"), mtime: statSync(p).mtimeMs })
-    }
-  }
-  walk(versionsRoot(dataDir))
+  walkFiles(versionsRoot(dataDir), (p, e) => {
+    if (e.isFile()) out.push({ relative: relative(dataDir, p).split(sep).join("/"), mtime: statSync(p).mtimeMs })
+  })
   return out
 }
 

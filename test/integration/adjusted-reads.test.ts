@@ -1,11 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { runMain } from "../../src/cli/main.ts"
 import { tradingDayOf } from "../../src/domain/partition.ts"
 import { loadOhlcv } from "../../src/lake/load/load-ohlcv.ts"
 import { type Emulator, startEmulator } from "../emulators/server.ts"
-import { capture } from "../support/capture.ts"
+import { cliWithEnv } from "../support/cli-env.ts"
 import { removeDir, tempDir } from "../support/temp.ts"
 
 let emulator: Emulator
@@ -17,23 +16,12 @@ afterAll(() => emulator.stop())
 let dir = ""
 afterEach(() => removeDir(dir))
 
-const cli = async (...argv: Array<string>) => {
-  const env = { MARKETPIPE_POLYGON_BASE_URL: emulator.url, POLYGON_API_KEY: emulator.keys.polygon }
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]))
-  Object.assign(process.env, env)
-  const printed: Array<string> = []
-  try {
-    const { value, stdout, stderr } = await capture(() =>
-      runMain([...argv, "--data-dir", join(dir, "data")], { HOME: dir }, (l) => printed.push(l))
-    )
-    return { code: value, stdout, errors: [...printed, stderr].join("\n") }
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k]
-      else process.env[k] = v
-    }
-  }
-}
+const cli = (...argv: Array<string>) =>
+  cliWithEnv(
+    { MARKETPIPE_POLYGON_BASE_URL: emulator.url, POLYGON_API_KEY: emulator.keys.polygon },
+    [...argv, "--data-dir", join(dir, "data")],
+    dir
+  )
 
 const polygon = ["--provider", "polygon"]
 /** The emulator's register: SPLT 4-for-1 and RVRS 1-for-10 on 2024-06-10, DIVQ's dividends through 2024. */

@@ -1,9 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { runMain } from "../../src/cli/main.ts"
 import { type Emulator, startEmulator } from "../emulators/server.ts"
-import { capture } from "../support/capture.ts"
+import { cliWithEnv } from "../support/cli-env.ts"
 import { startPostgres, type TestPostgres } from "../support/postgres.ts"
 import { removeDir, tempDir } from "../support/temp.ts"
 
@@ -21,23 +20,12 @@ afterAll(() => {
 let dir = ""
 afterEach(() => removeDir(dir))
 
-const cli = async (env: Record<string, string>, ...argv: Array<string>) => {
-  const all = { MARKETPIPE_POLYGON_BASE_URL: emulator.url, POLYGON_API_KEY: emulator.keys.polygon, ...env }
-  const saved = Object.fromEntries(Object.keys(all).map((k) => [k, process.env[k]]))
-  Object.assign(process.env, all)
-  const printed: Array<string> = []
-  try {
-    const { value, stdout, stderr } = await capture(() =>
-      runMain([...argv, "--data-dir", join(dir, "data")], { HOME: dir, ...all }, (l) => printed.push(l))
-    )
-    return { code: value, stdout, errors: [...printed, stderr].join("\n") }
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k]
-      else process.env[k] = v
-    }
-  }
-}
+const cli = (env: Record<string, string>, ...argv: Array<string>) =>
+  cliWithEnv(
+    { MARKETPIPE_POLYGON_BASE_URL: emulator.url, POLYGON_API_KEY: emulator.keys.polygon, ...env },
+    [...argv, "--data-dir", join(dir, "data")],
+    dir
+  )
 
 const span = ["--symbols", "AAPL,MSFT", "--from", "2024-03-04", "--to", "2024-03-08"]
 const providers = async (env: Record<string, string>, ...dataset: Array<string>) =>

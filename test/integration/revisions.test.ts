@@ -3,7 +3,6 @@ import { spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
-import { runMain } from "../../src/cli/main.ts"
 import { loadConfig } from "../../src/config/load.ts"
 import { tradingDayOf } from "../../src/domain/partition.ts"
 import { loadOhlcv } from "../../src/lake/load/load-ohlcv.ts"
@@ -11,8 +10,8 @@ import { storageLayer } from "../../src/pipeline/context.ts"
 import { pruneVersions } from "../../src/pipeline/prune-versions.ts"
 import type { EmulatedBar } from "../emulators/dataset.ts"
 import { type Emulator, startEmulator } from "../emulators/server.ts"
-import { capture } from "../support/capture.ts"
 import { bunBin, mainTs } from "../support/cli.ts"
+import { cliWithEnv } from "../support/cli-env.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
 import { startPostgres, type TestPostgres } from "../support/postgres.ts"
 import { listFiles, removeDir, tempDir } from "../support/temp.ts"
@@ -54,27 +53,16 @@ afterEach(() => {
   databaseUrl = undefined
 })
 
-const cli = async (emulator: Emulator, ...argv: Array<string>) => {
-  const env = {
-    MARKETPIPE_POLYGON_BASE_URL: emulator.url,
-    POLYGON_API_KEY: emulator.keys.polygon,
-    ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl })
-  }
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]))
-  Object.assign(process.env, env)
-  const printed: Array<string> = []
-  try {
-    const { value, stdout, stderr } = await capture(() =>
-      runMain([...argv, "--data-dir", join(dir, "data")], { HOME: dir }, (l) => printed.push(l))
-    )
-    return { code: value, stdout, errors: [...printed, stderr].join("\n") }
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k]
-      else process.env[k] = v
-    }
-  }
-}
+const cli = (emulator: Emulator, ...argv: Array<string>) =>
+  cliWithEnv(
+    {
+      MARKETPIPE_POLYGON_BASE_URL: emulator.url,
+      POLYGON_API_KEY: emulator.keys.polygon,
+      ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl })
+    },
+    [...argv, "--data-dir", join(dir, "data")],
+    dir
+  )
 
 const range = ["--provider", "polygon", "--symbols", "AAPL,MSFT", "--from", "2024-03-04", "--to", "2024-03-08"]
 
@@ -225,7 +213,11 @@ describe("revision detection", () => {
     expect((await cli(original, "revisions", "list", "--limit", "-1")).code).toBe(2)
 
     // A later run that only adds days keeps no version; the past is that file restricted to the days it held then.
-    const before = (await ledgerDays("1m")).at(-1)?.updatedAt as string
+    // After every file of the first run was recorded (its units write in parallel, in no fixed order).
+    const before = (await ledgerDays("1m"))
+      .map((d) => d.updatedAt)
+      .sort()
+      .at(-1) as string
     expect(
       (await cli(original, "ohlcv", "backfill", ...range.slice(0, 4), "--from", "2024-03-11", "--to", "2024-03-12"))
         .code
@@ -341,8 +333,11 @@ describe("superseded versions under prune", () => {
   test("prune versions removes kept bytes past the cutoff; reads of that past then say so; prune parquet keeps none", async () => {
     dir = tempDir("mp-revisions-")
     expect((await cli(original, "ohlcv", "backfill", ...range)).code).toBe(0)
-    const firstRecorded = (await ledgerDays("1m")).find((d) => d.symbol === "AAPL" && d.day === "2024-03-07")
-      ?.updatedAt as string
+    // Once every file of the first run is in place (its units write in parallel, in no fixed order).
+    const firstRecorded = (await ledgerDays("1m"))
+      .map((d) => d.updatedAt)
+      .sort()
+      .at(-1) as string
     expect((await cli(revised, "ohlcv", "backfill", ...range, "--revalidate", "5d")).code).toBe(0)
     const kept = () => listFiles(join(dir, "data", "versions"))
     const current = await closeAt(REVISED_TS)
