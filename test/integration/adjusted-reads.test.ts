@@ -165,6 +165,15 @@ describe("corporate actions and adjusted reads", () => {
       { day: "2024-06-07", close: before.close / 4, split_factor: 4 },
       { day: "2024-06-10", close: after.close, split_factor: 1 }
     ])
+    // The default views apply dividends too: DIVQ before its last ex-date carries a dividend factor below 1.
+    const dividendFactors = await cli(
+      "query",
+      "SELECT min(dividend_factor) AS lowest, max(dividend_factor) FILTER (WHERE ts::DATE >= '2024-12-16') AS after FROM bars_1d_adjusted WHERE symbol = 'DIVQ'",
+      "--json"
+    )
+    const [factors] = JSON.parse(dividendFactors.stdout)
+    expect(factors.lowest).toBeLessThan(1)
+    expect(factors.after).toBe(1)
     const out = join(dir, "splt.csv")
     const exported = await cli(
       "ohlcv",
@@ -196,6 +205,10 @@ describe("corporate actions and adjusted reads", () => {
     const mismatch = (await findings()).filter((f) => f.rule === "split_mismatch")
     expect(mismatch.map((f) => [f.symbol, f.ts.slice(0, 10)])).toEqual([["SPLT", "2024-06-10"]])
     expect(mismatch[0]?.detail).toContain("already adjusted")
+    // DIVQ's dividends are on record but its bars are not in this lake: the views adjust it for splits only, and say so.
+    const views = await cli("query", "SELECT count(*) AS n FROM bars_1d_adjusted")
+    expect(views.code).toBe(0)
+    expect(views.errors).toContain("DIVQ is adjusted for splits only")
     // The lake holds split-adjusted bars now: a raw request into it is refused before anything is fetched.
     const requests = emulator.stats().requests
     const mixed = await cli(

@@ -371,6 +371,20 @@ describe("superseded versions under prune", () => {
     expect(past.errors).toContain("no longer kept (pruned)")
     expect(JSON.parse(past.stdout)).toEqual([{ n: 5 * 390 }])
 
+    // The age comes from --older-than or the config's retention.versions (config_version 4); never keeps all.
+    const none = await cli(original, "prune", "versions")
+    expect(none.code).toBe(2)
+    expect(none.errors).toContain("retention.versions")
+    const config = join(dir, "marketpipe.yaml")
+    writeFileSync(config, "config_version: 4\nretention: { versions: never }\n")
+    expect((await cli(original, "prune", "versions", "--config", config)).stdout).toContain("nothing to remove")
+    writeFileSync(config, "config_version: 4\nretention: { versions: 1y, db: 90d }\n")
+    const all = await cli(original, "prune", "--config", config, "--dry-run")
+    expect(all.code).toBe(0)
+    expect(all.stdout).toContain("superseded file versions replaced before")
+    const allJson = JSON.parse((await cli(original, "prune", "--config", config, "--dry-run", "--json")).stdout)
+    expect(allJson.versions).toMatchObject({ files: 0 })
+
     // prune parquet: MSFT's 1m file goes, and no version of it is kept for the past.
     const pruned = await cli(original, "prune", "parquet", "--frame", "1m", "--symbols", "MSFT", "--older-than", "1y")
     expect(pruned.code).toBe(0)
