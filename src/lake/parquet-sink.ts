@@ -3,7 +3,18 @@
  * day again replaces that day only, so re-runs never duplicate bars and the file's other days are never lost. The
  * heavy half of a write (`write-job.ts`) may run on a lake writer thread; the lock, the rename and `after` stay here.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs"
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync
+} from "node:fs"
 import { dirname, join } from "node:path"
 import { Context, Effect, Layer, Option } from "effect"
 import { type RepositoryError, StorageError } from "../domain/errors.ts"
@@ -101,6 +112,34 @@ export interface ParquetSinkShape {
 
 type Root = "ohlcv" | "quarantine"
 
+/** fsync of a file or directory; some filesystems refuse it on directories, where the link is still made. */
+const syncPath = (path: string) => {
+  let fd: number | undefined
+  try {
+    fd = openSync(path, "r")
+    fsyncSync(fd)
+  } catch {
+    // A directory a filesystem will not fsync: nothing more can be done here.
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
+/**
+ * `target` made another name of `path`'s bytes (a copy where hard links fail), synced with its directory before
+ * the rename that replaces `path`: a power loss must not keep the rename and lose the version it replaced.
+ */
+const keepDurably = (path: string, target: string) => {
+  mkdirSync(dirname(target), { recursive: true })
+  try {
+    linkSync(path, target)
+  } catch {
+    copyFileSync(path, target)
+    syncPath(target)
+  }
+  syncPath(dirname(target))
+}
+
 /** The job a write belongs to, as its metadata names it (0 for tools that name none). */
 const jobOf = (metadata: Readonly<Record<string, string>>) => Number(metadata["marketpipe.job_id"] ?? 0) || 0
 
@@ -142,14 +181,7 @@ export const makeParquetSink = (
     const kept = versionRelativePath(file, replacedId === undefined ? "unrecorded" : `v${replacedId}`)
     const target = join(dataDir, kept)
     const keep = (keepBytes && (o.revised || o.rows === 0)) || existsSync(target)
-    if (keep && !existsSync(target)) {
-      mkdirSync(dirname(target), { recursive: true })
-      try {
-        linkSync(path, target)
-      } catch {
-        copyFileSync(path, target)
-      }
-    }
+    if (keep && !existsSync(target)) keepDurably(path, target)
     return {
       file,
       jobId,

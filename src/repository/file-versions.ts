@@ -8,7 +8,7 @@ import { SqlClient, SqlError } from "effect/sql"
 import { RepositoryError } from "../domain/errors.ts"
 import type { FileVersion, VersionChange } from "../domain/file-version.ts"
 import { Count, Instant, OptionalInstant, OptionalText } from "./internal/columns.ts"
-import { chunks, DatabaseName, decodeRows, finish, type Raw } from "./internal/database.ts"
+import { chunks, DatabaseName, decodeRows, finish, type Raw, retryingTransient } from "./internal/database.ts"
 import { nowIso, ROWS_PER_STATEMENT } from "./internal/statements.ts"
 
 const VersionRow = Schema.Struct({
@@ -118,19 +118,19 @@ export const make = Effect.gen(function* () {
       )
   }
   const finished = finish(database, raw)
+  // Retried whole on a lock failure, as every repository method is; the ledger rows inside are upserts.
   const commit: FileVersionsShape["commit"] = (changes, alongside) =>
-    sql
-      .withTransaction(
-        Effect.andThen(
-          record(changes).pipe(Effect.mapError((e) => new RepositoryError({ reason: `${database}: ${e.message}` }))),
-          alongside
-        )
+    retryingTransient(
+      sql.withTransaction(
+        // The manifest's rows first: the transaction's first statement is a write, so it never has to upgrade a read
+        // lock (where SQLite would fail at once rather than wait); a lock failure retries it whole.
+        Effect.andThen(record(changes), alongside)
       )
-      .pipe(
-        Effect.mapError((e) =>
-          SqlError.isSqlError(e) ? new RepositoryError({ reason: `${database}: ${e.message || e.reason._tag}` }) : e
-        )
+    ).pipe(
+      Effect.mapError((e) =>
+        SqlError.isSqlError(e) ? new RepositoryError({ reason: `${database}: ${e.message || e.reason._tag}` }) : e
       )
+    )
   return FileVersions.of({ ...finished, commit })
 })
 

@@ -3,7 +3,7 @@
  * row-decoding errors become a `RepositoryError` (after retrying transient lock failures).
  */
 import { Context, Effect, Schedule, Schema } from "effect"
-import type { SqlError } from "effect/sql"
+import { SqlError } from "effect/sql"
 import { RepositoryError } from "../../domain/errors.ts"
 
 /** `SQLite database <path>` or `PostgreSQL at <masked url>`: how errors name the database. */
@@ -18,6 +18,15 @@ const retryTransient = Schedule.exponential("50 millis", 2).pipe(Schedule.jitter
 
 const reasonOf = (e: SqlError.SqlError | Schema.SchemaError): string =>
   Schema.isSchemaError(e) ? `a stored row does not decode: ${e.message}` : e.message || e.reason._tag
+
+/** `effect` tried again, whole, while it fails on a transient lock failure (`finish` does this for every method). */
+export const retryingTransient = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  effect.pipe(
+    Effect.retry({
+      while: (e) => (SqlError.isSqlError(e) || Schema.isSchemaError(e)) && transient(e),
+      schedule: retryTransient
+    })
+  )
 
 /** A service's methods as written over SQL: the driver's own errors, or a row that does not decode. */
 export type Raw<S> = {
