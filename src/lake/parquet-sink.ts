@@ -212,7 +212,9 @@ export const makeParquetSink = (
       const temp = tempPathFor(path)
       const relative = fileRelativePath(root, key)
       const log = root === "ohlcv" ? versions : undefined
-      const replaced = log === undefined ? undefined : (yield* log.current([relative])).get(relative)
+      // A file not there yet has no version to replace: no query for most writes of a first backfill.
+      const replaced =
+        log === undefined || !existsSync(path) ? undefined : (yield* log.current([relative])).get(relative)
       let version: VersionChange | undefined
       // The heavy half (read, merge, encode, temp file) on a writer thread; the rename stays here, under the lock.
       const outcome = yield* writers.run({ path, temp, symbol: key.symbol, days, metadata }).pipe(

@@ -53,12 +53,13 @@ export const make = Effect.gen(function* () {
   const record = (changes: ReadonlyArray<VersionChange>) =>
     Effect.gen(function* () {
       const at = yield* nowIso
+      const rows: Array<Record<string, unknown>> = []
       for (const c of changes) {
         if (c.replaced !== undefined) {
           yield* sql`UPDATE file_versions SET superseded_at = ${at}, stored = ${c.stored ?? null}
             WHERE id = ${c.replaced} AND superseded_at IS NULL`
         } else if (c.unrecordedSince !== undefined) {
-          yield* sql`INSERT INTO file_versions ${sql.insert({
+          rows.push({
             file: c.file,
             job_id: 0,
             written_at: c.unrecordedSince,
@@ -66,10 +67,10 @@ export const make = Effect.gen(function* () {
             stored: c.stored ?? null,
             days: (c.replacedDays ?? []).join(","),
             rows: 0
-          })}`
+          })
         }
         if (c.next !== undefined) {
-          yield* sql`INSERT INTO file_versions ${sql.insert({
+          rows.push({
             file: c.file,
             job_id: c.jobId,
             written_at: at,
@@ -77,8 +78,13 @@ export const make = Effect.gen(function* () {
             stored: null,
             days: c.next.days.join(","),
             rows: c.next.rows
-          })}`
+          })
         }
+      }
+      // The new versions of a unit's files (1m and its derived frames) in one statement.
+      for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
+        const [first, ...rest] = part
+        if (first !== undefined) yield* sql`INSERT INTO file_versions ${sql.insert([first, ...rest])}`
       }
     })
 

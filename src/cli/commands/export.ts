@@ -116,7 +116,16 @@ export const exportMain = (flags: ExportFlags, environment: Environment = curren
               : e
           )
         )
-        for (const line of lines(frame, format)) target.write(line)
+        // A few thousand lines a write: one system call per bar would dominate a large export.
+        let chunk: Array<string> = []
+        for (const line of lines(frame, format)) {
+          chunk.push(line)
+          if (chunk.length === 4096) {
+            target.write(chunk.join(""))
+            chunk = []
+          }
+        }
+        if (chunk.length > 0) target.write(chunk.join(""))
         rows += frame.length
       }
       yield* Effect.try({
