@@ -128,7 +128,11 @@ export const queryMain = (flags: QueryFlags, environment: Environment = currentE
           factors
         })
         if (session.views.every((v) => v.glob === undefined))
-          out.notice(`notice: no Parquet files under ${loaded.dataDir} yet; every view is empty`)
+          out.notice(
+            asOf === undefined
+              ? `notice: no Parquet files under ${loaded.dataDir} yet; every view is empty`
+              : `notice: the lake under ${loaded.dataDir} held no bars as of ${new Date(asOf.at).toISOString()}; every bars view is empty`
+          )
         const { sink, finish } = makeSink(format, out.result)
         const outcome = yield* runQuery(session, flags.sql, flags.limit, sink)
         finish()
