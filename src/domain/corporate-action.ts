@@ -42,6 +42,21 @@ export type CorporateAction = SplitAction | DividendAction
 /** The actions' identity across refreshes and sources: one split or dividend per symbol and ex-date. */
 export const actionKey = (a: CorporateAction): string => `${a.symbol}|${a.kind}|${a.exDate}`
 
+/**
+ * One action per symbol, kind and ex-date when several sources report it: the one first seen (what an as-of read
+ * would have known first).
+ */
+export function distinctActions<A extends CorporateAction & { readonly firstSeenAt: string }>(
+  actions: ReadonlyArray<A>
+): Array<A> {
+  const first = new Map<string, A>()
+  for (const a of actions) {
+    const seen = first.get(actionKey(a))
+    if (seen === undefined || a.firstSeenAt < seen.firstSeenAt) first.set(actionKey(a), a)
+  }
+  return [...first.values()]
+}
+
 /** A split's price ratio r = to / from (> 1 for a forward split). */
 export const splitRatio = (s: SplitAction): number => s.to / s.from
 

@@ -5,7 +5,7 @@
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import type { CorporateAction, SplitAction } from "../domain/corporate-action.ts"
+import { type CorporateAction, distinctActions, type SplitAction } from "../domain/corporate-action.ts"
 import type { RepositoryError } from "../domain/errors.ts"
 import { Symbol } from "../domain/symbol.ts"
 import { Day, Instant } from "./internal/columns.ts"
@@ -89,16 +89,11 @@ const columnsOf = (a: CorporateAction) =>
 const sameValues = (a: CorporateAction, b: CorporateAction): boolean =>
   JSON.stringify(columnsOf(a)) === JSON.stringify(columnsOf(b))
 
-/** The splits among stored actions, by symbol (one per ex-date, whichever source reported it). */
+/** The splits among stored actions, by symbol: one per ex-date, as adjusted reads count them (`distinctActions`). */
 export function splitsBySymbol(actions: ReadonlyArray<StoredAction>): (symbol: string) => ReadonlyArray<SplitAction> {
-  const by = new Map<string, Map<string, SplitAction>>()
-  for (const a of actions) {
-    if (a.kind !== "split") continue
-    const mine = by.get(a.symbol) ?? new Map<string, SplitAction>()
-    if (!mine.has(a.exDate)) mine.set(a.exDate, a)
-    by.set(a.symbol, mine)
-  }
-  return (symbol) => [...(by.get(symbol)?.values() ?? [])]
+  const by = new Map<string, Array<SplitAction>>()
+  for (const a of distinctActions(actions)) if (a.kind === "split") by.set(a.symbol, [...(by.get(a.symbol) ?? []), a])
+  return (symbol) => by.get(symbol) ?? []
 }
 
 export interface CorporateActionsShape {

@@ -12,7 +12,7 @@
  * SPLT, ×0.1 for RVRS) and volume divided by it. Dividends are never applied to any bar.
  */
 import { makeCalendar } from "../../mod.ts"
-import { addDays } from "../../src/domain/calendar.ts"
+import { addDays, previousTradingDay as previousIn } from "../../src/domain/calendar.ts"
 import type { EmulatedBar } from "./dataset.ts"
 
 export interface RegisteredSplit {
@@ -45,15 +45,12 @@ export interface RegisteredDividend {
 export type RegisteredAction = RegisteredSplit | RegisteredDividend
 
 const calendar = makeCalendar()
+/** The last trading day before a day. */
+const previousOf = previousIn(calendar)
 
 /** The first trading day after `day`. */
 function nextTradingDay(day: string): string {
   for (let d = addDays(day, 1); ; d = addDays(d, 1)) if (calendar.isTradingDay(d)) return d
-}
-
-/** The last trading day before `day`. */
-function previousTradingDay(day: string): string {
-  for (let d = addDays(day, -1); ; d = addDays(d, -1)) if (calendar.isTradingDay(d)) return d
 }
 
 const dividend = (symbol: string, exDate: string, amount: number, special: boolean): RegisteredDividend => ({
@@ -89,7 +86,7 @@ export const corporateActions: ReadonlyArray<RegisteredAction> = [
     from: 1,
     to: 4,
     recordDate: "2024-06-03",
-    payDate: previousTradingDay("2024-06-10")
+    payDate: previousOf("2024-06-10") as string
   },
   dividend("DIVQ", "2024-08-09", 0.24, false),
   dividend("DIVQ", "2024-11-08", 0.24, false),

@@ -5,10 +5,9 @@
  */
 import { Clock, Effect, Option, Stream } from "effect"
 import { addDays } from "../../domain/calendar.ts"
-import { type CorporateAction, factorSegments, splitRatio } from "../../domain/corporate-action.ts"
+import { type CorporateAction, distinctActions, factorSegments, splitRatio } from "../../domain/corporate-action.ts"
 import { UsageError } from "../../domain/errors.ts"
 import { tradingDayOf } from "../../domain/partition.ts"
-import { distinctActions } from "../../lake/load/adjust.ts"
 import { readStorageLayer, storageLayer } from "../../pipeline/context.ts"
 import { connectProvider, resolveProvider } from "../../pipeline/provider-choice.ts"
 import { CorporateActions, type StoredAction } from "../../repository/corporate-actions.ts"

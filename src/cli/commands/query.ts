@@ -110,12 +110,15 @@ export const queryMain = (flags: QueryFlags, environment: Environment = currentE
     const out = makeOutput({ json: flags.json, tty: false })
     for (const n of loaded.notices) out.notice(`notice: ${n}`)
     const asOf = yield* asOfFor(Option.getOrUndefined(flags.asOf ?? Option.none()), loaded)
-    const factors = yield* adjustmentFactors(
-      loaded,
-      Option.getOrElse(flags.adjust ?? Option.none(), () => "all" as const),
-      asOf?.at,
-      out.notice
-    )
+    // The factors cost a repository read and, for dividends, lake reads: only a query of an adjusted view pays them.
+    const factors = /_adjusted\b/iu.test(flags.sql)
+      ? yield* adjustmentFactors(
+          loaded,
+          Option.getOrElse(flags.adjust ?? Option.none(), () => "all" as const),
+          asOf?.at,
+          out.notice
+        )
+      : []
     const duck = yield* loadDuckDB(environment.env)
     const format = flags.csv ? "csv" : flags.json ? "json" : "table"
     const outcome = yield* Effect.scoped(

@@ -9,8 +9,8 @@ import { Effect } from "effect"
 import { addDays } from "../../domain/calendar.ts"
 import {
   type AdjustMode,
-  actionKey,
   type CorporateAction,
+  distinctActions,
   type FactorSegment,
   factorSegments,
   factorsOn
@@ -19,7 +19,6 @@ import { type StorageError, UsageError } from "../../domain/errors.ts"
 import { splitByDay } from "../../domain/partition.ts"
 import type { Symbol } from "../../domain/symbol.ts"
 import type { Timeframe } from "../../domain/timeframe.ts"
-import type { StoredAction } from "../../repository/corporate-actions.ts"
 import type { OhlcvFrame } from "./frame.ts"
 import type { OhlcvColumn, Resolved } from "./options.ts"
 import type { LoadRepository } from "./repository.ts"
@@ -31,16 +30,6 @@ export type LoadCloses = (
   start: string,
   end: string
 ) => Effect.Effect<OhlcvFrame<"close">, UsageError | StorageError>
-
-/** One action per symbol, kind and ex-date: the one first seen. */
-export function distinctActions(actions: ReadonlyArray<StoredAction>): Array<CorporateAction> {
-  const first = new Map<string, StoredAction>()
-  for (const a of actions) {
-    const seen = first.get(actionKey(a))
-    if (seen === undefined || a.firstSeenAt < seen.firstSeenAt) first.set(actionKey(a), a)
-  }
-  return [...first.values()]
-}
 
 /** The raw close of the last trading day before each ex-date, from the lake (daily bars, else minute bars). */
 const closesBefore = (symbol: string, exDates: ReadonlyArray<string>, load: LoadCloses) =>

@@ -74,6 +74,17 @@ const load = <C extends OhlcvColumn>(
     )
   })
 
+/** One load, started over (twice at most) when a file is replaced by a bigger one while it is read. */
+const loadRetried = <C extends OhlcvColumn>(r: Resolved<C>, versions: VersionLookup | undefined) =>
+  load(r, versions).pipe(
+    Effect.retry({ while: (e) => e instanceof LakeChanged, times: 2 }),
+    Effect.catchIf(
+      (e): e is LakeChanged => e instanceof LakeChanged,
+      () =>
+        Effect.fail(new StorageError({ path: r.lake, reason: "files kept changing while they were read; try again" }))
+    )
+  )
+
 /**
  * {@link loadOhlcv} as an Effect, failing with a `UsageError` for a bad symbol, time, timeframe, column or session
  * (naming it), and with a `StorageError` for a file that cannot be read.
@@ -93,27 +104,23 @@ export const loadOhlcvEffect = <C extends OhlcvColumn = OhlcvColumn>(
               ? "reading adjusted prices (its corporate actions)"
               : "reading as of a time (its record of file versions)"
           )
-    const frame = yield* load(r, repository?.versions).pipe(
-      // A file replaced by a bigger one while it was read: start over, twice at most.
-      Effect.retry({ while: (e) => e instanceof LakeChanged, times: 2 }),
-      Effect.catchIf(
-        (e): e is LakeChanged => e instanceof LakeChanged,
-        () =>
-          Effect.fail(new StorageError({ path: r.lake, reason: "files kept changing while they were read; try again" }))
-      )
-    )
+    const frame = yield* loadRetried(r, repository?.versions)
     if (repository === undefined || r.adjust === "none") return frame
+    // The raw closes that price dividends, read as of the same time through the repository already open.
     yield* adjustFrame(r, frame, repository, (symbol, timeframe, start, end) =>
-      loadOhlcvEffect({
-        symbols: symbol,
-        start,
-        end,
-        timeframe,
-        columns: ["close"],
-        dataDir: r.dataDir,
-        databaseUrl: r.databaseUrl,
-        ...(r.asOf === undefined ? {} : { asOf: r.asOf })
-      })
+      Effect.flatMap(
+        resolveLoadOptions({
+          symbols: symbol,
+          start,
+          end,
+          timeframe,
+          columns: ["close"],
+          dataDir: r.dataDir,
+          databaseUrl: r.databaseUrl,
+          ...(r.asOf === undefined ? {} : { asOf: r.asOf })
+        }),
+        (closes) => loadRetried(closes, r.asOf === undefined ? undefined : repository.versions)
+      )
     )
     return frame
   }).pipe(Effect.scoped)
