@@ -1,11 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test"
-import { spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { runMain } from "../../src/cli/main.ts"
 import { type Emulator, startEmulator } from "../emulators/server.ts"
-import { capture } from "../support/capture.ts"
-import { bunBin, mainTs } from "../support/cli.ts"
+import { runSourceAsync } from "../support/cli.ts"
+import { cliWithEnv } from "../support/cli-env.ts"
 import { lakeDigest } from "../support/lake.ts"
 import { removeDir, tempDir } from "../support/temp.ts"
 
@@ -37,23 +35,12 @@ const config = (fake: string) => {
 
 /** `marketpipe …` in this process with the emulator's URL and key in `process.env` for the run only. */
 const cli = async (file: string, ...argv: Array<string>) => cliAt(emulator.url, file, ...argv)
-const cliAt = async (polygonUrl: string, file: string, ...argv: Array<string>) => {
-  const env = { MARKETPIPE_POLYGON_BASE_URL: polygonUrl, POLYGON_API_KEY: emulator.keys.polygon }
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]))
-  Object.assign(process.env, env)
-  const printed: Array<string> = []
-  try {
-    const { value, stdout } = await capture(() =>
-      runMain([...argv, "--config", file, "--data-dir", join(dir, "data")], { HOME: dir }, (l) => printed.push(l))
-    )
-    return { code: value, stdout, errors: printed.join("\n") }
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k]
-      else process.env[k] = v
-    }
-  }
-}
+const cliAt = (polygonUrl: string, file: string, ...argv: Array<string>) =>
+  cliWithEnv(
+    { MARKETPIPE_POLYGON_BASE_URL: polygonUrl, POLYGON_API_KEY: emulator.keys.polygon },
+    [...argv, "--config", file, "--data-dir", join(dir, "data")],
+    dir
+  )
 
 type Day = { symbol: string; day: string; status: string; provider: string; filledFor: string | null }
 const days = async (file: string) =>
@@ -172,24 +159,19 @@ describe("providers_chain", () => {
     for (const renames of [30, 34, 40]) {
       dir = tempDir("mp-failover-")
       const file = config(fake)
-      const killed = await new Promise<string>((resolve) => {
-        const child = spawn(
-          bunBin,
-          [mainTs, "ohlcv", "backfill", ...range, "--config", file, "--data-dir", join(dir, "data")],
-          {
-            cwd: dir,
-            env: {
-              PATH: process.env.PATH ?? "",
-              HOME: dir,
-              MARKETPIPE_POLYGON_BASE_URL: emulator.url,
-              POLYGON_API_KEY: emulator.keys.polygon,
-              MARKETPIPE_FAULT_KILL_AFTER_RENAMES: String(renames)
-            },
-            stdio: "ignore"
+      const child = await runSourceAsync(
+        ["ohlcv", "backfill", ...range, "--config", file, "--data-dir", join(dir, "data")],
+        {
+          cwd: dir,
+          env: {
+            HOME: dir,
+            MARKETPIPE_POLYGON_BASE_URL: emulator.url,
+            POLYGON_API_KEY: emulator.keys.polygon,
+            MARKETPIPE_FAULT_KILL_AFTER_RENAMES: String(renames)
           }
-        )
-        child.on("exit", (code, signal) => resolve(signal ?? `exit ${code}`))
-      })
+        }
+      )
+      const killed = child.signal ?? `exit ${child.code}`
       expect({ renames, killed }).toEqual({ renames, killed: "SIGKILL" })
       // It died in Polygon's job: the first provider's had finished.
       const jobs = JSON.parse((await cli(file, "jobs", "list", "--json")).stdout) as Array<{

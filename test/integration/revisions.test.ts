@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test"
-import { spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
@@ -10,7 +9,7 @@ import { storageLayer } from "../../src/pipeline/context.ts"
 import { pruneVersions } from "../../src/pipeline/prune-versions.ts"
 import type { EmulatedBar } from "../emulators/dataset.ts"
 import { type Emulator, startEmulator } from "../emulators/server.ts"
-import { bunBin, mainTs } from "../support/cli.ts"
+import { runSourceAsync } from "../support/cli.ts"
 import { cliWithEnv } from "../support/cli-env.ts"
 import { duckdb, lakeGlob } from "../support/lake.ts"
 import { startPostgres, type TestPostgres } from "../support/postgres.ts"
@@ -296,24 +295,16 @@ describe("revalidation under kill -9", () => {
     for (const renames of [1, 4, 7]) {
       dir = tempDir("mp-revisions-")
       await firstRun()
-      const killed = await new Promise<string>((resolve) => {
-        const child = spawn(
-          bunBin,
-          [mainTs, "ohlcv", "backfill", ...range, "--revalidate", "5d", "--data-dir", data()],
-          {
-            cwd: dir,
-            env: {
-              PATH: process.env.PATH ?? "",
-              HOME: dir,
-              MARKETPIPE_POLYGON_BASE_URL: revised.url,
-              POLYGON_API_KEY: revised.keys.polygon,
-              MARKETPIPE_FAULT_KILL_AFTER_RENAMES: String(renames)
-            },
-            stdio: "ignore"
-          }
-        )
-        child.on("exit", (code, signal) => resolve(signal ?? `exit ${code}`))
+      const child = await runSourceAsync(["ohlcv", "backfill", ...range, "--revalidate", "5d", "--data-dir", data()], {
+        cwd: dir,
+        env: {
+          HOME: dir,
+          MARKETPIPE_POLYGON_BASE_URL: revised.url,
+          POLYGON_API_KEY: revised.keys.polygon,
+          MARKETPIPE_FAULT_KILL_AFTER_RENAMES: String(renames)
+        }
       })
+      const killed = child.signal ?? `exit ${child.code}`
       expect({ renames, killed }).toEqual({ renames, killed: "SIGKILL" })
       expect(JSON.parse((await cli(original, "revisions", "list", "--json")).stdout).revisions).toEqual([])
       const verified = JSON.parse((await cli(original, "ledger", "verify", "--json")).stdout) as {
