@@ -18,6 +18,7 @@ import {
 import { dirname, join } from "node:path"
 import { Context, Effect, Layer, Option } from "effect"
 import { type RepositoryError, StorageError } from "../domain/errors.ts"
+import type { FileVersion } from "../domain/file-version.ts"
 import { commitTempFile, tempPathFor } from "./atomic-file.ts"
 import { batchHash } from "./content-hash.ts"
 import type { DaySlice } from "./file-format.ts"
@@ -205,7 +206,9 @@ export const makeParquetSink = (
     key: FileKey,
     days: ReadonlyArray<DaySlice>,
     metadata: Readonly<Record<string, string>>,
-    options: WriteOptions = {}
+    options: WriteOptions = {},
+    /** The manifest's current versions when the caller looked them up for several files at once. */
+    known?: ReadonlyMap<string, FileVersion>
   ) =>
     Effect.gen(function* () {
       const path = pathOf(root, key)
@@ -214,7 +217,7 @@ export const makeParquetSink = (
       const log = root === "ohlcv" ? versions : undefined
       // A file not there yet has no version to replace: no query for most writes of a first backfill.
       const replaced =
-        log === undefined || !existsSync(path) ? undefined : (yield* log.current([relative])).get(relative)
+        log === undefined || !existsSync(path) ? undefined : (known ?? (yield* log.current([relative]))).get(relative)
       let version: VersionChange | undefined
       // The heavy half (read, merge, encode, temp file) on a writer thread; the rename stays here, under the lock.
       const outcome = yield* writers.run({ path, temp, symbol: key.symbol, days, metadata }).pipe(
@@ -286,12 +289,19 @@ export const makeParquetSink = (
       )
 
   const writeFilesTogether: ParquetSinkShape["writeFilesTogether"] = (files, after) => {
-    const all = Effect.forEach(
-      files,
-      (f) => spanOf("ohlcv", f.key, f.days)(writeHeld("ohlcv", f.key, f.days, f.metadata)),
-      {
-        concurrency: "unbounded"
-      }
+    // One manifest lookup for the files already there (a unit's derived frames), not one each.
+    const lookup = Effect.suspend(() => {
+      const existing = files.map((f) => fileRelativePath("ohlcv", f.key)).filter((r) => existsSync(join(dataDir, r)))
+      return versions === undefined || existing.length === 0
+        ? Effect.succeed(new Map<string, FileVersion>())
+        : versions.current(existing)
+    })
+    const all = Effect.flatMap(lookup, (known) =>
+      Effect.forEach(
+        files,
+        (f) => spanOf("ohlcv", f.key, f.days)(writeHeld("ohlcv", f.key, f.days, f.metadata, {}, known)),
+        { concurrency: "unbounded" }
+      )
     ).pipe(Effect.tap((written) => recorded(written, after(written))))
     // Each lock is taken inside the one before it, in the order given; the writes run once all are held.
     return files.reduceRight<typeof all>(
